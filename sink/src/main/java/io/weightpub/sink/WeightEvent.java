@@ -1,0 +1,205 @@
+package io.weightpub.sink;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * What the job tells every sink subtask, in order per model: stage a chunk's bytes into the shadow
+ * slot of a publish, commit a complete and checked publish as a published version, or abort a
+ * publish. All events of one model travel through one job subtask, so each sink subtask sees them
+ * in the order the job decided them.
+ */
+public final class WeightEvent {
+
+    /** The kind of event. */
+    public enum Kind {
+        /** Write {@link #payload()} at {@link #versionOffset()} of the publish's shadow slot. */
+        STAGE_CHUNK,
+        /**
+         * Every chunk of the publish has been staged and checked by the job; verify the bucket
+         * digests of {@link #manifest()} on the staged bytes, then make it version {@link #version()}.
+         */
+        COMMIT_VERSION,
+        /** Drop the publish's shadow slot; it will never be committed. */
+        ABORT_VERSION
+    }
+
+    private final Kind kind;
+    private final String modelId;
+    private final String publishId;
+    private final long step;
+    private final long version;
+    private final long contentVersion;
+    private final long versionBytes;
+    private final long versionOffset;
+    private final int bucketIndex;
+    private final int chunkIndex;
+    private final byte[] payload;
+    private final byte[] manifest;
+    private final String reason;
+
+    private WeightEvent(
+            Kind kind,
+            String modelId,
+            String publishId,
+            long step,
+            long version,
+            long contentVersion,
+            long versionBytes,
+            long versionOffset,
+            int bucketIndex,
+            int chunkIndex,
+            byte[] payload,
+            byte[] manifest,
+            String reason) {
+        this.kind = Objects.requireNonNull(kind, "kind");
+        this.modelId = Objects.requireNonNull(modelId, "modelId");
+        this.publishId = Objects.requireNonNull(publishId, "publishId");
+        this.step = step;
+        this.version = version;
+        this.contentVersion = contentVersion;
+        this.versionBytes = versionBytes;
+        this.versionOffset = versionOffset;
+        this.bucketIndex = bucketIndex;
+        this.chunkIndex = chunkIndex;
+        this.payload = payload;
+        this.manifest = manifest;
+        this.reason = reason;
+    }
+
+    /** A chunk's bytes at {@code versionOffset} of a publish of {@code versionBytes} bytes in all. */
+    public static WeightEvent stageChunk(
+            String modelId,
+            String publishId,
+            long step,
+            long versionBytes,
+            long versionOffset,
+            int bucketIndex,
+            int chunkIndex,
+            byte[] payload) {
+        Objects.requireNonNull(payload, "payload");
+        if (versionOffset < 0 || versionOffset + payload.length > versionBytes) {
+            throw new IllegalArgumentException(String.format(
+                    "chunk %d of bucket %d of publish %s of model %s: bytes [%d, %d) outside the version's %d bytes",
+                    chunkIndex, bucketIndex, publishId, modelId, versionOffset, versionOffset + payload.length,
+                    versionBytes));
+        }
+        return new WeightEvent(Kind.STAGE_CHUNK, modelId, publishId, step, -1, -1, versionBytes, versionOffset,
+                bucketIndex, chunkIndex, payload, null, null);
+    }
+
+    /**
+     * The publish is complete: it becomes published version {@code version}, carrying the content
+     * of {@code contentVersion} (the same number unless it is a rollback). {@code manifest} is the
+     * single-object-encoded {@code VersionManifest}.
+     */
+    public static WeightEvent commitVersion(
+            String modelId, String publishId, long step, long version, long contentVersion, long versionBytes,
+            byte[] manifest, String reason) {
+        Objects.requireNonNull(manifest, "manifest");
+        return new WeightEvent(Kind.COMMIT_VERSION, modelId, publishId, step, version, contentVersion, versionBytes,
+                -1, -1, -1, null, manifest, reason == null ? "" : reason);
+    }
+
+    /** The publish will never complete; {@code reason} says why. */
+    public static WeightEvent abortVersion(String modelId, String publishId, long step, String reason) {
+        return new WeightEvent(Kind.ABORT_VERSION, modelId, publishId, step, -1, -1, -1, -1, -1, -1, null, null,
+                Objects.requireNonNull(reason, "reason"));
+    }
+
+    /** Rebuilds an event field by field; for serializers only. */
+    static WeightEvent restore(
+            Kind kind, String modelId, String publishId, long step, long version, long contentVersion,
+            long versionBytes, long versionOffset, int bucketIndex, int chunkIndex, byte[] payload, byte[] manifest,
+            String reason) {
+        return new WeightEvent(kind, modelId, publishId, step, version, contentVersion, versionBytes, versionOffset,
+                bucketIndex, chunkIndex, payload, manifest, reason);
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public String modelId() {
+        return modelId;
+    }
+
+    public String publishId() {
+        return publishId;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    /** Published version; -1 for {@link Kind#STAGE_CHUNK} and {@link Kind#ABORT_VERSION}. */
+    public long version() {
+        return version;
+    }
+
+    public long contentVersion() {
+        return contentVersion;
+    }
+
+    public long versionBytes() {
+        return versionBytes;
+    }
+
+    public long versionOffset() {
+        return versionOffset;
+    }
+
+    public int bucketIndex() {
+        return bucketIndex;
+    }
+
+    public int chunkIndex() {
+        return chunkIndex;
+    }
+
+    /** The chunk bytes; not copied, never modify. Null unless {@link Kind#STAGE_CHUNK}. */
+    public byte[] payload() {
+        return payload;
+    }
+
+    /** The encoded manifest; null unless {@link Kind#COMMIT_VERSION}. */
+    public byte[] manifest() {
+        return manifest;
+    }
+
+    public String reason() {
+        return reason;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof WeightEvent)) {
+            return false;
+        }
+        WeightEvent that = (WeightEvent) o;
+        return kind == that.kind && step == that.step && version == that.version
+                && contentVersion == that.contentVersion && versionBytes == that.versionBytes
+                && versionOffset == that.versionOffset && bucketIndex == that.bucketIndex
+                && chunkIndex == that.chunkIndex && modelId.equals(that.modelId) && publishId.equals(that.publishId)
+                && Arrays.equals(payload, that.payload) && Arrays.equals(manifest, that.manifest)
+                && Objects.equals(reason, that.reason);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(kind, modelId, publishId, version, versionOffset);
+    }
+
+    @Override
+    public String toString() {
+        return kind + "{model=" + modelId + ", publish=" + publishId + ", step=" + step + ", version=" + version
+                + (kind == Kind.STAGE_CHUNK
+                        ? ", bucket=" + bucketIndex + ", chunk=" + chunkIndex + ", offset=" + versionOffset
+                                + ", bytes=" + payload.length
+                        : "")
+                + (reason != null && !reason.isEmpty() ? ", reason=" + reason : "") + "}";
+    }
+}
