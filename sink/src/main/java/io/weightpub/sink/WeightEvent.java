@@ -34,6 +34,8 @@ public final class WeightEvent {
     private final long versionOffset;
     private final int bucketIndex;
     private final int chunkIndex;
+    private final int sourcePartition;
+    private final long sourceOffset;
     private final byte[] payload;
     private final byte[] manifest;
     private final String reason;
@@ -49,6 +51,8 @@ public final class WeightEvent {
             long versionOffset,
             int bucketIndex,
             int chunkIndex,
+            int sourcePartition,
+            long sourceOffset,
             byte[] payload,
             byte[] manifest,
             String reason) {
@@ -62,12 +66,18 @@ public final class WeightEvent {
         this.versionOffset = versionOffset;
         this.bucketIndex = bucketIndex;
         this.chunkIndex = chunkIndex;
+        this.sourcePartition = sourcePartition;
+        this.sourceOffset = sourceOffset;
         this.payload = payload;
         this.manifest = manifest;
         this.reason = reason;
     }
 
-    /** A chunk's bytes at {@code versionOffset} of a publish of {@code versionBytes} bytes in all. */
+    /**
+     * A chunk's bytes at {@code versionOffset} of a publish of {@code versionBytes} bytes in all,
+     * read from {@code sourcePartition}/{@code sourceOffset} of the chunks topic (where a sink that
+     * lost its staged bytes reads them again).
+     */
     public static WeightEvent stageChunk(
             String modelId,
             String publishId,
@@ -76,6 +86,8 @@ public final class WeightEvent {
             long versionOffset,
             int bucketIndex,
             int chunkIndex,
+            int sourcePartition,
+            long sourceOffset,
             byte[] payload) {
         Objects.requireNonNull(payload, "payload");
         if (versionOffset < 0 || versionOffset + payload.length > versionBytes) {
@@ -85,7 +97,7 @@ public final class WeightEvent {
                     versionBytes));
         }
         return new WeightEvent(Kind.STAGE_CHUNK, modelId, publishId, step, -1, -1, versionBytes, versionOffset,
-                bucketIndex, chunkIndex, payload, null, null);
+                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, null, null);
     }
 
     /**
@@ -98,22 +110,22 @@ public final class WeightEvent {
             byte[] manifest, String reason) {
         Objects.requireNonNull(manifest, "manifest");
         return new WeightEvent(Kind.COMMIT_VERSION, modelId, publishId, step, version, contentVersion, versionBytes,
-                -1, -1, -1, null, manifest, reason == null ? "" : reason);
+                -1, -1, -1, -1, -1, null, manifest, reason == null ? "" : reason);
     }
 
     /** The publish will never complete; {@code reason} says why. */
     public static WeightEvent abortVersion(String modelId, String publishId, long step, String reason) {
-        return new WeightEvent(Kind.ABORT_VERSION, modelId, publishId, step, -1, -1, -1, -1, -1, -1, null, null,
+        return new WeightEvent(Kind.ABORT_VERSION, modelId, publishId, step, -1, -1, -1, -1, -1, -1, -1, -1, null, null,
                 Objects.requireNonNull(reason, "reason"));
     }
 
     /** Rebuilds an event field by field; for serializers only. */
     static WeightEvent restore(
             Kind kind, String modelId, String publishId, long step, long version, long contentVersion,
-            long versionBytes, long versionOffset, int bucketIndex, int chunkIndex, byte[] payload, byte[] manifest,
-            String reason) {
+            long versionBytes, long versionOffset, int bucketIndex, int chunkIndex, int sourcePartition,
+            long sourceOffset, byte[] payload, byte[] manifest, String reason) {
         return new WeightEvent(kind, modelId, publishId, step, version, contentVersion, versionBytes, versionOffset,
-                bucketIndex, chunkIndex, payload, manifest, reason);
+                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, manifest, reason);
     }
 
     public Kind kind() {
@@ -157,6 +169,16 @@ public final class WeightEvent {
         return chunkIndex;
     }
 
+    /** Partition of the chunks topic the chunk was read from; -1 unless {@link Kind#STAGE_CHUNK}. */
+    public int sourcePartition() {
+        return sourcePartition;
+    }
+
+    /** Offset in that partition; -1 unless {@link Kind#STAGE_CHUNK}. */
+    public long sourceOffset() {
+        return sourceOffset;
+    }
+
     /** The chunk bytes; not copied, never modify. Null unless {@link Kind#STAGE_CHUNK}. */
     public byte[] payload() {
         return payload;
@@ -183,7 +205,8 @@ public final class WeightEvent {
         return kind == that.kind && step == that.step && version == that.version
                 && contentVersion == that.contentVersion && versionBytes == that.versionBytes
                 && versionOffset == that.versionOffset && bucketIndex == that.bucketIndex
-                && chunkIndex == that.chunkIndex && modelId.equals(that.modelId) && publishId.equals(that.publishId)
+                && chunkIndex == that.chunkIndex && sourcePartition == that.sourcePartition
+                && sourceOffset == that.sourceOffset && modelId.equals(that.modelId) && publishId.equals(that.publishId)
                 && Arrays.equals(payload, that.payload) && Arrays.equals(manifest, that.manifest)
                 && Objects.equals(reason, that.reason);
     }

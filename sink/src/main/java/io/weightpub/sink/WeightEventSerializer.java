@@ -52,6 +52,8 @@ public final class WeightEventSerializer extends TypeSerializerSingleton<WeightE
         out.writeLong(event.versionOffset());
         out.writeInt(event.bucketIndex());
         out.writeInt(event.chunkIndex());
+        out.writeInt(event.sourcePartition());
+        out.writeLong(event.sourceOffset());
         writeBytes(event.payload(), out);
         writeBytes(event.manifest(), out);
         out.writeBoolean(event.reason() != null);
@@ -72,11 +74,13 @@ public final class WeightEventSerializer extends TypeSerializerSingleton<WeightE
         long versionOffset = in.readLong();
         int bucketIndex = in.readInt();
         int chunkIndex = in.readInt();
+        int sourcePartition = in.readInt();
+        long sourceOffset = in.readLong();
         byte[] payload = readBytes(in);
         byte[] manifest = readBytes(in);
         String reason = in.readBoolean() ? in.readUTF() : null;
         return WeightEvent.restore(kind, modelId, publishId, step, version, contentVersion, versionBytes,
-                versionOffset, bucketIndex, chunkIndex, payload, manifest, reason);
+                versionOffset, bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, manifest, reason);
     }
 
     @Override
