@@ -1,0 +1,50 @@
+package io.weightpub.publisher;
+
+import java.util.List;
+
+/**
+ * Every setting of the publisher: its key (for {@link WeightPublisher.Builder#configure}), its
+ * default and what it does. Flink's {@code ConfigOption} is not used because a trainer runs the
+ * publisher without Flink on its classpath; the keys follow the same style.
+ */
+public final class PublisherOptions {
+
+    /** One setting: key, default ({@code null} when there is none) and description. */
+    public record Option<T>(String key, T defaultValue, String description) {
+    }
+
+    public static final Option<String> BOOTSTRAP_SERVERS = new Option<>(
+            "publisher.bootstrap-servers", null,
+            "Kafka bootstrap servers, host:port[,host:port...]. Required.");
+
+    public static final Option<String> TOPIC_PREFIX = new Option<>(
+            "publisher.topic-prefix", "weightpub",
+            "Prefix of the topics: chunks go to <prefix>.chunks, manifests to <prefix>.manifests.");
+
+    public static final Option<Long> BUCKET_SIZE = new Option<>(
+            "publisher.bucket-size", BucketPlanner.DEFAULT_BUCKET_SIZE,
+            "Largest flattened bucket in bytes (a multiple of 8); a larger tensor gets a bucket of its own.");
+
+    public static final Option<Integer> CHUNK_SIZE = new Option<>(
+            "publisher.chunk-size", PublishEncoder.DEFAULT_CHUNK_SIZE,
+            "Largest payload of one Kafka record in bytes (1..64 MiB). The default, 1020 KiB, keeps a record"
+                    + " under Kafka's default 1 MiB limits; raise the topic's max.message.bytes with it.");
+
+    public static final Option<Boolean> TRANSACTIONAL = new Option<>(
+            "publisher.transactional", false,
+            "Publish each version in one Kafka transaction, so read_committed readers never see a partial publish.");
+
+    public static final Option<String> TRANSACTIONAL_ID = new Option<>(
+            "publisher.transactional-id", null,
+            "The producer's transactional.id; required when transactional. Keep it stable per trainer so a"
+                    + " restarted trainer fences its predecessor.");
+
+    /** Keys starting with this prefix are passed to the Kafka producer without it (TLS, SASL, tuning). */
+    public static final String PRODUCER_PREFIX = "publisher.producer.";
+
+    public static final List<Option<?>> ALL =
+            List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, BUCKET_SIZE, CHUNK_SIZE, TRANSACTIONAL, TRANSACTIONAL_ID);
+
+    private PublisherOptions() {
+    }
+}

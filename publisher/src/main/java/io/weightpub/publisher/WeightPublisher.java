@@ -1,0 +1,384 @@
+package io.weightpub.publisher;
+
+import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.VersionManifest;
+import io.weightpub.schemas.WeightChunk;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Publishes versions of a model's weights to Kafka: every chunk of every bucket to
+ * {@code <prefix>.chunks}, then the manifest to {@code <prefix>.manifests}. The producer is
+ * idempotent with {@code acks=all}. Without transactions the manifest is sent only after every
+ * chunk is acknowledged, so a consumer that sees a manifest can find all its chunks; with
+ * transactions the whole version is one Kafka transaction, so {@code read_committed} consumers
+ * see all of it or nothing. One publish runs at a time; a publisher is meant to live as long as
+ * the trainer.
+ */
+public final class WeightPublisher implements AutoCloseable {
+
+    /** Room for the record's key, Avro fields and batch header around a chunk payload. */
+    static final int RECORD_OVERHEAD_BYTES = 64 * 1024;
+    private static final int KAFKA_DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024;
+    private static final long KAFKA_DEFAULT_BUFFER_MEMORY = 32L * 1024 * 1024;
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+
+    private final TopicNames topics;
+    private final long bucketSizeBytes;
+    private final int chunkSizeBytes;
+    private final boolean transactional;
+    private final Map<String, Object> producerConfig;
+    private final PublishProgressListener listener;
+    private KafkaProducer<byte[], byte[]> producer;
+    private boolean closed;
+
+    private WeightPublisher(Builder b) {
+        this.topics = TopicNames.of(b.topicPrefix);
+        this.bucketSizeBytes = b.bucketSizeBytes;
+        this.chunkSizeBytes = b.chunkSizeBytes;
+        this.transactional = b.transactional;
+        this.producerConfig = Map.copyOf(b.producerConfig());
+        this.listener = b.listener;
+        this.producer = newProducer();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public TopicNames topics() {
+        return topics;
+    }
+
+    public boolean transactional() {
+        return transactional;
+    }
+
+    /** The effective producer configuration (what the builder set plus the publisher's own). */
+    public Map<String, Object> producerConfig() {
+        return producerConfig;
+    }
+
+    /** Opens, validates and publishes a safetensors checkpoint (file or directory), then closes it. */
+    public PublishResult publish(String modelId, long step, Path checkpoint) throws IOException {
+        try (SafetensorsCheckpoint opened = SafetensorsCheckpoint.open(checkpoint)) {
+            return publish(modelId, step, opened);
+        }
+    }
+
+    public PublishResult publish(String modelId, long step, SafetensorsCheckpoint checkpoint) {
+        return publish(modelId, step, checkpoint.tensors());
+    }
+
+    /**
+     * Publishes one version. Returns once the manifest is acknowledged (and, transactional, the
+     * transaction committed).
+     *
+     * @throws IllegalArgumentException when the arguments cannot form a version (nothing is sent)
+     * @throws PublishException when sending fails or a tensor cannot be read; no manifest was sent
+     */
+    public synchronized PublishResult publish(String modelId, long step, List<? extends TensorSource> tensors) {
+        if (closed) {
+            throw new IllegalStateException("publisher is closed");
+        }
+        PublishEncoder encoder = PublishEncoder.builder()
+                .modelId(modelId)
+                .step(step)
+                .tensors(tensors)
+                .bucketSizeBytes(bucketSizeBytes)
+                .chunkSizeBytes(chunkSizeBytes)
+                .build();
+        long startNanos = System.nanoTime();
+        if (producer == null) {
+            producer = newProducer();
+        }
+        PublishResult result;
+        try {
+            result = send(encoder, startNanos);
+        } catch (RuntimeException | ExecutionException | InterruptedException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            discardProducer(e);
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new PublishException(modelId, step, encoder.publishId(),
+                    (transactional ? "transaction aborted: " : "manifest not sent: ") + cause.getMessage(), cause);
+        }
+        listener.onComplete(result);
+        return result;
+    }
+
+    private PublishResult send(PublishEncoder encoder, long startNanos)
+            throws ExecutionException, InterruptedException {
+        AtomicReference<Exception> failure = new AtomicReference<>();
+        AtomicLong acked = new AtomicLong();
+        if (transactional) {
+            producer.beginTransaction();
+        }
+        long bytesSent = 0;
+        long chunksSent = 0;
+        for (Iterator<WeightChunk> chunks = encoder.chunks(); chunks.hasNext(); ) {
+            throwIfFailed(failure);
+            WeightChunk chunk = chunks.next();
+            int size = chunk.getPayload().remaining();
+            producer.send(PublishRecords.chunkRecord(topics, chunk), (metadata, e) -> {
+                if (e != null) {
+                    failure.compareAndSet(null, e);
+                } else {
+                    acked.addAndGet(size);
+                }
+            });
+            bytesSent += size;
+            chunksSent++;
+            listener.onProgress(progress(encoder, bytesSent, acked.get(), chunksSent, startNanos));
+        }
+        if (!transactional) {
+            // Without a transaction the manifest must not overtake a chunk that could still fail.
+            producer.flush();
+        }
+        throwIfFailed(failure);
+        VersionManifest manifest = encoder.manifest();
+        Future<RecordMetadata> manifestSent = producer.send(PublishRecords.manifestRecord(topics, manifest));
+        if (transactional) {
+            producer.commitTransaction();
+        }
+        manifestSent.get();
+        throwIfFailed(failure);
+        listener.onProgress(progress(encoder, bytesSent, acked.get(), chunksSent, startNanos));
+        return new PublishResult(manifest, chunksSent, Duration.ofNanos(System.nanoTime() - startNanos));
+    }
+
+    private static void throwIfFailed(AtomicReference<Exception> failure) {
+        Exception e = failure.get();
+        if (e != null) {
+            throw e instanceof KafkaException ke ? ke : new KafkaException(e);
+        }
+    }
+
+    private static PublishProgress progress(
+            PublishEncoder encoder, long bytesSent, long bytesAcked, long chunksSent, long startNanos) {
+        return new PublishProgress(encoder.modelId(), encoder.step(), encoder.publishId(), bytesSent, bytesAcked,
+                encoder.totalBytes(), chunksSent, encoder.chunkCount(),
+                Duration.ofNanos(System.nanoTime() - startNanos));
+    }
+
+    /**
+     * After a failure the producer may hold a half-sent version or be fenced: abort what can be
+     * aborted, then close it so the next publish starts on a fresh producer.
+     */
+    private void discardProducer(Exception failure) {
+        if (producer == null) {
+            return;
+        }
+        if (transactional) {
+            try {
+                producer.abortTransaction();
+            } catch (RuntimeException e) {
+                failure.addSuppressed(e);
+            }
+        }
+        try {
+            producer.close(Duration.ZERO);
+        } catch (RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+        producer = null;
+    }
+
+    private KafkaProducer<byte[], byte[]> newProducer() {
+        KafkaProducer<byte[], byte[]> p =
+                new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
+        if (transactional) {
+            try {
+                p.initTransactions();
+            } catch (RuntimeException e) {
+                p.close(Duration.ZERO);
+                throw e;
+            }
+        }
+        return p;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            if (producer != null) {
+                producer.close(CLOSE_TIMEOUT);
+                producer = null;
+            }
+        }
+    }
+
+    /** Settings of a publisher; {@link #build()} checks them and connects. */
+    public static final class Builder {
+
+        /** Producer settings the publisher's guarantees depend on; they cannot be overridden. */
+        private static final Set<String> RESERVED = Set.of(
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+                ProducerConfig.ACKS_CONFIG,
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
+
+        private String bootstrapServers;
+        private String topicPrefix = PublisherOptions.TOPIC_PREFIX.defaultValue();
+        private long bucketSizeBytes = PublisherOptions.BUCKET_SIZE.defaultValue();
+        private int chunkSizeBytes = PublisherOptions.CHUNK_SIZE.defaultValue();
+        private boolean transactional = PublisherOptions.TRANSACTIONAL.defaultValue();
+        private String transactionalId;
+        private final Map<String, String> extraProducerProperties = new LinkedHashMap<>();
+        private PublishProgressListener listener = PublishProgressListener.NONE;
+
+        private Builder() {
+        }
+
+        public Builder bootstrapServers(String bootstrapServers) {
+            this.bootstrapServers = bootstrapServers;
+            return this;
+        }
+
+        public Builder topicPrefix(String topicPrefix) {
+            this.topicPrefix = topicPrefix;
+            return this;
+        }
+
+        public Builder bucketSizeBytes(long bucketSizeBytes) {
+            this.bucketSizeBytes = bucketSizeBytes;
+            return this;
+        }
+
+        public Builder chunkSizeBytes(int chunkSizeBytes) {
+            this.chunkSizeBytes = chunkSizeBytes;
+            return this;
+        }
+
+        public Builder transactional(boolean transactional) {
+            this.transactional = transactional;
+            return this;
+        }
+
+        /** Also turns transactions on. */
+        public Builder transactionalId(String transactionalId) {
+            this.transactionalId = transactionalId;
+            this.transactional = true;
+            return this;
+        }
+
+        /** A Kafka producer setting passed through as is (TLS, SASL, tuning). */
+        public Builder producerProperty(String key, String value) {
+            extraProducerProperties.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, key));
+            return this;
+        }
+
+        public Builder producerProperties(Map<String, String> properties) {
+            properties.forEach(this::producerProperty);
+            return this;
+        }
+
+        public Builder progressListener(PublishProgressListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Applies settings by their {@link PublisherOptions} keys; keys starting with
+         * {@link PublisherOptions#PRODUCER_PREFIX} go to the producer. Unknown {@code publisher.}
+         * keys are rejected so a typo does not silently fall back to a default.
+         */
+        public Builder configure(Map<String, String> settings) {
+            for (Map.Entry<String, String> e : settings.entrySet()) {
+                String key = e.getKey();
+                String value = e.getValue().trim();
+                if (key.startsWith(PublisherOptions.PRODUCER_PREFIX)) {
+                    producerProperty(key.substring(PublisherOptions.PRODUCER_PREFIX.length()), value);
+                } else if (key.equals(PublisherOptions.BOOTSTRAP_SERVERS.key())) {
+                    bootstrapServers(value);
+                } else if (key.equals(PublisherOptions.TOPIC_PREFIX.key())) {
+                    topicPrefix(value);
+                } else if (key.equals(PublisherOptions.BUCKET_SIZE.key())) {
+                    bucketSizeBytes(ByteSize.parse(value));
+                } else if (key.equals(PublisherOptions.CHUNK_SIZE.key())) {
+                    chunkSizeBytes(Math.toIntExact(ByteSize.parse(value)));
+                } else if (key.equals(PublisherOptions.TRANSACTIONAL.key())) {
+                    transactional(parseBoolean(key, value));
+                } else if (key.equals(PublisherOptions.TRANSACTIONAL_ID.key())) {
+                    transactionalId(value);
+                } else if (key.startsWith("publisher.")) {
+                    throw new IllegalArgumentException("unknown setting '" + key + "', expected one of "
+                            + PublisherOptions.ALL.stream().map(PublisherOptions.Option::key).toList()
+                            + " or " + PublisherOptions.PRODUCER_PREFIX + "<producer setting>");
+                }
+            }
+            return this;
+        }
+
+        private static boolean parseBoolean(String key, String value) {
+            if (!value.equalsIgnoreCase("true") && !value.equalsIgnoreCase("false")) {
+                throw new IllegalArgumentException(key + " must be true or false, was '" + value + "'");
+            }
+            return Boolean.parseBoolean(value);
+        }
+
+        private Map<String, Object> producerConfig() {
+            int maxRequestSize = Math.max(KAFKA_DEFAULT_MAX_REQUEST_SIZE, chunkSizeBytes + RECORD_OVERHEAD_BYTES);
+            Map<String, Object> config = new LinkedHashMap<>();
+            config.put(ProducerConfig.CLIENT_ID_CONFIG, "weightpub-publisher");
+            config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxRequestSize);
+            config.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(KAFKA_DEFAULT_BUFFER_MEMORY, 4L * maxRequestSize));
+            config.putAll(extraProducerProperties);
+            config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+            config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+            config.put(ProducerConfig.ACKS_CONFIG, "all");
+            if (transactional) {
+                config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+            }
+            return config;
+        }
+
+        public WeightPublisher build() {
+            if (bootstrapServers == null || bootstrapServers.isBlank()) {
+                throw new IllegalArgumentException("bootstrap servers are required (host:port[,host:port...])");
+            }
+            TopicNames.of(topicPrefix);
+            BucketPlanner.checkBucketSize(bucketSizeBytes);
+            PublishEncoder.checkChunkSize(chunkSizeBytes);
+            if (transactional && (transactionalId == null || transactionalId.isBlank())) {
+                throw new IllegalArgumentException("transactional publishing needs a transactional id;"
+                        + " keep it stable per trainer so a restarted trainer fences its predecessor");
+            }
+            for (String key : extraProducerProperties.keySet()) {
+                if (RESERVED.contains(key)) {
+                    throw new IllegalArgumentException("producer setting '" + key + "' is set by the publisher"
+                            + " (bootstrap servers and transactional id have their own builder methods;"
+                            + " idempotence, acks=all and byte-array serializers are required)");
+                }
+            }
+            Object maxRequest = extraProducerProperties.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+            if (maxRequest != null && Long.parseLong(maxRequest.toString()) < chunkSizeBytes + RECORD_OVERHEAD_BYTES) {
+                throw new IllegalArgumentException(ProducerConfig.MAX_REQUEST_SIZE_CONFIG + "=" + maxRequest
+                        + " cannot carry a chunk of " + chunkSizeBytes + " bytes; it needs at least "
+                        + (chunkSizeBytes + RECORD_OVERHEAD_BYTES));
+            }
+            return new WeightPublisher(this);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package io.weightpub.publisher.cli;
+
+import io.weightpub.publisher.ByteSize;
+import picocli.CommandLine;
+
+/** Lets options take sizes like {@code 512MiB} or {@code 1020k}. */
+public final class ByteSizeConverter implements CommandLine.ITypeConverter<Long> {
+    @Override
+    public Long convert(String value) {
+        try {
+            return ByteSize.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.TypeConversionException(e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package io.weightpub.publisher.cli;
+
+import io.weightpub.publisher.PublishProgressListener;
+import io.weightpub.publisher.PublishResult;
+import io.weightpub.publisher.PublisherOptions;
+import io.weightpub.publisher.SafetensorsCheckpoint;
+import io.weightpub.publisher.WeightPublisher;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+
+@Command(name = "publish", mixinStandardHelpOptions = true,
+        description = "Publishes a safetensors checkpoint (file, sharded directory or directory of"
+                + " .safetensors files) as one version of a model.")
+final class PublishCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A .safetensors file or a checkpoint directory.")
+    Path checkpoint;
+
+    @Option(names = "--model", required = true, description = "Model id (no '/').")
+    String model;
+
+    @Option(names = "--step", required = true, description = "Trainer step this version carries.")
+    long step;
+
+    @Option(names = "--bootstrap-servers", description = "Kafka bootstrap servers, host:port[,host:port...].")
+    String bootstrapServers;
+
+    @Option(names = "--topic-prefix", description = "Topic prefix (default: weightpub).")
+    String topicPrefix;
+
+    @Option(names = "--bucket-size", converter = ByteSizeConverter.class, paramLabel = "SIZE",
+            description = "Largest bucket, a multiple of 8 bytes (default: 512MiB).")
+    Long bucketSize;
+
+    @Option(names = "--chunk-size", converter = ByteSizeConverter.class, paramLabel = "SIZE",
+            description = "Largest payload per Kafka record (default: 1020KiB).")
+    Long chunkSize;
+
+    @Option(names = "--transactional", description = "Publish the version in one Kafka transaction.")
+    boolean transactional;
+
+    @Option(names = "--transactional-id",
+            description = "Transactional id (implies --transactional; default: weightpub-publisher-<model>).")
+    String transactionalId;
+
+    @Option(names = "--producer-property", paramLabel = "KEY=VALUE",
+            description = "Kafka producer setting, e.g. security.protocol=SSL (repeatable).")
+    Map<String, String> producerProperties = new LinkedHashMap<>();
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Properties file of publisher.* settings; command-line options take precedence.")
+    Path config;
+
+    @Option(names = "--no-progress", description = "Do not draw the progress bar on stderr.")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws IOException {
+        WeightPublisher.Builder builder = WeightPublisher.builder();
+        if (config != null) {
+            builder.configure(readConfig(config));
+        }
+        if (bootstrapServers != null) {
+            builder.bootstrapServers(bootstrapServers);
+        }
+        if (topicPrefix != null) {
+            builder.topicPrefix(topicPrefix);
+        }
+        if (bucketSize != null) {
+            builder.bucketSizeBytes(bucketSize);
+        }
+        if (chunkSize != null) {
+            builder.chunkSizeBytes(Math.toIntExact(chunkSize));
+        }
+        if (transactionalId != null) {
+            builder.transactionalId(transactionalId);
+        } else if (transactional) {
+            // Stable per model, so a restarted publisher of the same model fences a stuck one.
+            builder.transactionalId("weightpub-publisher-" + model);
+        }
+        builder.producerProperties(producerProperties);
+        builder.progressListener(noProgress ? PublishProgressListener.NONE
+                : new ProgressBar(spec.commandLine().getErr(), 200));
+        // Validate the checkpoint before connecting: a bad file fails fast and publishes nothing.
+        try (SafetensorsCheckpoint opened = SafetensorsCheckpoint.open(checkpoint);
+                WeightPublisher publisher = builder.build()) {
+            PublishResult result = publisher.publish(model, step, opened);
+            spec.commandLine().getOut().println(result);
+            spec.commandLine().getOut().flush();
+        }
+        return 0;
+    }
+
+    private static Map<String, String> readConfig(Path file) throws IOException {
+        Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file)) {
+            properties.load(reader);
+        }
+        Map<String, String> settings = new LinkedHashMap<>();
+        for (String key : properties.stringPropertyNames()) {
+            settings.put(key, properties.getProperty(key));
+        }
+        if (settings.isEmpty()) {
+            throw new IllegalArgumentException(file + " holds no settings; see " + PublisherOptions.class.getName());
+        }
+        return settings;
+    }
+}

@@ -1,0 +1,30 @@
+package io.weightpub.publisher.internal;
+
+import io.weightpub.publisher.DType;
+import io.weightpub.publisher.MappedFile;
+import io.weightpub.publisher.TensorSource;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/** A tensor stored in a region of a memory-mapped file. */
+public final class FileRegionTensorSource extends TensorSource {
+
+    private final MappedFile file;
+    private final long offset;
+
+    public FileRegionTensorSource(String name, DType dtype, long[] shape, MappedFile file, long offset) {
+        super(name, dtype, shape);
+        this.file = file;
+        this.offset = offset;
+        if (offset < 0 || offset + byteSize() > file.size()) {
+            throw new IllegalArgumentException("tensor " + name + ": region [" + offset + ", "
+                    + (offset + byteSize()) + ") is outside " + file.path() + " (" + file.size() + " bytes)");
+        }
+    }
+
+    @Override
+    public void read(long tensorOffset, ByteBuffer dst) throws IOException {
+        file.read(offset + tensorOffset, dst);
+    }
+}
