@@ -1,0 +1,18 @@
+package io.weightpub.job.assembly;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple3;
+
+/** A record for one of the job's output topics (status, versions, dead letters): topic, key, value. */
+public final class OutboundRecord {
+
+    public static final TypeInformation<Tuple3<String, byte[], byte[]>> TYPE_INFO =
+            Types.TUPLE(Types.STRING, Types.PRIMITIVE_ARRAY(Types.BYTE), Types.PRIMITIVE_ARRAY(Types.BYTE));
+
+    private OutboundRecord() {}
+
+    public static Tuple3<String, byte[], byte[]> of(String topic, byte[] key, byte[] value) {
+        return Tuple3.of(topic, key, value);
+    }
+}

@@ -1,0 +1,810 @@
+package io.weightpub.job.assembly;
+
+import io.weightpub.job.internal.VersionedStateSerializer;
+import io.weightpub.job.source.InputRecord;
+import io.weightpub.schemas.BucketInfo;
+import io.weightpub.schemas.ControlRecord;
+import io.weightpub.schemas.DeadLetter;
+import io.weightpub.schemas.KafkaOffsetRange;
+import io.weightpub.schemas.TensorMeta;
+import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.VersionIndexEntry;
+import io.weightpub.schemas.VersionManifest;
+import io.weightpub.schemas.VersionState;
+import io.weightpub.schemas.WeightChunk;
+import io.weightpub.schemas.WireCodec;
+import io.weightpub.schemas.WireFormatException;
+import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.sink.WeightEvent;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
+import org.apache.flink.api.common.typeutils.base.StringSerializer;
+import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.CRC32C;
+
+/**
+ * Reassembles publishes per model (the key) from chunks, manifests and control records arriving in
+ * any order. It checks every chunk (decoding, sizes against the other chunks and the manifest,
+ * CRC32C), drops duplicates, and forwards each new chunk at once as a {@link WeightEvent} to the
+ * sink; its state holds metadata only. When a publish is complete it becomes the model's next
+ * published version: the sink is told to commit it and the version index gets an entry. Bad input
+ * is quarantined on the dead-letter topic and fails its publish; publishes that stop receiving
+ * records are aborted after a timeout; stale or duplicate publishes are rejected.
+ */
+public final class VersionAssembler extends KeyedProcessFunction<String, InputRecord, WeightEvent> {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Records for the status, versions and dead-letter topics. */
+    public static final OutputTag<Tuple3<String, byte[], byte[]>> OUTBOUND =
+            new OutputTag<>("outbound", OutboundRecord.TYPE_INFO);
+
+    /** Worker id in status records written by the job rather than by a sink subtask. */
+    public static final int JOB_WORKER = -1;
+
+    private final String statusTopic;
+    private final String versionsTopic;
+    private final String deadLetterTopic;
+    private final long publishTimeoutMs;
+    private final int retainedVersions;
+    private final int deadLetterMaxRawBytes;
+
+    private transient ValueState<ModelLedger> ledgerState;
+    private transient MapState<String, PublishProgress> publishes;
+    private transient MapState<Long, RetainedVersion> retained;
+    private transient Set<String> inFlight;
+    private transient AssemblerMetrics metrics;
+
+    public VersionAssembler(TopicNames topics, long publishTimeoutMs, int retainedVersions, int deadLetterMaxRawBytes) {
+        if (publishTimeoutMs <= 0 || retainedVersions < 1 || deadLetterMaxRawBytes < 0) {
+            throw new IllegalArgumentException(String.format(
+                    "publish timeout %d ms must be positive, retained versions %d at least 1, "
+                            + "dead-letter raw bytes %d not negative",
+                    publishTimeoutMs, retainedVersions, deadLetterMaxRawBytes));
+        }
+        this.statusTopic = topics.status();
+        this.versionsTopic = topics.versions();
+        this.deadLetterTopic = topics.deadLetters();
+        this.publishTimeoutMs = publishTimeoutMs;
+        this.retainedVersions = retainedVersions;
+        this.deadLetterMaxRawBytes = deadLetterMaxRawBytes;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        ledgerState = getRuntimeContext().getState(new ValueStateDescriptor<>(
+                "model-ledger", new VersionedStateSerializer<>(ModelLedgerSerializer.class)));
+        publishes = getRuntimeContext().getMapState(new MapStateDescriptor<>(
+                "publishes-in-flight",
+                StringSerializer.INSTANCE,
+                new VersionedStateSerializer<>(PublishProgressSerializer.class)));
+        retained = getRuntimeContext().getMapState(new MapStateDescriptor<>(
+                "retained-versions",
+                LongSerializer.INSTANCE,
+                new VersionedStateSerializer<>(RetainedVersionSerializer.class)));
+        inFlight = new HashSet<>();
+        metrics = new AssemblerMetrics(getRuntimeContext().getMetricGroup(), inFlight);
+    }
+
+    @Override
+    public void processElement(InputRecord record, Context ctx, Collector<WeightEvent> out) throws Exception {
+        switch (record.kind()) {
+            case CHUNK:
+                onChunk(record, ctx, out);
+                break;
+            case MANIFEST:
+                onManifest(record, ctx, out);
+                break;
+            case CONTROL:
+                onControl(record, ctx, out);
+                break;
+            default:
+                throw new IllegalStateException("unknown input kind " + record.kind());
+        }
+    }
+
+    // ---------------------------------------------------------------- chunks
+
+    private void onChunk(InputRecord record, Context ctx, Collector<WeightEvent> out) throws Exception {
+        metrics.chunksIn.inc();
+        metrics.bytesIn.inc(record.valueSize());
+        WeightChunk chunk;
+        try {
+            chunk = WireCodec.CHUNK.decode(record.value());
+        } catch (WireFormatException e) {
+            deadLetter(ctx, record, null, "chunk record does not decode: " + e.getMessage());
+            return;
+        }
+        if (!chunk.getModelId().equals(record.modelKey())) {
+            deadLetter(ctx, record, chunk, "Kafka key names model '" + record.modelKey()
+                    + "' but the chunk names model '" + chunk.getModelId() + "'");
+            return;
+        }
+        ModelLedger ledger = ledger();
+        if (isSettled(ledger, chunk.getPublishId(), chunk.getStep(), record, chunk, ctx)) {
+            return;
+        }
+        PublishProgress progress = publishes.get(chunk.getPublishId());
+        if (progress == null) {
+            String problem = checkNewPublish(chunk);
+            if (problem != null) {
+                deadLetter(ctx, record, chunk, problem);
+                ledger.close(chunk.getPublishId(), VersionState.FAILED, -1, problem);
+                ledgerState.update(ledger);
+                status(ctx, chunk.getModelId(), chunk.getPublishId(), chunk.getStep(), -1, VersionState.FAILED, 0, 0,
+                        problem);
+                metrics.versionsFailed.inc();
+                return;
+            }
+            if (isStale(ledger, chunk.getStep())) {
+                reject(ctx, out, ledger, chunk.getModelId(), chunk.getPublishId(), chunk.getStep(), false,
+                        staleReason(ledger, chunk.getStep()));
+                return;
+            }
+            progress = startPublish(ctx, chunk.getModelId(), chunk.getPublishId(), chunk.getStep(),
+                    chunk.getVersionBytes(), chunk.getBucketCount());
+        }
+        ByteBuffer payload = chunk.getPayload();
+        String problem = checkChunkAgainstProgress(progress, chunk, payload.remaining());
+        if (problem != null) {
+            failPublish(ctx, out, ledger, progress, record, chunk, problem);
+            return;
+        }
+        PublishProgress.BucketProgress bucket = progress.buckets[chunk.getBucketIndex()];
+        if (bucket == null) {
+            bucket = new PublishProgress.BucketProgress(
+                    chunk.getBucketOffset(), chunk.getBucketSize(), chunk.getChunkCount());
+            progress.buckets[chunk.getBucketIndex()] = bucket;
+        }
+        progress.lastSeenMs = ctx.timerService().currentProcessingTime();
+        if (bucket.isSeen(chunk.getChunkIndex())) {
+            metrics.duplicateChunks.inc();
+            publishes.put(progress.publishId, progress);
+            return;
+        }
+        byte[] bytes = arrayOf(payload);
+        int crc = crc32c(bytes);
+        if (crc != chunk.getCrc32c()) {
+            failPublish(ctx, out, ledger, progress, record, chunk, String.format(
+                    "CRC32C mismatch: the record says %08x, its %d payload bytes have %08x",
+                    chunk.getCrc32c(), bytes.length, crc));
+            return;
+        }
+        bucket.markSeen(chunk.getChunkIndex());
+        progress.stagedBytes += bytes.length;
+        progress.recordChunkOffset(record.partition(), record.offset());
+        out.collect(WeightEvent.stageChunk(progress.modelId, progress.publishId, progress.step,
+                progress.versionBytes, chunk.getBucketOffset() + chunk.getChunkOffset(), chunk.getBucketIndex(),
+                chunk.getChunkIndex(), record.partition(), record.offset(), bytes));
+        completeIfReady(ctx, out, ledger, progress);
+    }
+
+    private static String checkNewPublish(WeightChunk chunk) {
+        if (chunk.getVersionBytes() < 0 || chunk.getBucketCount() <= 0) {
+            return String.format("chunk says the version has %d bytes in %d buckets; expected a size >= 0 and "
+                    + "at least one bucket", chunk.getVersionBytes(), chunk.getBucketCount());
+        }
+        return null;
+    }
+
+    private static String checkChunkAgainstProgress(PublishProgress progress, WeightChunk chunk, int payloadLength) {
+        if (chunk.getStep() != progress.step || chunk.getVersionBytes() != progress.versionBytes
+                || chunk.getBucketCount() != progress.buckets.length) {
+            return String.format("chunk says step %d, %d bytes, %d buckets; the publish has step %d, %d bytes, "
+                            + "%d buckets", chunk.getStep(), chunk.getVersionBytes(), chunk.getBucketCount(),
+                    progress.step, progress.versionBytes, progress.buckets.length);
+        }
+        int bucketIndex = chunk.getBucketIndex();
+        if (bucketIndex < 0 || bucketIndex >= progress.buckets.length) {
+            return "bucket index " + bucketIndex + " outside [0, " + progress.buckets.length + ")";
+        }
+        PublishProgress.BucketProgress bucket = progress.buckets[bucketIndex];
+        if (bucket != null && (bucket.offset != chunk.getBucketOffset() || bucket.size != chunk.getBucketSize()
+                || bucket.chunkCount != chunk.getChunkCount())) {
+            return String.format("chunk says bucket %d is at offset %d with %d bytes in %d chunks; expected "
+                            + "offset %d, %d bytes, %d chunks", bucketIndex, chunk.getBucketOffset(),
+                    chunk.getBucketSize(), chunk.getChunkCount(), bucket.offset, bucket.size, bucket.chunkCount);
+        }
+        if (chunk.getBucketOffset() < 0 || chunk.getBucketSize() < 0 || chunk.getChunkCount() <= 0
+                || chunk.getBucketOffset() + chunk.getBucketSize() > progress.versionBytes) {
+            return String.format("bucket %d at offset %d with %d bytes in %d chunks does not fit a version of "
+                            + "%d bytes", bucketIndex, chunk.getBucketOffset(), chunk.getBucketSize(),
+                    chunk.getChunkCount(), progress.versionBytes);
+        }
+        if (chunk.getChunkIndex() < 0 || chunk.getChunkIndex() >= chunk.getChunkCount()) {
+            return "chunk index " + chunk.getChunkIndex() + " outside [0, " + chunk.getChunkCount() + ")";
+        }
+        if (chunk.getChunkOffset() < 0 || chunk.getChunkOffset() + payloadLength > chunk.getBucketSize()) {
+            return String.format("chunk bytes [%d, %d) outside bucket %d of %d bytes", chunk.getChunkOffset(),
+                    chunk.getChunkOffset() + payloadLength, bucketIndex, chunk.getBucketSize());
+        }
+        if (progress.manifest != null) {
+            VersionManifest manifest = decodeValidManifest(progress.manifest);
+            long expectedOffset = (long) chunk.getChunkIndex() * manifest.getChunkSize();
+            long expectedLength = Math.min(manifest.getChunkSize(), chunk.getBucketSize() - expectedOffset);
+            if (chunk.getChunkOffset() != expectedOffset || payloadLength != expectedLength) {
+                return String.format("chunk %d of bucket %d has %d bytes at offset %d; with the manifest's chunk "
+                                + "size %d expected %d bytes at offset %d", chunk.getChunkIndex(), bucketIndex,
+                        payloadLength, chunk.getChunkOffset(), manifest.getChunkSize(), expectedLength,
+                        expectedOffset);
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- manifests
+
+    private void onManifest(InputRecord record, Context ctx, Collector<WeightEvent> out) throws Exception {
+        VersionManifest manifest;
+        try {
+            manifest = WireCodec.MANIFEST.decode(record.value());
+        } catch (WireFormatException e) {
+            deadLetter(ctx, record, null, "manifest record does not decode: " + e.getMessage());
+            return;
+        }
+        if (!manifest.getModelId().equals(record.modelKey())) {
+            deadLetter(ctx, record, null, manifest.getStep(), manifest.getPublishId(), null, null,
+                    "Kafka key names model '" + record.modelKey() + "' but the manifest of publish " + manifest.getPublishId() + " names model '"
+                    + manifest.getModelId() + "'");
+            return;
+        }
+        ModelLedger ledger = ledger();
+        if (isSettled(ledger, manifest.getPublishId(), manifest.getStep(), record, null, ctx)) {
+            return;
+        }
+        String structural = checkManifest(manifest);
+        PublishProgress progress = publishes.get(manifest.getPublishId());
+        if (structural != null) {
+            String reason = "manifest of publish " + manifest.getPublishId() + " is inconsistent: " + structural;
+            if (progress != null) {
+                failPublish(ctx, out, ledger, progress, record, null, reason);
+            } else {
+                deadLetter(ctx, record, manifest.getModelId(), manifest.getStep(), manifest.getPublishId(), null,
+                        null, reason);
+                ledger.close(manifest.getPublishId(), VersionState.FAILED, -1, reason);
+                ledgerState.update(ledger);
+                status(ctx, manifest.getModelId(), manifest.getPublishId(), manifest.getStep(), -1,
+                        VersionState.FAILED, manifest.getTotalBytes(), 0, reason);
+                metrics.versionsFailed.inc();
+            }
+            return;
+        }
+        if (progress == null) {
+            if (isStale(ledger, manifest.getStep())) {
+                reject(ctx, out, ledger, manifest.getModelId(), manifest.getPublishId(), manifest.getStep(), false,
+                        staleReason(ledger, manifest.getStep()));
+                return;
+            }
+            progress = startPublish(ctx, manifest.getModelId(), manifest.getPublishId(), manifest.getStep(),
+                    manifest.getTotalBytes(), manifest.getBuckets().size());
+        }
+        if (progress.manifest != null) {
+            if (java.util.Arrays.equals(progress.manifest, record.value())) {
+                metrics.duplicateChunks.inc();
+            } else {
+                failPublish(ctx, out, ledger, progress, record, null,
+                        "a second, different manifest for the same publish");
+            }
+            return;
+        }
+        String mismatch = checkManifestAgainstProgress(progress, manifest);
+        if (mismatch != null) {
+            failPublish(ctx, out, ledger, progress, record, null, mismatch);
+            return;
+        }
+        for (BucketInfo bucket : manifest.getBuckets()) {
+            if (progress.buckets[bucket.getIndex()] == null) {
+                progress.buckets[bucket.getIndex()] = new PublishProgress.BucketProgress(
+                        bucket.getOffset(), bucket.getSizeBytes(), bucket.getChunkCount());
+            }
+        }
+        progress.manifest = record.value();
+        progress.manifestPartition = record.partition();
+        progress.manifestOffset = record.offset();
+        progress.lastSeenMs = ctx.timerService().currentProcessingTime();
+        completeIfReady(ctx, out, ledger, progress);
+    }
+
+    /** The manifest's own consistency: buckets laid end to end, chunk counts, tensors inside buckets. */
+    static String checkManifest(VersionManifest manifest) {
+        if (manifest.getChunkSize() <= 0) {
+            return "chunk size " + manifest.getChunkSize() + " is not positive";
+        }
+        if (manifest.getBuckets().isEmpty()) {
+            return "no buckets";
+        }
+        long offset = 0;
+        for (int i = 0; i < manifest.getBuckets().size(); i++) {
+            BucketInfo bucket = manifest.getBuckets().get(i);
+            if (bucket.getIndex() != i) {
+                return "bucket at position " + i + " has index " + bucket.getIndex();
+            }
+            if (bucket.getOffset() != offset || bucket.getSizeBytes() < 0) {
+                return String.format("bucket %d at offset %d with %d bytes; expected offset %d", i,
+                        bucket.getOffset(), bucket.getSizeBytes(), offset);
+            }
+            long expectedChunks = Math.max(1, (bucket.getSizeBytes() + manifest.getChunkSize() - 1)
+                    / manifest.getChunkSize());
+            if (bucket.getChunkCount() != expectedChunks) {
+                return String.format("bucket %d of %d bytes has %d chunks; with chunk size %d expected %d", i,
+                        bucket.getSizeBytes(), bucket.getChunkCount(), manifest.getChunkSize(), expectedChunks);
+            }
+            if (bucket.getSha256().remaining() != 32) {
+                return "bucket " + i + " digest has " + bucket.getSha256().remaining() + " bytes, SHA-256 has 32";
+            }
+            for (TensorMeta tensor : bucket.getTensors()) {
+                if (tensor.getStartIdx() < 0 || tensor.getEndIdx() < tensor.getStartIdx()
+                        || tensor.getEndIdx() > bucket.getSizeBytes()) {
+                    return String.format("tensor %s bytes [%d, %d) outside bucket %d of %d bytes", tensor.getName(),
+                            tensor.getStartIdx(), tensor.getEndIdx(), i, bucket.getSizeBytes());
+                }
+            }
+            offset += bucket.getSizeBytes();
+        }
+        if (offset != manifest.getTotalBytes()) {
+            return "buckets hold " + offset + " bytes, the manifest says " + manifest.getTotalBytes();
+        }
+        return null;
+    }
+
+    private static String checkManifestAgainstProgress(PublishProgress progress, VersionManifest manifest) {
+        if (manifest.getStep() != progress.step || manifest.getTotalBytes() != progress.versionBytes
+                || manifest.getBuckets().size() != progress.buckets.length) {
+            return String.format("manifest says step %d, %d bytes, %d buckets; its chunks say step %d, %d bytes, "
+                            + "%d buckets", manifest.getStep(), manifest.getTotalBytes(), manifest.getBuckets().size(),
+                    progress.step, progress.versionBytes, progress.buckets.length);
+        }
+        for (BucketInfo bucket : manifest.getBuckets()) {
+            PublishProgress.BucketProgress seen = progress.buckets[bucket.getIndex()];
+            if (seen != null && (seen.offset != bucket.getOffset() || seen.size != bucket.getSizeBytes()
+                    || seen.chunkCount != bucket.getChunkCount())) {
+                return String.format("manifest says bucket %d is at offset %d with %d bytes in %d chunks; its "
+                                + "chunks say offset %d, %d bytes, %d chunks", bucket.getIndex(), bucket.getOffset(),
+                        bucket.getSizeBytes(), bucket.getChunkCount(), seen.offset, seen.size, seen.chunkCount);
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- control
+
+    private void onControl(InputRecord record, Context ctx, Collector<WeightEvent> out) throws Exception {
+        ControlRecord control;
+        try {
+            control = WireCodec.CONTROL.decode(record.value());
+        } catch (WireFormatException e) {
+            deadLetter(ctx, record, null, "control record does not decode: " + e.getMessage());
+            return;
+        }
+        if (!control.getModelId().equals(record.modelKey())) {
+            deadLetter(ctx, record, null, "Kafka key names model '" + record.modelKey()
+                    + "' but the control record names model '" + control.getModelId() + "'");
+            return;
+        }
+        ModelLedger ledger = ledger();
+        switch (control.getAction()) {
+            case ABORT:
+                abortOnRequest(ctx, out, ledger, control);
+                break;
+            case ROLLBACK:
+                rollback(ctx, out, ledger, control);
+                break;
+            default:
+                deadLetter(ctx, record, null, "unknown control action " + control.getAction());
+        }
+    }
+
+    private void abortOnRequest(Context ctx, Collector<WeightEvent> out, ModelLedger ledger, ControlRecord control)
+            throws Exception {
+        String publishId = control.getPublishId() == null ? "" : control.getPublishId();
+        PublishProgress progress = publishes.get(publishId);
+        if (progress == null) {
+            status(ctx, control.getModelId(), publishId, -1, -1, VersionState.REJECTED, 0, 0,
+                    "abort request " + control.getRequestId() + ": publish '" + publishId
+                            + "' is not in flight for model " + control.getModelId());
+            return;
+        }
+        abort(ctx, out, ledger, progress, "aborted by request " + control.getRequestId()
+                + (control.getReason().isEmpty() ? "" : ": " + control.getReason()));
+    }
+
+    private void rollback(Context ctx, Collector<WeightEvent> out, ModelLedger ledger, ControlRecord control)
+            throws Exception {
+        Long target = control.getTargetVersion();
+        RetainedVersion source = target == null ? null : retained.get(target);
+        if (source == null) {
+            status(ctx, control.getModelId(), "", -1, -1, VersionState.FAILED, 0, 0, String.format(
+                    "rollback request %s: version %s of model %s is unknown or no longer retained by the job "
+                            + "(last published version %d)", control.getRequestId(), target,
+                    control.getModelId(), ledger.lastVersion));
+            metrics.versionsFailed.inc();
+            return;
+        }
+        VersionIndexEntry targetEntry = WireCodec.VERSION_INDEX.decode(source.indexEntry);
+        long version = ++ledger.lastVersion;
+        String reason = "rollback to version " + target + " by request " + control.getRequestId()
+                + (control.getReason().isEmpty() ? "" : ": " + control.getReason());
+        VersionIndexEntry entry = VersionIndexEntry.newBuilder(targetEntry)
+                .setVersion(version)
+                .setCompletedAtMs(ctx.timerService().currentProcessingTime())
+                .setReason(reason)
+                .build();
+        ledgerState.update(ledger);
+        publishVersion(ctx, out, entry, source.manifest, 0);
+        metrics.rollbacks.inc();
+    }
+
+    // ---------------------------------------------------------------- lifecycle of a publish
+
+    private PublishProgress startPublish(
+            Context ctx, String modelId, String publishId, long step, long versionBytes, int bucketCount) {
+        long now = ctx.timerService().currentProcessingTime();
+        ctx.timerService().registerProcessingTimeTimer(now + publishTimeoutMs);
+        inFlight.add(modelId + "/" + publishId);
+        return new PublishProgress(modelId, publishId, step, versionBytes, bucketCount, now);
+    }
+
+    private void completeIfReady(Context ctx, Collector<WeightEvent> out, ModelLedger ledger, PublishProgress progress)
+            throws Exception {
+        if (progress.manifest == null || !progress.allChunksSeen()) {
+            publishes.put(progress.publishId, progress);
+            return;
+        }
+        if (isStale(ledger, progress.step)) {
+            reject(ctx, out, ledger, progress.modelId, progress.publishId, progress.step, true,
+                    staleReason(ledger, progress.step));
+            return;
+        }
+        VersionManifest manifest = decodeValidManifest(progress.manifest);
+        long version = ++ledger.lastVersion;
+        ledger.lastStep = progress.step;
+        ledger.close(progress.publishId, VersionState.COMPLETED, version, "");
+        ledgerState.update(ledger);
+        publishes.remove(progress.publishId);
+        inFlight.remove(progress.modelId + "/" + progress.publishId);
+
+        List<KafkaOffsetRange> chunkRanges = new ArrayList<>();
+        for (Map.Entry<Integer, long[]> range : progress.chunkRanges().entrySet()) {
+            chunkRanges.add(new KafkaOffsetRange(
+                    chunkTopicOf(), range.getKey(), range.getValue()[0], range.getValue()[1]));
+        }
+        List<ByteBuffer> bucketDigests = new ArrayList<>();
+        for (BucketInfo bucket : manifest.getBuckets()) {
+            bucketDigests.add(bucket.getSha256());
+        }
+        VersionIndexEntry entry = VersionIndexEntry.newBuilder()
+                .setModelId(progress.modelId)
+                .setVersion(version)
+                .setContentVersion(version)
+                .setStep(progress.step)
+                .setPublishId(progress.publishId)
+                .setTotalBytes(progress.versionBytes)
+                .setManifestSha256(ByteBuffer.wrap(sha256(progress.manifest)))
+                .setManifestRange(new KafkaOffsetRange(
+                        manifestTopicOf(), progress.manifestPartition, progress.manifestOffset,
+                        progress.manifestOffset))
+                .setChunkRanges(chunkRanges)
+                .setBucketSha256(bucketDigests)
+                .setCompletedAtMs(ctx.timerService().currentProcessingTime())
+                .setReason("publish")
+                .build();
+        long latencyMs = ctx.timerService().currentProcessingTime() - progress.firstSeenMs;
+        publishVersion(ctx, out, entry, progress.manifest, latencyMs);
+        metrics.versionLatencyMs.update(latencyMs);
+    }
+
+    /** Tells the sink to commit, indexes the version, retains it for rollbacks and reports it. */
+    private void publishVersion(
+            Context ctx, Collector<WeightEvent> out, VersionIndexEntry entry, byte[] manifest, long durationMs)
+            throws Exception {
+        out.collect(WeightEvent.commitVersion(entry.getModelId(), entry.getPublishId(), entry.getStep(),
+                entry.getVersion(), entry.getContentVersion(), entry.getTotalBytes(), manifest, entry.getReason()));
+        byte[] encodedEntry = WireCodec.VERSION_INDEX.encode(entry);
+        ctx.output(OUTBOUND, OutboundRecord.of(versionsTopic,
+                utf8(entry.getModelId() + "/" + entry.getVersion()), encodedEntry));
+        retained.put(entry.getVersion(), new RetainedVersion(encodedEntry, manifest));
+        retained.remove(entry.getVersion() - retainedVersions);
+        status(ctx, entry.getModelId(), entry.getPublishId(), entry.getStep(), entry.getVersion(),
+                VersionState.COMPLETED, entry.getTotalBytes(), durationMs,
+                entry.getContentVersion() == entry.getVersion()
+                        ? "published"
+                        : entry.getReason() + " (content of version " + entry.getContentVersion() + ")",
+                entry.getContentVersion());
+        metrics.versionsCompleted.inc();
+    }
+
+    private void failPublish(
+            Context ctx,
+            Collector<WeightEvent> out,
+            ModelLedger ledger,
+            PublishProgress progress,
+            InputRecord record,
+            WeightChunk chunk,
+            String reason)
+            throws Exception {
+        if (chunk != null) {
+            deadLetter(ctx, record, chunk, reason);
+        } else {
+            deadLetter(ctx, record, progress.modelId, progress.step, progress.publishId, null, null, reason);
+        }
+        String where = chunk == null
+                ? record.coordinates()
+                : String.format("bucket %d chunk %d at %s", chunk.getBucketIndex(), chunk.getChunkIndex(),
+                        record.coordinates());
+        closeInFlight(ctx, out, ledger, progress, VersionState.FAILED, where + ": " + reason);
+        metrics.versionsFailed.inc();
+    }
+
+    private void abort(
+            Context ctx, Collector<WeightEvent> out, ModelLedger ledger, PublishProgress progress, String reason)
+            throws Exception {
+        closeInFlight(ctx, out, ledger, progress, VersionState.ABORTED, reason);
+        metrics.versionsAborted.inc();
+    }
+
+    private void closeInFlight(
+            Context ctx,
+            Collector<WeightEvent> out,
+            ModelLedger ledger,
+            PublishProgress progress,
+            VersionState state,
+            String reason)
+            throws Exception {
+        out.collect(WeightEvent.abortVersion(progress.modelId, progress.publishId, progress.step, reason));
+        ledger.close(progress.publishId, state, -1, reason);
+        ledgerState.update(ledger);
+        publishes.remove(progress.publishId);
+        inFlight.remove(progress.modelId + "/" + progress.publishId);
+        status(ctx, progress.modelId, progress.publishId, progress.step, -1, state, progress.stagedBytes,
+                ctx.timerService().currentProcessingTime() - progress.firstSeenMs, reason);
+    }
+
+    private void reject(
+            Context ctx,
+            Collector<WeightEvent> out,
+            ModelLedger ledger,
+            String modelId,
+            String publishId,
+            long step,
+            boolean staged,
+            String reason)
+            throws Exception {
+        if (staged) {
+            out.collect(WeightEvent.abortVersion(modelId, publishId, step, reason));
+            publishes.remove(publishId);
+            inFlight.remove(modelId + "/" + publishId);
+        }
+        ledger.close(publishId, VersionState.REJECTED, -1, reason);
+        ledgerState.update(ledger);
+        status(ctx, modelId, publishId, step, -1, VersionState.REJECTED, 0, 0, reason);
+        metrics.versionsRejected.inc();
+    }
+
+    /**
+     * True when the publish already ended: records of a completed or rejected publish are replays or
+     * producer retries and are dropped (counted); records of a failed or aborted one are quarantined.
+     */
+    private boolean isSettled(
+            ModelLedger ledger, String publishId, long step, InputRecord record, WeightChunk chunk, Context ctx) {
+        ModelLedger.Outcome outcome = ledger.outcomeOf(publishId);
+        if (outcome == null) {
+            return false;
+        }
+        if (outcome.state == VersionState.COMPLETED || outcome.state == VersionState.REJECTED) {
+            metrics.duplicateChunks.inc();
+        } else {
+            String reason = "publish " + publishId + " was " + outcome.state + " earlier: " + outcome.reason;
+            if (chunk != null) {
+                deadLetter(ctx, record, chunk, reason);
+            } else {
+                deadLetter(ctx, record, record.modelKey(), step, publishId, null, null, reason);
+            }
+        }
+        return true;
+    }
+
+    private static boolean isStale(ModelLedger ledger, long step) {
+        return ledger.hasPublished() && step <= ledger.lastStep;
+    }
+
+    private static String staleReason(ModelLedger ledger, long step) {
+        return String.format("stale publish: trainer step %d is not after step %d of published version %d", step,
+                ledger.lastStep, ledger.lastVersion);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<WeightEvent> out) throws Exception {
+        ModelLedger ledger = ledger();
+        long now = ctx.timerService().currentProcessingTime();
+        long nextDue = Long.MAX_VALUE;
+        List<PublishProgress> expired = new ArrayList<>();
+        for (Iterator<Map.Entry<String, PublishProgress>> it = publishes.iterator(); it.hasNext(); ) {
+            PublishProgress progress = it.next().getValue();
+            long due = progress.lastSeenMs + publishTimeoutMs;
+            if (due <= now) {
+                expired.add(progress);
+            } else {
+                nextDue = Math.min(nextDue, due);
+            }
+        }
+        for (PublishProgress progress : expired) {
+            int chunkTotal = 0;
+            for (PublishProgress.BucketProgress bucket : progress.buckets) {
+                chunkTotal += bucket == null ? 0 : bucket.chunkCount;
+            }
+            abort(ctx, out, ledger, progress, String.format(
+                    "timed out: no record for %d ms; %d chunks of %s seen, manifest %s", publishTimeoutMs,
+                    progress.chunksSeen(), progress.manifest == null ? "an unknown number" : chunkTotal,
+                    progress.manifest == null ? "missing" : "seen"));
+        }
+        if (nextDue != Long.MAX_VALUE) {
+            ctx.timerService().registerProcessingTimeTimer(nextDue);
+        }
+    }
+
+    // ---------------------------------------------------------------- outputs
+
+    private void deadLetter(Context ctx, InputRecord record, WeightChunk chunk, String reason) {
+        if (chunk == null) {
+            deadLetter(ctx, record, null, null, null, null, null, reason);
+        } else {
+            deadLetter(ctx, record, chunk.getModelId(), chunk.getStep(), chunk.getPublishId(), chunk.getBucketIndex(),
+                    chunk.getChunkIndex(), reason);
+        }
+    }
+
+
+    private void deadLetter(Context ctx, InputRecord record, String modelId, Long step, String publishId,
+            Integer bucketIndex, Integer chunkIndex, String reason) {
+        byte[] raw = record.value();
+        DeadLetter letter = DeadLetter.newBuilder()
+                .setTopic(record.topic())
+                .setPartition(record.partition())
+                .setOffset(record.offset())
+                .setRecordTimestampMs(record.timestamp())
+                .setModelId(modelId != null ? modelId : emptyToNull(record.modelKey()))
+                .setStep(step)
+                .setPublishId(publishId)
+                .setBucketIndex(bucketIndex)
+                .setChunkIndex(chunkIndex)
+                .setReason(reason)
+                .setRawSize(raw == null ? 0 : raw.length)
+                .setRaw(raw != null && raw.length <= deadLetterMaxRawBytes ? ByteBuffer.wrap(raw) : null)
+                .setQuarantinedAtMs(ctx.timerService().currentProcessingTime())
+                .build();
+        ctx.output(OUTBOUND, OutboundRecord.of(deadLetterTopic,
+                record.modelKey().isEmpty() ? null : utf8(record.modelKey()), WireCodec.DEAD_LETTER.encode(letter)));
+        metrics.deadLetters.inc();
+    }
+
+    private void status(Context ctx, String modelId, String publishId, long step, long version, VersionState state,
+            long bytes, long durationMs, String message) {
+        status(ctx, modelId, publishId, step, version, state, bytes, durationMs, message, version);
+    }
+
+    private void status(Context ctx, String modelId, String publishId, long step, long version, VersionState state,
+            long bytes, long durationMs, String message, long contentVersion) {
+        WorkerStatus status = WorkerStatus.newBuilder()
+                .setModelId(modelId)
+                .setWorker(JOB_WORKER)
+                .setVersion(version)
+                .setContentVersion(contentVersion)
+                .setStep(step)
+                .setPublishId(publishId)
+                .setState(state)
+                .setBytes(bytes)
+                .setDurationMs(durationMs)
+                .setTimestampMs(ctx.timerService().currentProcessingTime())
+                .setMessage(message)
+                .build();
+        ctx.output(OUTBOUND, OutboundRecord.of(statusTopic, utf8(modelId + "/" + JOB_WORKER),
+                WireCodec.STATUS.encode(status)));
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private ModelLedger ledger() throws Exception {
+        ModelLedger ledger = ledgerState.value();
+        return ledger == null ? new ModelLedger() : ledger;
+    }
+
+    private String chunkTopicOf() {
+        return statusTopic.substring(0, statusTopic.length() - ".status".length()) + ".chunks";
+    }
+
+    private String manifestTopicOf() {
+        return statusTopic.substring(0, statusTopic.length() - ".status".length()) + ".manifests";
+    }
+
+    private static VersionManifest decodeValidManifest(byte[] manifest) {
+        try {
+            return WireCodec.MANIFEST.decode(manifest);
+        } catch (WireFormatException e) {
+            throw new IllegalStateException("a manifest kept in state no longer decodes", e);
+        }
+    }
+
+    /** The bytes of a heap buffer without copying when it spans its whole array, as Avro's do. */
+    private static byte[] arrayOf(ByteBuffer buffer) {
+        if (buffer.hasArray() && buffer.arrayOffset() == 0 && buffer.position() == 0
+                && buffer.remaining() == buffer.array().length) {
+            return buffer.array();
+        }
+        byte[] copy = new byte[buffer.remaining()];
+        buffer.duplicate().get(copy);
+        return copy;
+    }
+
+    private static int crc32c(byte[] bytes) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, bytes.length);
+        return (int) crc.getValue();
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String emptyToNull(String text) {
+        return text.isEmpty() ? null : text;
+    }
+
+    /** The assembler's metrics, registered in its operator metric group. */
+    private static final class AssemblerMetrics {
+        final Counter chunksIn;
+        final Counter bytesIn;
+        final Counter duplicateChunks;
+        final Counter deadLetters;
+        final Counter versionsCompleted;
+        final Counter versionsFailed;
+        final Counter versionsAborted;
+        final Counter versionsRejected;
+        final Counter rollbacks;
+        final Histogram versionLatencyMs;
+
+        AssemblerMetrics(MetricGroup group, Set<String> inFlight) {
+            chunksIn = group.counter("chunksIn");
+            bytesIn = group.counter("bytesIn");
+            duplicateChunks = group.counter("duplicatesDropped");
+            deadLetters = group.counter("deadLettered");
+            versionsCompleted = group.counter("versionsCompleted");
+            versionsFailed = group.counter("versionsFailed");
+            versionsAborted = group.counter("versionsAborted");
+            versionsRejected = group.counter("versionsRejected");
+            rollbacks = group.counter("rollbacks");
+            versionLatencyMs = group.histogram("versionLatencyMs", new DescriptiveStatisticsHistogram(1000));
+            group.gauge("inFlightPublishes", inFlight::size);
+        }
+    }
+}

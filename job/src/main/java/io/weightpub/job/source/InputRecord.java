@@ -1,0 +1,84 @@
+package io.weightpub.job.source;
+
+import java.util.Objects;
+
+/**
+ * One record of an input topic, undecoded, with where it came from. The job routes it by the model
+ * named in the Kafka key and decodes it once, in the assembler, so the bytes cross the network
+ * between operators raw.
+ */
+public final class InputRecord {
+
+    /** Which input topic the record was read from. */
+    public enum Kind {
+        CHUNK,
+        MANIFEST,
+        CONTROL
+    }
+
+    /** Key for records whose Kafka key names no model; the assembler quarantines them. */
+    public static final String NO_MODEL = "";
+
+    private final Kind kind;
+    private final String topic;
+    private final int partition;
+    private final long offset;
+    private final long timestamp;
+    private final String modelKey;
+    private final byte[] value;
+
+    public InputRecord(
+            Kind kind, String topic, int partition, long offset, long timestamp, String modelKey, byte[] value) {
+        this.kind = Objects.requireNonNull(kind, "kind");
+        this.topic = Objects.requireNonNull(topic, "topic");
+        this.partition = partition;
+        this.offset = offset;
+        this.timestamp = timestamp;
+        this.modelKey = Objects.requireNonNull(modelKey, "modelKey");
+        this.value = value;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    public int partition() {
+        return partition;
+    }
+
+    public long offset() {
+        return offset;
+    }
+
+    public long timestamp() {
+        return timestamp;
+    }
+
+    /** The model named by the record's Kafka key; {@link #NO_MODEL} when the key names none. */
+    public String modelKey() {
+        return modelKey;
+    }
+
+    /** The raw record value, possibly null (a tombstone). Not copied; never modify. */
+    public byte[] value() {
+        return value;
+    }
+
+    public int valueSize() {
+        return value == null ? 0 : value.length;
+    }
+
+    /** "topic/partition@offset", for error messages. */
+    public String coordinates() {
+        return topic + "/" + partition + "@" + offset;
+    }
+
+    @Override
+    public String toString() {
+        return kind + "{" + coordinates() + ", model=" + modelKey + ", bytes=" + valueSize() + "}";
+    }
+}
