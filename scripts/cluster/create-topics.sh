@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Creates the topics of a weightpub deployment (<prefix>.chunks, .manifests, .control, .status,
+# .versions, .dlq) with the settings of topics.properties; topics that exist are left as they are.
+#
+# Usage: create-topics.sh --bootstrap-server HOST:PORT [--prefix P] [--topics-file FILE]
+#                         [--replication-factor N] [--command-config FILE]
+#                         [--kafka-topics CMD] [--libs DIR] [--dry-run]
+#   --prefix P              topic prefix (default weightpub)
+#   --topics-file FILE      default: topics.properties next to this script
+#   --replication-factor N  overrides the file's replication.factor
+#   --command-config FILE   Kafka client properties for TLS/SASL (passed to kafka-topics)
+#   --kafka-topics CMD      the kafka-topics command, e.g. /opt/kafka/bin/kafka-topics.sh
+#                           (default: Kafka's TopicCommand from the jars fetch.sh resolved)
+#   --dry-run               print one kafka-topics argument line per topic, create nothing
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+BOOTSTRAP="" PREFIX="weightpub" TOPICS_FILE="$CLUSTER_SCRIPTS_DIR/topics.properties"
+REPLICATION="" COMMAND_CONFIG="" KAFKA_TOPICS="" LIBS="$DEFAULT_LIBS_DIR" DRY_RUN=false
+while (($#)); do
+    case "$1" in
+        --bootstrap-server) BOOTSTRAP="$2"; shift 2 ;;
+        --prefix) PREFIX="$2"; shift 2 ;;
+        --topics-file) TOPICS_FILE="$2"; shift 2 ;;
+        --replication-factor) REPLICATION="$2"; shift 2 ;;
+        --command-config) COMMAND_CONFIG="$2"; shift 2 ;;
+        --kafka-topics) KAFKA_TOPICS="$2"; shift 2 ;;
+        --libs) LIBS="$2"; shift 2 ;;
+        --dry-run) DRY_RUN=true; shift ;;
+        *) die "unknown option $1 (see the usage at the top of $0)" ;;
+    esac
+done
+[[ -n "$BOOTSTRAP" ]] || die "--bootstrap-server is required"
+[[ -f "$TOPICS_FILE" ]] || die "no topics file $TOPICS_FILE"
+[[ "$PREFIX" =~ ^[A-Za-z0-9._-]+$ ]] || die "topic prefix '$PREFIX' may use only letters, digits, '.', '_' and '-'"
+
+declare -A SETTING=()
+KEYS=()
+while IFS= read -r line || [[ -n "$line" ]]; do
+    line="${line%%$'\r'}"
+    [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+    [[ "$line" == *=* ]] || die "$TOPICS_FILE: not a key=value line: $line"
+    key="$(sed 's/^[[:space:]]*//;s/[[:space:]]*$//' <<<"${line%%=*}")"
+    value="$(sed 's/^[[:space:]]*//;s/[[:space:]]*$//' <<<"${line#*=}")"
+    SETTING["$key"]="$value"
+    KEYS+=("$key")
+done <"$TOPICS_FILE"
+[[ -n "${SETTING[roles]:-}" ]] || die "$TOPICS_FILE defines no roles"
+[[ -n "$REPLICATION" ]] || REPLICATION="${SETTING[replication.factor]:-1}"
+
+if [[ -z "$KAFKA_TOPICS" ]]; then
+    $DRY_RUN || require_libs "$LIBS" kafka
+    KAFKA_TOPICS_CMD=("$JAVA" -Xmx256m -cp "$LIBS/kafka/*" org.apache.kafka.tools.TopicCommand)
+else
+    read -r -a KAFKA_TOPICS_CMD <<<"$KAFKA_TOPICS"
+fi
+
+IFS=',' read -r -a ROLES <<<"${SETTING[roles]}"
+for role in "${ROLES[@]}"; do
+    partitions="${SETTING[$role.partitions]:-}"
+    [[ -n "$partitions" ]] || die "$TOPICS_FILE has no $role.partitions"
+    args=(--bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$PREFIX.$role"
+        --partitions "$partitions" --replication-factor "$REPLICATION")
+    for key in "${KEYS[@]}"; do
+        [[ "$key" == "$role.config."* ]] && args+=(--config "${key#"$role.config."}=${SETTING[$key]}")
+    done
+    [[ -n "$COMMAND_CONFIG" ]] && args+=(--command-config "$COMMAND_CONFIG")
+    if $DRY_RUN; then
+        echo "${args[*]}"
+    else
+        "${KAFKA_TOPICS_CMD[@]}" "${args[@]}" >&2 || die "creating $PREFIX.$role failed"
+        info "topic $PREFIX.$role ready"
+    fi
+done
