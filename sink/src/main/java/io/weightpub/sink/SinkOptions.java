@@ -1,0 +1,94 @@
+package io.weightpub.sink;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
+
+import java.time.Duration;
+
+/** Flink configuration of the weight sink ({@link WeightSink#fromConfig}). */
+public final class SinkOptions {
+
+    private SinkOptions() {}
+
+    public static final ConfigOption<String> NAME = ConfigOptions.key("weightpub.sink.name")
+            .stringType()
+            .defaultValue("weightpub-sink")
+            .withDescription("Name of the sink; worker stores in a JVM are found by (name, worker index), so two "
+                    + "sinks in one JVM need different names.");
+
+    public static final ConfigOption<StoreBackend> BACKEND = ConfigOptions.key("weightpub.sink.backend")
+            .enumType(StoreBackend.class)
+            .defaultValue(StoreBackend.AUTO)
+            .withDescription("Where weights live: HOST (off-heap), CUDA (GPU through JCuda), or AUTO (CUDA where a "
+                    + "device is present, else HOST).");
+
+    public static final ConfigOption<CommitMode> COMMIT_MODE = ConfigOptions.key("weightpub.sink.commit-mode")
+            .enumType(CommitMode.class)
+            .defaultValue(CommitMode.ON_CHECKPOINT)
+            .withDescription("ON_CHECKPOINT: flip when the checkpoint completes (all workers together; needs "
+                    + "checkpointing). IMMEDIATE: flip as soon as a version verifies, per worker.");
+
+    public static final ConfigOption<Integer> SLOTS_PER_MODEL = ConfigOptions.key("weightpub.sink.slots-per-model")
+            .intType()
+            .defaultValue(2)
+            .withDescription("Slots per model, at least 2 (active + shadow). With ON_CHECKPOINT, 3 lets the next "
+                    + "version stage while the previous one waits for its checkpoint.");
+
+    public static final ConfigOption<String> STATUS_TOPIC = ConfigOptions.key("weightpub.sink.status-topic")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Topic for per-worker status records (WorkerStatus, keyed model/worker); unset: "
+                    + "status is only logged.");
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions
+            .key("weightpub.sink.bootstrap-servers")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Kafka bootstrap servers for the status topic.");
+
+    public static final ConfigOption<Boolean> WORKER_HTTP = ConfigOptions.key("weightpub.sink.worker-http.enabled")
+            .booleanType()
+            .defaultValue(false)
+            .withDescription("Start a reference worker per sink subtask: HTTP on 127.0.0.1 serving status and "
+                    + "per-tensor digests of the active version.");
+
+    public static final ConfigOption<Integer> WORKER_HTTP_BASE_PORT = ConfigOptions
+            .key("weightpub.sink.worker-http.base-port")
+            .intType()
+            .defaultValue(0)
+            .withDescription("Port of worker 0's reference worker; worker i listens on base + i. 0: ephemeral ports "
+                    + "(see WeightSink.workerUri).");
+
+    public static final ConfigOption<Integer> CUDA_DEVICE = ConfigOptions.key("weightpub.sink.cuda.device")
+            .intType()
+            .defaultValue(-1)
+            .withDescription("CUDA device ordinal; -1 gives worker i device i modulo the device count.");
+
+    public static final ConfigOption<Integer> STAGING_BUFFERS = ConfigOptions.key("weightpub.sink.staging.buffers")
+            .intType()
+            .defaultValue(8)
+            .withDescription("Pinned host buffers in the CUDA staging ring (at least 2).");
+
+    public static final ConfigOption<MemorySize> STAGING_BUFFER_SIZE = ConfigOptions
+            .key("weightpub.sink.staging.buffer-size")
+            .memoryType()
+            .defaultValue(MemorySize.ofMebiBytes(16))
+            .withDescription("Size of each pinned staging buffer; adjacent chunks are coalesced up to it.");
+
+    public static final ConfigOption<Integer> COPY_THREADS = ConfigOptions.key("weightpub.sink.staging.copy-threads")
+            .intType()
+            .defaultValue(4)
+            .withDescription("Threads copying chunk payloads into pinned memory (CUDA).");
+
+    public static final ConfigOption<Integer> VERIFY_THREADS = ConfigOptions.key("weightpub.sink.verify-threads")
+            .intType()
+            .defaultValue(4)
+            .withDescription("Threads hashing buckets in parallel when a version is verified.");
+
+    public static final ConfigOption<Duration> LEASE_WAIT_TIMEOUT = ConfigOptions
+            .key("weightpub.sink.lease-wait-timeout")
+            .durationType()
+            .defaultValue(Duration.ofSeconds(30))
+            .withDescription("How long staging waits for readers to release a retired slot before failing.");
+}

@@ -1,0 +1,71 @@
+package io.weightpub.sink;
+
+import io.weightpub.schemas.VersionManifest;
+import io.weightpub.sink.internal.WeightStores;
+
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One inference worker's weights: per model an active slot that readers lease, and shadow slots
+ * that publishes stage into. Chunks are written at their offset straight into the shadow slot;
+ * writes are idempotent (a re-sent chunk writes the same bytes again). A publish becomes active
+ * only after {@link #verify} found every bucket digest right on the bytes in the slot, and the
+ * flip in {@link #commit} is one atomic step: a reader sees the whole old or the whole new version.
+ *
+ * <p>Staging, verifying, committing and aborting come from one thread at a time (the sink
+ * writer); leases may be acquired and read from any number of threads.
+ */
+public interface WeightStore extends AutoCloseable {
+
+    /** Opens a store for worker {@code worker} (which picks the GPU when the device is not fixed). */
+    static WeightStore open(WeightStoreConfig config, int worker) {
+        return WeightStores.open(config, worker);
+    }
+
+    /** The backend this store runs on (never {@link StoreBackend#AUTO}). */
+    StoreBackend backend();
+
+    /** Human-readable description, e.g. the device name. */
+    String describe();
+
+    /**
+     * Claims a shadow slot of at least {@code versionBytes} for a publish. Repeating it for a staged
+     * publish is a no-op. Waits (bounded) for leases of a retired slot to be released.
+     *
+     * @throws SlotsExhaustedException when every non-active slot holds another staged publish
+     */
+    void stage(String modelId, String publishId, long step, long versionBytes) throws SlotsExhaustedException;
+
+    /** Writes {@code length} bytes of {@code bytes} from {@code from} at {@code versionOffset} of the shadow slot. */
+    void write(String modelId, String publishId, long versionOffset, byte[] bytes, int from, int length);
+
+    /**
+     * Waits for every write of the publish to land, then checks the manifest against the staged
+     * publish and every bucket's SHA-256 against the bytes in the slot. A publish that verifies
+     * may be committed; one that does not stays staged until aborted.
+     */
+    VerifyResult verify(String modelId, String publishId, VersionManifest manifest);
+
+    /** Makes a verified publish the active version {@code version} in one atomic step. Idempotent. */
+    CommitOutcome commit(String modelId, String publishId, long version, long contentVersion);
+
+    /** Drops a staged publish and frees its slot; false if it was not staged. */
+    boolean abort(String modelId, String publishId);
+
+    /** A lease on the model's active version, or empty if none is active. */
+    Optional<ActiveVersion> acquire(String modelId);
+
+    Set<String> models();
+
+    ModelStatus status(String modelId);
+
+    /** Remembers the latest error about a model, shown by {@link #status} (e.g. by the reference worker). */
+    void recordError(String modelId, String message);
+
+    MemoryStats memory();
+
+    /** Frees all memory; waits (bounded) for open leases first. */
+    @Override
+    void close();
+}

@@ -1,0 +1,173 @@
+package io.weightpub.sink;
+
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.Objects;
+
+/** Settings of a {@link WeightStore}; immutable, built with {@link #builder()}. */
+public final class WeightStoreConfig implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    private final StoreBackend backend;
+    private final int slotsPerModel;
+    private final int cudaDevice;
+    private final int stagingBuffers;
+    private final int stagingBufferBytes;
+    private final int copyThreads;
+    private final int verifyThreads;
+    private final Duration leaseWaitTimeout;
+
+    private WeightStoreConfig(Builder b) {
+        this.backend = b.backend;
+        this.slotsPerModel = b.slotsPerModel;
+        this.cudaDevice = b.cudaDevice;
+        this.stagingBuffers = b.stagingBuffers;
+        this.stagingBufferBytes = b.stagingBufferBytes;
+        this.copyThreads = b.copyThreads;
+        this.verifyThreads = b.verifyThreads;
+        this.leaseWaitTimeout = b.leaseWaitTimeout;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        return new Builder()
+                .backend(backend)
+                .slotsPerModel(slotsPerModel)
+                .cudaDevice(cudaDevice)
+                .stagingBuffers(stagingBuffers)
+                .stagingBufferBytes(stagingBufferBytes)
+                .copyThreads(copyThreads)
+                .verifyThreads(verifyThreads)
+                .leaseWaitTimeout(leaseWaitTimeout);
+    }
+
+    public StoreBackend backend() {
+        return backend;
+    }
+
+    /** Slots per model, at least 2: the active one and shadows. */
+    public int slotsPerModel() {
+        return slotsPerModel;
+    }
+
+    /** CUDA device ordinal; -1 picks {@code worker % deviceCount}. */
+    public int cudaDevice() {
+        return cudaDevice;
+    }
+
+    /** Pinned staging buffers in the ring (CUDA). */
+    public int stagingBuffers() {
+        return stagingBuffers;
+    }
+
+    /** Bytes per pinned staging buffer (CUDA); also the piece size of device read-backs. */
+    public int stagingBufferBytes() {
+        return stagingBufferBytes;
+    }
+
+    /** Threads copying chunk payloads into pinned memory (CUDA); 1 copies on the caller's thread. */
+    public int copyThreads() {
+        return copyThreads;
+    }
+
+    /** Threads hashing buckets in parallel during verification. */
+    public int verifyThreads() {
+        return verifyThreads;
+    }
+
+    /** How long staging or close waits for readers to release a slot. */
+    public Duration leaseWaitTimeout() {
+        return leaseWaitTimeout;
+    }
+
+    @Override
+    public String toString() {
+        return "WeightStoreConfig{backend=" + backend + ", slotsPerModel=" + slotsPerModel + ", cudaDevice="
+                + cudaDevice + ", stagingBuffers=" + stagingBuffers + ", stagingBufferBytes=" + stagingBufferBytes
+                + ", copyThreads=" + copyThreads + ", verifyThreads=" + verifyThreads + ", leaseWaitTimeout="
+                + leaseWaitTimeout + "}";
+    }
+
+    /** Builder; {@link #build()} checks every setting. */
+    public static final class Builder {
+        private StoreBackend backend = StoreBackend.AUTO;
+        private int slotsPerModel = 2;
+        private int cudaDevice = -1;
+        private int stagingBuffers = 8;
+        private int stagingBufferBytes = 16 * 1024 * 1024;
+        private int copyThreads = 4;
+        private int verifyThreads = 4;
+        private Duration leaseWaitTimeout = Duration.ofSeconds(30);
+
+        private Builder() {}
+
+        public Builder backend(StoreBackend backend) {
+            this.backend = Objects.requireNonNull(backend, "backend");
+            return this;
+        }
+
+        public Builder slotsPerModel(int slotsPerModel) {
+            this.slotsPerModel = slotsPerModel;
+            return this;
+        }
+
+        public Builder cudaDevice(int cudaDevice) {
+            this.cudaDevice = cudaDevice;
+            return this;
+        }
+
+        public Builder stagingBuffers(int stagingBuffers) {
+            this.stagingBuffers = stagingBuffers;
+            return this;
+        }
+
+        public Builder stagingBufferBytes(int stagingBufferBytes) {
+            this.stagingBufferBytes = stagingBufferBytes;
+            return this;
+        }
+
+        public Builder copyThreads(int copyThreads) {
+            this.copyThreads = copyThreads;
+            return this;
+        }
+
+        public Builder verifyThreads(int verifyThreads) {
+            this.verifyThreads = verifyThreads;
+            return this;
+        }
+
+        public Builder leaseWaitTimeout(Duration leaseWaitTimeout) {
+            this.leaseWaitTimeout = Objects.requireNonNull(leaseWaitTimeout, "leaseWaitTimeout");
+            return this;
+        }
+
+        public WeightStoreConfig build() {
+            if (slotsPerModel < 2) {
+                throw new IllegalArgumentException(
+                        "slotsPerModel is " + slotsPerModel + ", must be at least 2 (active + shadow)");
+            }
+            if (cudaDevice < -1) {
+                throw new IllegalArgumentException("cudaDevice is " + cudaDevice + ", must be -1 (by worker) or >= 0");
+            }
+            if (stagingBuffers < 2) {
+                throw new IllegalArgumentException(
+                        "stagingBuffers is " + stagingBuffers + ", must be at least 2 to overlap copies");
+            }
+            if (stagingBufferBytes < 4096) {
+                throw new IllegalArgumentException("stagingBufferBytes is " + stagingBufferBytes + ", must be >= 4096");
+            }
+            if (copyThreads < 1 || verifyThreads < 1) {
+                throw new IllegalArgumentException("copyThreads (" + copyThreads + ") and verifyThreads ("
+                        + verifyThreads + ") must be at least 1");
+            }
+            if (leaseWaitTimeout.isNegative() || leaseWaitTimeout.isZero()) {
+                throw new IllegalArgumentException("leaseWaitTimeout is " + leaseWaitTimeout + ", must be positive");
+            }
+            return new WeightStoreConfig(this);
+        }
+    }
+}

@@ -1,0 +1,17 @@
+package io.weightpub.sink.internal;
+
+import java.util.Objects;
+
+/**
+ * A verified publish of one worker waiting to become active when its checkpoint completes.
+ * Metadata only: the bytes stay in the worker's shadow slot.
+ */
+public record FlipCommittable(
+        int worker, String modelId, String publishId, long version, long contentVersion, long step,
+        long versionBytes, long stagedAtMillis) {
+
+    public FlipCommittable {
+        Objects.requireNonNull(modelId, "modelId");
+        Objects.requireNonNull(publishId, "publishId");
+    }
+}

@@ -1,0 +1,565 @@
+package io.weightpub.sink.internal;
+
+import io.weightpub.schemas.BucketInfo;
+import io.weightpub.schemas.VersionManifest;
+import io.weightpub.sink.ActiveVersion;
+import io.weightpub.sink.CommitOutcome;
+import io.weightpub.sink.MemoryStats;
+import io.weightpub.sink.ModelStatus;
+import io.weightpub.sink.SlotsExhaustedException;
+import io.weightpub.sink.StagedPublish;
+import io.weightpub.sink.StoreBackend;
+import io.weightpub.sink.TensorRef;
+import io.weightpub.sink.VerifyResult;
+import io.weightpub.sink.VersionInfo;
+import io.weightpub.sink.WeightStore;
+import io.weightpub.sink.WeightStoreConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Slot bookkeeping shared by the backends: per model a few slots, one of them active. The active
+ * version is one {@link AtomicReference}; a flip is a single {@code set}. Readers pin the active
+ * slot lock-free (a pin count per slot); the writer claims a free slot by moving its count from 0
+ * to -1, so a slot is never reused while a reader holds it.
+ */
+abstract class SlotStore implements WeightStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SlotStore.class);
+    private static final long WAIT_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+
+    private final WeightStoreConfig config;
+    private final Map<String, Model> models = new ConcurrentHashMap<>();
+    private final ExecutorService hashPool;
+    private volatile boolean closed;
+
+    SlotStore(WeightStoreConfig config, String threadName) {
+        this.config = config;
+        AtomicInteger threads = new AtomicInteger();
+        this.hashPool = Executors.newFixedThreadPool(config.verifyThreads(), r -> {
+            Thread t = new Thread(r, threadName + "-verify-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Allocates memory for a slot of {@code bytes}; the caller owns it until it calls {@link SlotMemory#free()}. */
+    abstract SlotMemory allocate(String modelId, long bytes);
+
+    /** Returns once every write issued so far has landed in slot memory. */
+    abstract void awaitWrites();
+
+    abstract long pinnedBytes();
+
+    abstract long pinnedAllocations();
+
+    /** Frees backend resources other than slots; slots are freed before. */
+    abstract void closeBackend();
+
+    WeightStoreConfig config() {
+        return config;
+    }
+
+    @Override
+    public void stage(String modelId, String publishId, long step, long versionBytes)
+            throws SlotsExhaustedException {
+        checkOpen();
+        if (versionBytes < 0) {
+            throw new IllegalArgumentException(
+                    "publish " + publishId + " of model " + modelId + ": version size " + versionBytes + " is negative");
+        }
+        Model model = models.computeIfAbsent(modelId, Model::new);
+        synchronized (model) {
+            Staged existing = model.staged.get(publishId);
+            if (existing != null) {
+                if (existing.versionBytes != versionBytes) {
+                    throw new IllegalArgumentException("publish " + publishId + " of model " + modelId
+                            + " is staged with " + existing.versionBytes + " bytes, now announced with " + versionBytes);
+                }
+                return;
+            }
+            Slot slot = claimSlot(model, publishId, versionBytes);
+            model.staged.put(publishId, new Staged(publishId, step, versionBytes, slot));
+        }
+    }
+
+    private Slot claimSlot(Model model, String publishId, long versionBytes) throws SlotsExhaustedException {
+        long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
+        while (true) {
+            Active active = model.active.get();
+            Set<Slot> held = new HashSet<>();
+            model.staged.values().forEach(s -> held.add(s.slot));
+            for (int i = 0; i < model.slots.size(); i++) {
+                Slot slot = model.slots.get(i);
+                if ((active == null || slot != active.slot) && !held.contains(slot) && slot.tryClaim()) {
+                    if (slot.memory.capacity() >= versionBytes) {
+                        return slot;
+                    }
+                    // Too small for this version: replace it (writes to it have all landed before it was freed up).
+                    awaitWrites();
+                    slot.memory.free();
+                    Slot bigger = new Slot(allocate(model.id, versionBytes));
+                    model.slots.set(i, bigger);
+                    return bigger;
+                }
+            }
+            if (model.slots.size() < config.slotsPerModel()) {
+                Slot slot = new Slot(allocate(model.id, versionBytes));
+                model.slots.add(slot);
+                return slot;
+            }
+            int nonActive = model.slots.size() - (active == null ? 0 : 1);
+            if (held.size() >= nonActive) {
+                List<StagedPublish> holders = model.staged.values().stream().map(s -> s.describe(model.id)).toList();
+                throw new SlotsExhaustedException("model " + model.id + ": publish " + publishId
+                        + " has no free slot; all " + config.slotsPerModel() + " slots are active or held by "
+                        + holders.stream().map(StagedPublish::publishId).toList(), holders);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("model " + model.id + ": publish " + publishId + " waited "
+                        + config.leaseWaitTimeout() + " for readers to release a retired slot");
+            }
+            LockSupport.parkNanos(WAIT_PARK_NANOS);
+        }
+    }
+
+    @Override
+    public void write(String modelId, String publishId, long versionOffset, byte[] bytes, int from, int length) {
+        Staged staged = staged(modelId, publishId, "write");
+        if (versionOffset < 0 || versionOffset + length > staged.versionBytes || from < 0
+                || from + length > bytes.length) {
+            throw new IndexOutOfBoundsException("publish " + publishId + " of model " + modelId + ": write of bytes ["
+                    + versionOffset + ", " + (versionOffset + length) + ") outside the version's "
+                    + staged.versionBytes + " bytes (source [" + from + ", " + (from + length) + ") of "
+                    + bytes.length + ")");
+        }
+        staged.slot.memory.write(versionOffset, bytes, from, length);
+        staged.bytesWritten.addAndGet(length);
+    }
+
+    @Override
+    public VerifyResult verify(String modelId, String publishId, VersionManifest manifest) {
+        long start = System.nanoTime();
+        Model model = model(modelId);
+        synchronized (model) {
+            Staged staged = staged(modelId, publishId, "verify");
+            awaitWrites();
+            List<String> problems = new ArrayList<>();
+            if (!manifest.getModelId().toString().equals(modelId)
+                    || !manifest.getPublishId().toString().equals(publishId)) {
+                problems.add("manifest is for publish " + manifest.getPublishId() + " of model " + manifest.getModelId());
+            }
+            if (manifest.getTotalBytes() != staged.versionBytes) {
+                problems.add("manifest has " + manifest.getTotalBytes() + " bytes, the publish was staged with "
+                        + staged.versionBytes);
+            }
+            List<BucketInfo> buckets = new ArrayList<>(manifest.getBuckets());
+            buckets.sort(Comparator.comparingLong(BucketInfo::getOffset));
+            long expectedOffset = 0;
+            for (BucketInfo bucket : buckets) {
+                if (bucket.getOffset() != expectedOffset || bucket.getSizeBytes() < 0) {
+                    problems.add("bucket " + bucket.getIndex() + " covers [" + bucket.getOffset() + ", "
+                            + (bucket.getOffset() + bucket.getSizeBytes()) + "), expected to start at " + expectedOffset);
+                }
+                if (bucket.getSha256().remaining() != 32) {
+                    problems.add("bucket " + bucket.getIndex() + " has a " + bucket.getSha256().remaining()
+                            + "-byte digest, SHA-256 has 32");
+                }
+                expectedOffset = bucket.getOffset() + Math.max(0, bucket.getSizeBytes());
+            }
+            if (problems.isEmpty() && expectedOffset != staged.versionBytes) {
+                problems.add("buckets end at " + expectedOffset + ", the version has " + staged.versionBytes + " bytes");
+            }
+            TensorTable tensors = TensorTable.of(manifest, problems);
+            List<VerifyResult.BucketMismatch> mismatches = new ArrayList<>();
+            long verified = 0;
+            if (problems.isEmpty()) {
+                List<Future<byte[]>> digests = new ArrayList<>();
+                for (BucketInfo bucket : buckets) {
+                    digests.add(hashPool.submit(
+                            () -> staged.slot.memory.sha256(bucket.getOffset(), bucket.getSizeBytes())));
+                }
+                for (int i = 0; i < buckets.size(); i++) {
+                    BucketInfo bucket = buckets.get(i);
+                    byte[] expected = bytes(bucket.getSha256());
+                    byte[] actual = await(digests.get(i), modelId, publishId, bucket.getIndex());
+                    if (!Arrays.equals(expected, actual)) {
+                        mismatches.add(new VerifyResult.BucketMismatch(bucket.getIndex(), bucket.getOffset(),
+                                bucket.getSizeBytes(), expected, actual));
+                    }
+                    verified += bucket.getSizeBytes();
+                }
+            }
+            VerifyResult result = new VerifyResult(modelId, publishId, mismatches, problems, verified,
+                    System.nanoTime() - start);
+            if (result.ok()) {
+                staged.verifiedTensors = tensors;
+            } else {
+                model.lastError = result.describe();
+            }
+            return result;
+        }
+    }
+
+    private static byte[] await(Future<byte[]> digest, String modelId, String publishId, int bucket) {
+        try {
+            return digest.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while hashing bucket " + bucket + " of publish " + publishId
+                    + " of model " + modelId, e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("hashing bucket " + bucket + " of publish " + publishId + " of model "
+                    + modelId + " failed", e.getCause());
+        }
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        ByteBuffer copy = buffer.duplicate();
+        byte[] out = new byte[copy.remaining()];
+        copy.get(out);
+        return out;
+    }
+
+    @Override
+    public CommitOutcome commit(String modelId, String publishId, long version, long contentVersion) {
+        checkOpen();
+        Model model = models.get(modelId);
+        if (model == null) {
+            return CommitOutcome.NOT_STAGED;
+        }
+        synchronized (model) {
+            Active current = model.active.get();
+            if (current != null && current.info.version() >= version) {
+                if (current.info.version() == version && current.info.publishId().equals(publishId)) {
+                    return CommitOutcome.ALREADY_ACTIVE;
+                }
+                Staged stale = model.staged.remove(publishId);
+                if (stale != null) {
+                    stale.slot.release();
+                }
+                return CommitOutcome.STALE;
+            }
+            Staged staged = model.staged.get(publishId);
+            if (staged == null) {
+                return CommitOutcome.NOT_STAGED;
+            }
+            if (staged.verifiedTensors == null) {
+                return CommitOutcome.NOT_VERIFIED;
+            }
+            model.staged.remove(publishId);
+            VersionInfo info = new VersionInfo(modelId, publishId, version, contentVersion, staged.step,
+                    staged.versionBytes, System.currentTimeMillis());
+            Active next = new Active(staged.slot, info, staged.verifiedTensors);
+            // Readable before it is published: nobody can pin it until the set below makes it visible.
+            staged.slot.release();
+            model.active.set(next);
+            return CommitOutcome.FLIPPED;
+        }
+    }
+
+    @Override
+    public boolean abort(String modelId, String publishId) {
+        Model model = models.get(modelId);
+        if (model == null) {
+            return false;
+        }
+        synchronized (model) {
+            Staged staged = model.staged.remove(publishId);
+            if (staged == null) {
+                return false;
+            }
+            // Writes still in flight must not land after the slot's next publish writes the same offsets.
+            awaitWrites();
+            staged.slot.release();
+            return true;
+        }
+    }
+
+    @Override
+    public Optional<ActiveVersion> acquire(String modelId) {
+        Model model = models.get(modelId);
+        if (model == null || closed) {
+            return Optional.empty();
+        }
+        while (true) {
+            Active active = model.active.get();
+            if (active == null) {
+                return Optional.empty();
+            }
+            if (active.slot.tryPin()) {
+                if (model.active.get() == active) {
+                    return Optional.of(new Lease(active));
+                }
+                active.slot.unpin();
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    @Override
+    public Set<String> models() {
+        return Set.copyOf(models.keySet());
+    }
+
+    @Override
+    public ModelStatus status(String modelId) {
+        Model model = models.get(modelId);
+        if (model == null) {
+            return new ModelStatus(modelId, Optional.empty(), List.of(), Optional.empty());
+        }
+        List<StagedPublish> staged;
+        synchronized (model) {
+            staged = model.staged.values().stream().map(s -> s.describe(modelId)).toList();
+        }
+        Active active = model.active.get();
+        return new ModelStatus(modelId, Optional.ofNullable(active).map(a -> a.info), staged,
+                Optional.ofNullable(model.lastError));
+    }
+
+    @Override
+    public void recordError(String modelId, String message) {
+        models.computeIfAbsent(modelId, Model::new).lastError = message;
+    }
+
+    @Override
+    public MemoryStats memory() {
+        int slots = 0;
+        long bytes = 0;
+        for (Model model : models.values()) {
+            synchronized (model) {
+                for (Slot slot : model.slots) {
+                    slots++;
+                    bytes += slot.memory.capacity();
+                }
+            }
+        }
+        return new MemoryStats(slots, bytes, pinnedBytes(), pinnedAllocations());
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
+        for (Model model : models.values()) {
+            synchronized (model) {
+                model.active.set(null);
+                model.staged.clear();
+                for (Slot slot : model.slots) {
+                    while (slot.pins.get() > 0 && System.nanoTime() < deadline) {
+                        LockSupport.parkNanos(WAIT_PARK_NANOS);
+                    }
+                }
+                try {
+                    awaitWrites();
+                } catch (RuntimeException e) {
+                    LOG.warn("writes of model {} failed while closing the store", model.id, e);
+                }
+                for (Slot slot : model.slots) {
+                    if (slot.pins.get() > 0) {
+                        // Freeing memory under a reader could crash the process; leak it instead.
+                        LOG.error("model {}: a slot still has {} open leases after {}; its memory is not freed",
+                                model.id, slot.pins.get(), config.leaseWaitTimeout());
+                    } else {
+                        slot.memory.free();
+                    }
+                }
+                model.slots.clear();
+            }
+        }
+        hashPool.shutdownNow();
+        closeBackend();
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the weight store is closed");
+        }
+    }
+
+    private Model model(String modelId) {
+        Model model = models.get(modelId);
+        if (model == null) {
+            throw new IllegalStateException("model " + modelId + " has nothing staged in this store");
+        }
+        return model;
+    }
+
+    private Staged staged(String modelId, String publishId, String what) {
+        checkOpen();
+        Model model = model(modelId);
+        Staged staged;
+        synchronized (model) {
+            staged = model.staged.get(publishId);
+        }
+        if (staged == null) {
+            throw new IllegalStateException(
+                    what + ": publish " + publishId + " of model " + modelId + " is not staged in this store");
+        }
+        return staged;
+    }
+
+    /** A slot and its pin count: readers holding it (>= 0), or -1 while the writer owns it. */
+    private static final class Slot {
+        final SlotMemory memory;
+        final AtomicInteger pins = new AtomicInteger(-1);
+
+        Slot(SlotMemory memory) {
+            this.memory = memory;
+        }
+
+        boolean tryPin() {
+            while (true) {
+                int pins = this.pins.get();
+                if (pins < 0) {
+                    return false;
+                }
+                if (this.pins.compareAndSet(pins, pins + 1)) {
+                    return true;
+                }
+            }
+        }
+
+        void unpin() {
+            pins.decrementAndGet();
+        }
+
+        boolean tryClaim() {
+            return pins.compareAndSet(0, -1);
+        }
+
+        /** The writer gives the slot up: it becomes readable (if active) or free. */
+        void release() {
+            pins.set(0);
+        }
+    }
+
+    private static final class Staged {
+        final String publishId;
+        final long step;
+        final long versionBytes;
+        final Slot slot;
+        final AtomicLong bytesWritten = new AtomicLong();
+        volatile TensorTable verifiedTensors;
+
+        Staged(String publishId, long step, long versionBytes, Slot slot) {
+            this.publishId = publishId;
+            this.step = step;
+            this.versionBytes = versionBytes;
+            this.slot = slot;
+        }
+
+        StagedPublish describe(String modelId) {
+            return new StagedPublish(modelId, publishId, step, versionBytes, bytesWritten.get(),
+                    verifiedTensors != null);
+        }
+    }
+
+    private record Active(Slot slot, VersionInfo info, TensorTable tensors) {}
+
+    private static final class Model {
+        final String id;
+        final List<Slot> slots = new ArrayList<>();
+        final Map<String, Staged> staged = new LinkedHashMap<>();
+        final AtomicReference<Active> active = new AtomicReference<>();
+        volatile String lastError;
+
+        Model(String id) {
+            this.id = id;
+        }
+    }
+
+    private final class Lease implements ActiveVersion {
+        private final Active active;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        Lease(Active active) {
+            this.active = active;
+        }
+
+        @Override
+        public VersionInfo info() {
+            return active.info;
+        }
+
+        @Override
+        public StoreBackend location() {
+            return backend();
+        }
+
+        @Override
+        public long slotAddress() {
+            return active.slot.memory.address();
+        }
+
+        @Override
+        public List<String> tensorNames() {
+            return active.tensors.names();
+        }
+
+        @Override
+        public Optional<TensorRef> tensor(String name) {
+            return active.tensors.lookup(name, active.slot.memory.address());
+        }
+
+        @Override
+        public void read(long versionOffset, byte[] dst, int dstOffset, int length) {
+            checkHeld(versionOffset, length);
+            active.slot.memory.read(versionOffset, dst, dstOffset, length);
+        }
+
+        @Override
+        public byte[] sha256(long versionOffset, long length) {
+            checkHeld(versionOffset, length);
+            return active.slot.memory.sha256(versionOffset, length);
+        }
+
+        private void checkHeld(long offset, long length) {
+            if (released.get()) {
+                throw new IllegalStateException("lease on version " + active.info.version() + " of model "
+                        + active.info.modelId() + " was released");
+            }
+            if (offset < 0 || length < 0 || offset + length > active.info.sizeBytes()) {
+                throw new IndexOutOfBoundsException("bytes [" + offset + ", " + (offset + length)
+                        + ") outside version " + active.info.version() + " of model " + active.info.modelId() + " ("
+                        + active.info.sizeBytes() + " bytes)");
+            }
+        }
+
+        @Override
+        public void close() {
+            if (released.compareAndSet(false, true)) {
+                active.slot.unpin();
+            }
+        }
+    }
+}
