@@ -45,7 +45,7 @@ public final class SyntheticCheckpoint {
     }
 
     private static final int WRITE_BLOCK = 8 << 20;
-    private static final int MIN_LAYERS_FOR_TARGET = 4;
+    private static final int MIN_LAYERS_FOR_TARGET = 16;
     private static final int[] HIDDEN_LADDER = {64, 128, 256, 512, 1024, 2048, 3072, 4096, 5120, 8192};
 
     private final int hiddenSize;
@@ -330,7 +330,7 @@ public final class SyntheticCheckpoint {
 
         /**
          * Picks the hidden size (the largest on a ladder from 64 to 8192 that still leaves room
-         * for four layers) and the layer count so the tensors come close to, without exceeding,
+         * for 16 layers, as real models are deep) and the layer count so the tensors come close to, without exceeding,
          * {@code bytes} (at least one layer at hidden size 64: about 0.7 MB).
          */
         public Builder targetBytes(long bytes) {
