@@ -30,7 +30,7 @@ public final class CudaAvailability {
                 }
             } catch (Throwable t) {
                 // No driver library, or no JCuda native for this platform.
-                reason = "JCuda could not load the CUDA driver: " + t;
+                reason = "JCuda could not load the CUDA driver: " + summary(t);
             }
             DEVICES = devices;
             REASON = reason;
@@ -38,6 +38,20 @@ public final class CudaAvailability {
     }
 
     private CudaAvailability() {}
+
+    /** JCuda's load errors carry whole nested stack traces; keep the first line and the missing library. */
+    private static String summary(Throwable t) {
+        String message = String.valueOf(t.getMessage());
+        String[] lines = message.split("\\R");
+        StringBuilder out = new StringBuilder(t.getClass().getName()).append(": ").append(lines[0]);
+        for (String line : lines) {
+            if (line.contains("cannot open shared object file")) {
+                out.append(" (").append(line.strip()).append(")");
+                break;
+            }
+        }
+        return out.toString();
+    }
 
     public static boolean isAvailable() {
         return Probe.DEVICES > 0;

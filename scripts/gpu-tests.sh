@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs the sink's CUDA tests and staging benchmark on a GPU host that has Java 17 but no Maven.
+#
+#   scripts/gpu-tests.sh prepare [DIR]          on a machine with Maven and this checkout: builds the sink
+#                                               and copies its classes, test classes and the jars the CUDA
+#                                               tests need into DIR (default .devcarry/sink-gpu, git-ignored)
+#   scripts/gpu-tests.sh test [DIR]             on the GPU host: checks a device is visible, then runs the
+#                                               CUDA tests with the JUnit console launcher; reports in DIR/reports
+#   scripts/gpu-tests.sh bench [DIR] [OUT] [versionMiB rounds flips readers]
+#                                               on the GPU host: staging throughput vs raw pinned bandwidth and
+#                                               flip latency; CSV + Markdown into OUT (default DIR/bench)
+set -euo pipefail
+
+# The console launcher must match the JUnit Jupiter version the tests are compiled against (root pom: 5.14.1).
+JUNIT_PLATFORM_VERSION=1.14.1
+CUDA_TESTS=(io.weightpub.sink.internal.CudaWeightStoreTest)
+
+cmd=${1:-}
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${2:-$root/.devcarry/sink-gpu}
+
+classpath() {
+  local cp="$dir/classes:$dir/test-classes"
+  for jar in "$dir"/lib/*.jar; do
+    cp="$cp:$jar"
+  done
+  echo "$cp"
+}
+
+case "$cmd" in
+  prepare)
+    cd "$root"
+    mvn -B -o -q install -DskipTests -pl sink
+    mvn -B -o -q test-compile -pl sink
+    rm -rf "$dir"
+    mkdir -p "$dir/lib" "$dir/classes" "$dir/test-classes"
+    cp -r sink/target/classes/. "$dir/classes/"
+    cp -r sink/target/test-classes/. "$dir/test-classes/"
+    all="$dir/all-deps"
+    mvn -B -q dependency:copy-dependencies -pl sink -DincludeScope=test -DoutputDirectory="$all"
+    # Only what the store and its tests load: no Flink, no Kafka (the CUDA tests never touch them), and no
+    # JUnit jars (the console standalone jar carries the platform and the Jupiter engine).
+    for pattern in 'weightpub-schemas-*.jar' 'avro-*.jar' 'jackson-core-*.jar' 'jackson-databind-*.jar' \
+        'jackson-annotations-*.jar' 'jcuda-*.jar' 'slf4j-api-*.jar' 'log4j-api-*.jar' 'log4j-core-*.jar' \
+        'log4j-slf4j2-impl-*.jar' 'assertj-core-*.jar' 'byte-buddy-[0-9]*.jar' 'commons-compress-*.jar'; do
+      find "$all" -maxdepth 1 -name "$pattern" -exec cp {} "$dir/lib/" \;
+    done
+    rm -rf "$all"
+    mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_PLATFORM_VERSION" \
+        -DoutputDirectory="$dir/lib"
+    ls "$dir/lib" | grep -q 'jcuda-natives-.*-linux-x86_64.jar' \
+        || { echo "the JCuda linux-x86_64 natives jar is missing from $dir/lib" >&2; exit 1; }
+    echo "prepared $dir ($(du -sh "$dir" | cut -f1)); carry it to the GPU host and run: scripts/gpu-tests.sh test $dir"
+    ;;
+  test)
+    [ -d "$dir/lib" ] || { echo "$dir has no lib/: run 'scripts/gpu-tests.sh prepare' first" >&2; exit 1; }
+    cp=$(classpath)
+    # A host without a visible device would only skip the tests; refuse rather than report them as passed.
+    java -cp "$cp" io.weightpub.sink.internal.CudaProbe
+    selects=()
+    for test in "${CUDA_TESTS[@]}"; do
+      selects+=(--select-class "$test")
+    done
+    java -Xmx4g -cp "$cp" org.junit.platform.console.ConsoleLauncher execute \
+        --class-path "$cp" "${selects[@]}" --fail-if-no-tests --details=tree --reports-dir "$dir/reports"
+    ;;
+  bench)
+    [ -d "$dir/lib" ] || { echo "$dir has no lib/: run 'scripts/gpu-tests.sh prepare' first" >&2; exit 1; }
+    out=${3:-$dir/bench}
+    shift $(( $# < 3 ? $# : 3 ))
+    java -Xmx8g -cp "$(classpath)" io.weightpub.sink.internal.CudaStagingBenchmark "$out" "$@"
+    ;;
+  *)
+    sed -n '2,13p' "$0" >&2
+    exit 2
+    ;;
+esac
