@@ -330,8 +330,8 @@ public final class SyntheticCheckpoint {
 
         /**
          * Picks the hidden size (the largest on a ladder from 64 to 8192 that still leaves room
-         * for 16 layers, as real models are deep) and the layer count so the tensors come close to, without exceeding,
-         * {@code bytes} (at least one layer at hidden size 64: about 0.7 MB).
+         * for 16 layers, as real models are deep) and the layer count so the tensors come close
+         * to, without exceeding, {@code bytes} (at least one layer at hidden size 64: about 0.7 MB).
          */
         public Builder targetBytes(long bytes) {
             if (bytes <= 0) {
