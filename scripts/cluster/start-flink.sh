@@ -68,6 +68,8 @@ BLOB_PORT="$(free_port "$REST_PORT" "$RPC_PORT")"
     echo "io.tmp.dirs: $DIR/tmp"
     echo "execution.checkpointing.dir: file://$DIR/checkpoints"
     echo "execution.checkpointing.savepoint-dir: file://$DIR/savepoints"
+    # keep the last checkpoint when a job is cancelled: it can be resubmitted from it
+    echo "execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION"
     if [[ -n "$PROM_PORTS" ]]; then
         echo "metrics.reporter.prom.factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
         echo "metrics.reporter.prom.port: \"$PROM_PORTS\""
