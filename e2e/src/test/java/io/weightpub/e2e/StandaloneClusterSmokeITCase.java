@@ -90,7 +90,7 @@ class StandaloneClusterSmokeITCase {
     void submittedJobKeepsRunningAfterItsOnlyTaskManagerIsKilledAndReplaced() throws Exception {
         kafka.createTopic("smoke.in", 2, Map.of());
         kafka.createTopic("smoke.out", 1, Map.of());
-        Path jar = Path.of(System.getProperty("weightpub.smoke.jar"));
+        Path jar = ClusterScripts.smokeJobJar();
 
         StandaloneFlinkCluster flink = StandaloneFlinkCluster.builder(ClusterScripts.newWorkDir("smoke-flink"))
                 .taskManagers(1)
@@ -126,8 +126,7 @@ class StandaloneClusterSmokeITCase {
             produce("smoke.in", 50, 100);
             awaitOutput("smoke.out", 0, 100);
 
-            pids = List.of(flink.taskManagerPid("tm-2"), Long.parseLong(
-                    java.nio.file.Files.readString(flink.workDir().resolve("flink/jobmanager.pid")).trim()));
+            pids = List.of(flink.taskManagerPid("tm-2"), flink.jobManagerPid());
         } finally {
             flink.close();
         }

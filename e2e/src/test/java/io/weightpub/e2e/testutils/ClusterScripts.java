@@ -63,6 +63,30 @@ public final class ClusterScripts {
         return repoRoot().resolve("scripts/cluster");
     }
 
+    /** The shaded weightpub job jar (system property {@code weightpub.job.jar}); must exist. */
+    public static Path jobJar() {
+        return builtJar("weightpub.job.jar", "job/target/weightpub-job-0.1.0-SNAPSHOT.jar");
+    }
+
+    /** The publisher CLI jar (system property {@code weightpub.publisher.cli.jar}); must exist. */
+    public static Path publisherCliJar() {
+        return builtJar("weightpub.publisher.cli.jar", "publisher/target/weightpub-publisher-0.1.0-SNAPSHOT-cli.jar");
+    }
+
+    /** The smoke job of this module (system property {@code weightpub.smoke.jar}); must exist. */
+    public static Path smokeJobJar() {
+        return builtJar("weightpub.smoke.jar", "e2e/target/weightpub-e2e-0.1.0-SNAPSHOT-smoke-job.jar");
+    }
+
+    private static Path builtJar(String property, String defaultPath) {
+        String configured = System.getProperty(property);
+        Path jar = configured != null ? Path.of(configured) : repoRoot().resolve(defaultPath);
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException("no " + jar + ": build it first (mvn -B package), or set -D" + property);
+        }
+        return jar.toAbsolutePath().normalize();
+    }
+
     /** The jar cache of {@code fetch.sh}: {@code <repo>/target/cluster-libs}. */
     public static Path libsDir() {
         return repoRoot().resolve("target/cluster-libs");

@@ -166,12 +166,16 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
 
     /** The pid of a TaskManager this cluster started ("tm-N"). */
     public long taskManagerPid(String taskManagerId) {
-        Path pidFile = taskManagerPidFile(taskManagerId);
-        try {
-            return Long.parseLong(Files.readString(pidFile).trim());
-        } catch (IOException e) {
-            throw new UncheckedIOException("no pid file for TaskManager " + taskManagerId + ": " + pidFile, e);
-        }
+        return readPid(taskManagerPidFile(taskManagerId));
+    }
+
+    public long jobManagerPid() {
+        return readPid(work.resolve("flink/jobmanager.pid"));
+    }
+
+    /** The log of a TaskManager ("tm-N"). */
+    public Path taskManagerLog(String taskManagerId) {
+        return logDir().resolve("taskmanager-" + taskManagerNumber(taskManagerId) + ".log");
     }
 
     /** Kills a TaskManager with SIGKILL (kill -9): no shutdown, as a crashed machine would. */
@@ -283,10 +287,22 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
     }
 
     private Path taskManagerPidFile(String taskManagerId) {
+        return work.resolve("flink/taskmanager-" + taskManagerNumber(taskManagerId) + ".pid");
+    }
+
+    private static String taskManagerNumber(String taskManagerId) {
         if (!taskManagerId.matches("tm-[0-9]+")) {
             throw new IllegalArgumentException("TaskManager ids are tm-<n>, got " + taskManagerId);
         }
-        return work.resolve("flink/taskmanager-" + taskManagerId.substring(3) + ".pid");
+        return taskManagerId.substring(3);
+    }
+
+    private static long readPid(Path pidFile) {
+        try {
+            return Long.parseLong(Files.readString(pidFile).trim());
+        } catch (IOException e) {
+            throw new UncheckedIOException("no pid file " + pidFile + " (not started, or stopped)", e);
+        }
     }
 
     private JsonNode send(HttpRequest request) {
