@@ -24,7 +24,7 @@ copy() {
     shift 2
     rm -rf "$dest"
     # shellcheck disable=SC2086
-    mvn -B -q -ntp ${MAVEN_ARGS:-} -f "$CLUSTER_SCRIPTS_DIR/$pom" \
+    mvn -B -q -ntp -Dstyle.color=never ${MAVEN_ARGS:-} -f "$CLUSTER_SCRIPTS_DIR/$pom" \
         dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dest" "$@" >&2
 }
 
