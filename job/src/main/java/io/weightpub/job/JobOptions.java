@@ -65,6 +65,12 @@ public final class JobOptions {
             .withDescription("Where a job without a checkpoint starts reading: 'earliest', 'latest' or "
                     + "'committed-or-earliest' (the group's committed offsets, else the earliest).");
 
+    public static final ConfigOption<Boolean> STOP_AT_LATEST = ConfigOptions.key("source.stop-at-latest")
+            .booleanType()
+            .defaultValue(false)
+            .withDescription("Stop reading at the offsets that are latest when the job starts (a bounded run: "
+                    + "benchmarks, catching up a fresh worker fleet from the log). Off for a normal deployment.");
+
     /** Prefix of Kafka client properties passed through to every consumer and producer (TLS, SASL, ...). */
     public static final String KAFKA_PROPERTY_PREFIX = "kafka.";
 

@@ -6,6 +6,7 @@ import io.weightpub.job.source.InputRecordDeserializer;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.sink.WeightEvent;
 import io.weightpub.sink.WeightEventTypeInfo;
+import io.weightpub.sink.WeightSink;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -14,8 +15,11 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
@@ -47,7 +51,26 @@ public final class WeightPublishingJob {
     /** Builds the whole job on {@code env}: source, assembler, outbound topics and weight sink. */
     public static void build(StreamExecutionEnvironment env, Configuration conf) {
         SingleOutputStreamOperator<WeightEvent> events = assemble(env, conf);
-        //WeightSinks.attach(events, conf);
+        sinkToWorkers(events, conf);
+    }
+
+    /**
+     * Sends every event to every worker's sink subtask. With one assembler and one worker the events
+     * are forwarded instead, so Flink chains the whole job and chunk bytes are never serialized.
+     */
+    public static void sinkToWorkers(DataStream<WeightEvent> events, Configuration conf) {
+        int workers = conf.get(JobOptions.WORKERS);
+        WeightSink sink = WeightSink.fromConfig(conf)
+                .statusTopic(TopicNames.of(conf.get(JobOptions.TOPIC_PREFIX)).status(),
+                        conf.get(JobOptions.BOOTSTRAP_SERVERS))
+                .producerProperties(kafkaProperties(conf))
+                .build();
+        boolean chainable = workers == 1 && conf.get(JobOptions.ASSEMBLER_PARALLELISM) == 1;
+        (chainable ? events : events.broadcast())
+                .sinkTo(sink)
+                .uid("weight-sink")
+                .name("weights")
+                .setParallelism(workers);
     }
 
     /**
@@ -61,7 +84,7 @@ public final class WeightPublishingJob {
         int parallelism = conf.get(JobOptions.ASSEMBLER_PARALLELISM);
         env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
 
-        KafkaSource<InputRecord> source = KafkaSource.<InputRecord>builder()
+        KafkaSourceBuilder<InputRecord> sourceBuilder = KafkaSource.<InputRecord>builder()
                 .setBootstrapServers(bootstrapServers)
                 .setTopics(topics.inputs())
                 .setGroupId(conf.get(JobOptions.GROUP_ID))
@@ -70,15 +93,22 @@ public final class WeightPublishingJob {
                 .setProperties(kafkaProperties(conf))
                 // A transactional publish must never be seen half-written.
                 .setProperty("isolation.level", "read_committed")
-                .setProperty("commit.offsets.on.checkpoint", "true")
-                .build();
+                .setProperty("commit.offsets.on.checkpoint", "true");
+        if (conf.get(JobOptions.STOP_AT_LATEST)) {
+            sourceBuilder.setBounded(OffsetsInitializer.latest());
+        }
+        KafkaSource<InputRecord> source = sourceBuilder.build();
 
         DataStream<InputRecord> input = env.fromSource(source, WatermarkStrategy.noWatermarks(), "trainer topics")
                 .uid("trainer-topics")
                 .setParallelism(parallelism);
 
-        SingleOutputStreamOperator<WeightEvent> events = input
-                .keyBy(InputRecord::modelKey, Types.STRING)
+        // With one assembler every key lands on it anyway: reinterpreting the source as keyed lets
+        // Flink chain source and assembler, so chunk bytes are never serialized between them.
+        KeyedStream<InputRecord, String> byModel = parallelism == 1
+                ? DataStreamUtils.reinterpretAsKeyedStream(input, InputRecord::modelKey, Types.STRING)
+                : input.keyBy(InputRecord::modelKey, Types.STRING);
+        SingleOutputStreamOperator<WeightEvent> events = byModel
                 .process(
                         new VersionAssembler(
                                 topics,

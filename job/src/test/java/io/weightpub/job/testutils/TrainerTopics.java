@@ -60,7 +60,9 @@ public final class TrainerTopics implements AutoCloseable {
     public void send(TestVersion version, SendPlan plan) {
         Random random = new Random(plan.seed);
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
-        for (WeightChunk chunk : version.chunks()) {
+        List<WeightChunk> chunks = version.chunks();
+        for (WeightChunk chunk : chunks.subList(Math.min(plan.keepFrom, chunks.size()),
+                Math.min(plan.keepUntil, chunks.size()))) {
             if (plan.dropped.contains(chunk.getBucketIndex() + "/" + chunk.getChunkIndex())) {
                 continue;
             }
@@ -131,6 +133,8 @@ public final class TrainerTopics implements AutoCloseable {
         private boolean withManifest = true;
         private long seed = 1;
         private final List<String> dropped = new ArrayList<>();
+        private int keepFrom = 0;
+        private int keepUntil = Integer.MAX_VALUE;
         private java.util.function.Function<WeightChunk, byte[]> chunkValue = chunk -> null;
 
         public static SendPlan inOrder() {
@@ -156,6 +160,20 @@ public final class TrainerTopics implements AutoCloseable {
 
         public SendPlan withoutManifest() {
             this.withManifest = false;
+            return this;
+        }
+
+        /** Leaves out the chunks at positions {@code from} and later in send order. */
+        public SendPlan droppingFrom(int from) {
+            this.keepFrom = 0;
+            this.keepUntil = from;
+            return this;
+        }
+
+        /** Leaves out the chunks before position {@code until} in send order. */
+        public SendPlan droppingBefore(int until) {
+            this.keepFrom = until;
+            this.keepUntil = Integer.MAX_VALUE;
             return this;
         }
 

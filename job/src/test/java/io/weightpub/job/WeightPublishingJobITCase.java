@@ -1,0 +1,226 @@
+package io.weightpub.job;
+
+import io.weightpub.job.testutils.FailOnceAfterCheckpoint;
+import io.weightpub.job.testutils.OutputTopics;
+import io.weightpub.job.testutils.RunningJob;
+import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.TrainerTopics;
+import io.weightpub.job.testutils.TrainerTopics.SendPlan;
+import io.weightpub.schemas.DeadLetter;
+import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.VersionIndexEntry;
+import io.weightpub.schemas.VersionState;
+import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.sink.WeightEventTypeInfo;
+import io.weightpub.testutils.KafkaClusterExtension;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The whole job on a real Flink MiniCluster against a real Kafka broker, with host weight stores. */
+class WeightPublishingJobITCase {
+
+    @RegisterExtension
+    static final KafkaClusterExtension KAFKA = new KafkaClusterExtension();
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(4)
+            .build());
+
+    private static final long BUCKET = 64 * 1024;
+    private static final int CHUNK = 8 * 1024;
+
+    @Test
+    void completeVersionsReachEveryWorkerBitExact(TestInfo test) throws Exception {
+        String prefix = prefix(test);
+        try (TrainerTopics trainer = trainer(prefix);
+                RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 3))) {
+            TestVersion v1 = TestVersion.create("llama", 100, 1, 40, 20_000, BUCKET, CHUNK);
+            TestVersion v2 = TestVersion.create("llama", 101, 2, 40, 20_000, BUCKET, CHUNK);
+            trainer.publish(v1);
+            job.awaitVersionOnAllWorkers("llama", 1);
+            trainer.publish(v2);
+            job.awaitVersionOnAllWorkers("llama", 2);
+
+            for (int worker = 0; worker < 3; worker++) {
+                assertThat(job.activeBytes(worker, "llama")).as("worker %d", worker).isEqualTo(v2.expectedBytes());
+                assertThat(job.lease(worker, "llama").info().publishId()).isEqualTo(v2.publishId());
+            }
+            OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
+            assertThat(out.versionIndex()).extracting(VersionIndexEntry::getVersion, VersionIndexEntry::getPublishId)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple(1L, v1.publishId()),
+                            org.assertj.core.groups.Tuple.tuple(2L, v2.publishId()));
+            assertThat(out.deadLetters()).isEmpty();
+        }
+    }
+
+    @Test
+    void shuffledDuplicatedChunksWithTheManifestFirstOrLastApplyTheSameBytes(TestInfo test) throws Exception {
+        String prefix = prefix(test);
+        try (TrainerTopics trainer = trainer(prefix);
+                RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 1))) {
+            TestVersion v1 = TestVersion.create("qwen", 5, 3, 60, 30_000, BUCKET, CHUNK);
+            TestVersion v2 = TestVersion.create("qwen", 6, 4, 60, 30_000, BUCKET, CHUNK);
+            trainer.send(v1, SendPlan.inOrder().shuffled(11).duplicatingEveryChunk().manifestFirst());
+            job.awaitVersionOnAllWorkers("qwen", 1);
+            assertThat(job.activeBytes(0, "qwen")).isEqualTo(v1.expectedBytes());
+            trainer.send(v2, SendPlan.inOrder().shuffled(12).duplicatingEveryChunk());
+            job.awaitVersionOnAllWorkers("qwen", 2);
+            assertThat(job.activeBytes(0, "qwen")).isEqualTo(v2.expectedBytes());
+            assertThat(new OutputTopics(KAFKA.kafka(), trainer.topics()).deadLetters()).isEmpty();
+        }
+    }
+
+    @Test
+    void corruptedChunkIsDeadLetteredItsVersionFailsAndTheNextVersionApplies(TestInfo test) throws Exception {
+        String prefix = prefix(test);
+        try (TrainerTopics trainer = trainer(prefix);
+                RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 2))) {
+            TestVersion bad = TestVersion.create("mistral", 7, 5, 30, 20_000, BUCKET, CHUNK);
+            TestVersion good = TestVersion.create("mistral", 8, 6, 30, 20_000, BUCKET, CHUNK);
+            trainer.send(bad, SendPlan.inOrder().replacingValue(1, 3, value -> {
+                byte[] flipped = value.clone();
+                flipped[flipped.length - 100] ^= 0x01;
+                return flipped;
+            }));
+            trainer.publish(good);
+            job.awaitVersionOnAllWorkers("mistral", 1);
+
+            for (int worker = 0; worker < 2; worker++) {
+                assertThat(job.lease(worker, "mistral").info().publishId()).isEqualTo(good.publishId());
+                assertThat(job.activeBytes(worker, "mistral")).isEqualTo(good.expectedBytes());
+            }
+            OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
+            List<DeadLetter> letters = out.deadLetters();
+            assertThat(letters).isNotEmpty();
+            assertThat(letters.get(0).getReason()).contains("CRC32C mismatch");
+            assertThat(letters.get(0).getTopic()).isEqualTo(trainer.topics().chunks());
+            assertThat(letters.get(0).getBucketIndex()).isEqualTo(1);
+            assertThat(letters.get(0).getChunkIndex()).isEqualTo(3);
+            assertThat(jobStatuses(out, bad.publishId())).contains(VersionState.FAILED);
+            assertThat(jobStatuses(out, good.publishId())).containsExactly(VersionState.COMPLETED);
+        }
+    }
+
+    @Test
+    void publishMissingAChunkIsAbortedAfterTheTimeoutAndNeverApplied(TestInfo test) throws Exception {
+        String prefix = prefix(test);
+        Configuration conf = RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 1);
+        conf.set(JobOptions.PUBLISH_TIMEOUT, Duration.ofSeconds(2));
+        try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(conf)) {
+            TestVersion incomplete = TestVersion.create("phi", 1, 7, 20, 20_000, BUCKET, CHUNK);
+            trainer.send(incomplete, SendPlan.inOrder().dropping(0, 2));
+            OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
+            RunningJob.await("the incomplete publish is aborted",
+                    () -> jobStatuses(out, incomplete.publishId()).contains(VersionState.ABORTED));
+
+            assertThat(job.activeVersion(0, "phi")).isEqualTo(-1);
+            TestVersion next = TestVersion.create("phi", 2, 8, 20, 20_000, BUCKET, CHUNK);
+            trainer.publish(next);
+            job.awaitVersionOnAllWorkers("phi", 1);
+            assertThat(job.activeBytes(0, "phi")).isEqualTo(next.expectedBytes());
+        }
+    }
+
+    @Test
+    void interleavedModelsVersionIndependentlyAndAStaleRepublishIsRejected(TestInfo test) throws Exception {
+        String prefix = prefix(test);
+        try (TrainerTopics trainer = trainer(prefix);
+                RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 2))) {
+            TestVersion a1 = TestVersion.create("actor", 10, 9, 30, 10_000, BUCKET, CHUNK);
+            TestVersion b1 = TestVersion.create("critic", 3, 10, 30, 10_000, BUCKET, CHUNK);
+            TestVersion a2 = TestVersion.create("actor", 11, 11, 30, 10_000, BUCKET, CHUNK);
+            trainer.send(a1, SendPlan.inOrder().shuffled(1));
+            trainer.send(b1, SendPlan.inOrder().shuffled(2));
+            trainer.send(a2, SendPlan.inOrder().shuffled(3));
+            job.awaitVersionOnAllWorkers("actor", 2);
+            job.awaitVersionOnAllWorkers("critic", 1);
+
+            TestVersion staleA = TestVersion.create("actor", 10, 12, 30, 10_000, BUCKET, CHUNK);
+            trainer.publish(staleA);
+            OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
+            RunningJob.await("the stale republish is rejected",
+                    () -> jobStatuses(out, staleA.publishId()).contains(VersionState.REJECTED));
+            for (int worker = 0; worker < 2; worker++) {
+                assertThat(job.activeBytes(worker, "actor")).isEqualTo(a2.expectedBytes());
+                assertThat(job.activeBytes(worker, "critic")).isEqualTo(b1.expectedBytes());
+                assertThat(job.activeVersion(worker, "actor")).isEqualTo(2);
+            }
+        }
+    }
+
+    @Test
+    void failureMidVersionRestartsFromACheckpointAndEveryVersionIsAppliedExactlyOnce(TestInfo test)
+            throws Exception {
+        String prefix = prefix(test);
+        TestVersion v1 = TestVersion.create("gemma", 1, 13, 40, 20_000, BUCKET, CHUNK);
+        TestVersion v2 = TestVersion.create("gemma", 2, 14, 40, 20_000, BUCKET, CHUNK);
+        TestVersion v3 = TestVersion.create("gemma", 3, 15, 40, 20_000, BUCKET, CHUNK);
+        FailOnceAfterCheckpoint injector = new FailOnceAfterCheckpoint(v2.publishId());
+        try (TrainerTopics trainer = trainer(prefix);
+                RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 2),
+                        events -> events.map(injector).returns(WeightEventTypeInfo.INSTANCE).name("failure injector")
+                                .setParallelism(1))) {
+            trainer.publish(v1);
+            job.awaitVersionOnAllWorkers("gemma", 1);
+
+            int half = v2.chunks().size() / 2;
+            trainer.send(v2, SendPlan.inOrder().withoutManifest().droppingFrom(half));
+            RunningJob.await("a checkpoint holds the half-staged publish", FailOnceAfterCheckpoint::armed);
+            trainer.send(v2, SendPlan.inOrder().droppingBefore(half));
+            job.awaitVersionOnAllWorkers("gemma", 2);
+            trainer.publish(v3);
+            job.awaitVersionOnAllWorkers("gemma", 3);
+
+            assertThat(FailOnceAfterCheckpoint.failed()).isTrue();
+            for (int worker = 0; worker < 2; worker++) {
+                assertThat(job.activeBytes(worker, "gemma")).isEqualTo(v3.expectedBytes());
+            }
+            OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
+            Map<Long, Set<String>> publishesByVersion = new HashMap<>();
+            for (VersionIndexEntry entry : out.versionIndex()) {
+                publishesByVersion.computeIfAbsent(entry.getVersion(), v -> new java.util.HashSet<>())
+                        .add(entry.getPublishId());
+            }
+            assertThat(publishesByVersion).containsOnly(
+                    Map.entry(1L, Set.of(v1.publishId())),
+                    Map.entry(2L, Set.of(v2.publishId())),
+                    Map.entry(3L, Set.of(v3.publishId())));
+            List<WorkerStatus> committed = out.statuses().stream()
+                    .filter(s -> s.getWorker() >= 0 && s.getState() == VersionState.COMMITTED)
+                    .collect(Collectors.toList());
+            assertThat(committed.stream().map(s -> s.getWorker() + "/" + s.getVersion()).collect(Collectors.toSet()))
+                    .containsExactlyInAnyOrder("0/1", "1/1", "0/2", "1/2", "0/3", "1/3");
+        }
+    }
+
+    private static List<VersionState> jobStatuses(OutputTopics out, String publishId) {
+        return out.statuses().stream()
+                .filter(s -> s.getWorker() == -1 && s.getPublishId().equals(publishId))
+                .map(WorkerStatus::getState)
+                .collect(Collectors.toList());
+    }
+
+    private static TrainerTopics trainer(String prefix) {
+        return new TrainerTopics(KAFKA.kafka(), TopicNames.of(prefix));
+    }
+
+    private static String prefix(TestInfo test) {
+        return "it-" + test.getTestMethod().orElseThrow().getName().substring(0, 20).toLowerCase();
+    }
+}
