@@ -38,6 +38,7 @@ public final class WeightEvent {
     private final long sourceOffset;
     private final byte[] payload;
     private final byte[] manifest;
+    private final byte[] location;
     private final String reason;
 
     private WeightEvent(
@@ -55,6 +56,7 @@ public final class WeightEvent {
             long sourceOffset,
             byte[] payload,
             byte[] manifest,
+            byte[] location,
             String reason) {
         this.kind = Objects.requireNonNull(kind, "kind");
         this.modelId = Objects.requireNonNull(modelId, "modelId");
@@ -70,6 +72,7 @@ public final class WeightEvent {
         this.sourceOffset = sourceOffset;
         this.payload = payload;
         this.manifest = manifest;
+        this.location = location;
         this.reason = reason;
     }
 
@@ -97,25 +100,29 @@ public final class WeightEvent {
                     versionBytes));
         }
         return new WeightEvent(Kind.STAGE_CHUNK, modelId, publishId, step, -1, -1, versionBytes, versionOffset,
-                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, null, null);
+                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, null, null, null);
     }
 
     /**
      * The publish is complete: it becomes published version {@code version}, carrying the content
      * of {@code contentVersion} (the same number unless it is a rollback). {@code manifest} is the
-     * single-object-encoded {@code VersionManifest}.
+     * single-object-encoded {@code VersionManifest}; {@code location} the encoded
+     * {@code VersionIndexEntry} that says where the version's chunks are in Kafka, so a worker that
+     * lacks some of the bytes (a rollback to a version no longer resident, a restart that lost its
+     * memory) reads them again from there.
      */
     public static WeightEvent commitVersion(
             String modelId, String publishId, long step, long version, long contentVersion, long versionBytes,
-            byte[] manifest, String reason) {
+            byte[] manifest, byte[] location, String reason) {
         Objects.requireNonNull(manifest, "manifest");
+        Objects.requireNonNull(location, "location");
         return new WeightEvent(Kind.COMMIT_VERSION, modelId, publishId, step, version, contentVersion, versionBytes,
-                -1, -1, -1, -1, -1, null, manifest, reason == null ? "" : reason);
+                -1, -1, -1, -1, -1, null, manifest, location, reason == null ? "" : reason);
     }
 
     /** The publish will never complete; {@code reason} says why. */
     public static WeightEvent abortVersion(String modelId, String publishId, long step, String reason) {
-        return new WeightEvent(Kind.ABORT_VERSION, modelId, publishId, step, -1, -1, -1, -1, -1, -1, -1, -1, null, null,
+        return new WeightEvent(Kind.ABORT_VERSION, modelId, publishId, step, -1, -1, -1, -1, -1, -1, -1, -1, null, null, null,
                 Objects.requireNonNull(reason, "reason"));
     }
 
@@ -123,9 +130,9 @@ public final class WeightEvent {
     static WeightEvent restore(
             Kind kind, String modelId, String publishId, long step, long version, long contentVersion,
             long versionBytes, long versionOffset, int bucketIndex, int chunkIndex, int sourcePartition,
-            long sourceOffset, byte[] payload, byte[] manifest, String reason) {
+            long sourceOffset, byte[] payload, byte[] manifest, byte[] location, String reason) {
         return new WeightEvent(kind, modelId, publishId, step, version, contentVersion, versionBytes, versionOffset,
-                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, manifest, reason);
+                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, manifest, location, reason);
     }
 
     public Kind kind() {
@@ -189,6 +196,11 @@ public final class WeightEvent {
         return manifest;
     }
 
+    /** The encoded version-index entry (where the chunks are in Kafka); null unless {@link Kind#COMMIT_VERSION}. */
+    public byte[] location() {
+        return location;
+    }
+
     public String reason() {
         return reason;
     }
@@ -208,6 +220,7 @@ public final class WeightEvent {
                 && chunkIndex == that.chunkIndex && sourcePartition == that.sourcePartition
                 && sourceOffset == that.sourceOffset && modelId.equals(that.modelId) && publishId.equals(that.publishId)
                 && Arrays.equals(payload, that.payload) && Arrays.equals(manifest, that.manifest)
+                && Arrays.equals(location, that.location)
                 && Objects.equals(reason, that.reason);
     }
 

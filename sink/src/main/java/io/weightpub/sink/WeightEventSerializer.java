@@ -56,6 +56,7 @@ public final class WeightEventSerializer extends TypeSerializerSingleton<WeightE
         out.writeLong(event.sourceOffset());
         writeBytes(event.payload(), out);
         writeBytes(event.manifest(), out);
+        writeBytes(event.location(), out);
         out.writeBoolean(event.reason() != null);
         if (event.reason() != null) {
             out.writeUTF(event.reason());
@@ -78,9 +79,10 @@ public final class WeightEventSerializer extends TypeSerializerSingleton<WeightE
         long sourceOffset = in.readLong();
         byte[] payload = readBytes(in);
         byte[] manifest = readBytes(in);
+        byte[] location = readBytes(in);
         String reason = in.readBoolean() ? in.readUTF() : null;
         return WeightEvent.restore(kind, modelId, publishId, step, version, contentVersion, versionBytes,
-                versionOffset, bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, manifest, reason);
+                versionOffset, bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, manifest, location, reason);
     }
 
     @Override

@@ -1,7 +1,9 @@
 package io.weightpub.sink;
 
 import io.weightpub.schemas.BucketInfo;
+import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.TensorMeta;
+import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WireCodec;
 
@@ -67,7 +69,7 @@ public final class TestVersion {
                 .setModelId(modelId)
                 .setStep(version * 10)
                 .setPublishId(publishId)
-                .setTotalBytes(bytes.length)
+                .setTotalBytes((long) bytes.length)
                 .setChunkSize(bucketBytes)
                 .setBuckets(infos)
                 .setCreatedAtMs(0)
@@ -142,8 +144,22 @@ public final class TestVersion {
     }
 
     public WeightEvent commit() {
+        byte[] encodedManifest = WireCodec.MANIFEST.encode(manifest);
+        VersionIndexEntry location = VersionIndexEntry.newBuilder()
+                .setModelId(modelId)
+                .setVersion(version)
+                .setContentVersion(version)
+                .setStep(step())
+                .setPublishId(publishId)
+                .setTotalBytes((long) bytes.length)
+                .setManifestSha256(ByteBuffer.wrap(new byte[32]))
+                .setManifestRange(new KafkaOffsetRange("none.manifests", 0, -1L, -1L))
+                .setChunkRanges(List.of())
+                .setBucketSha256(List.of())
+                .setCompletedAtMs(0)
+                .build();
         return WeightEvent.commitVersion(modelId, publishId, step(), version, version, bytes.length,
-                WireCodec.MANIFEST.encode(manifest), "publish");
+                encodedManifest, WireCodec.VERSION_INDEX.encode(location), "publish");
     }
 
     /** All events of this version: chunks in reverse order (order within a publish is free), then the commit. */

@@ -520,9 +520,10 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     private void publishVersion(
             Context ctx, Collector<WeightEvent> out, VersionIndexEntry entry, byte[] manifest, long durationMs)
             throws Exception {
-        out.collect(WeightEvent.commitVersion(entry.getModelId(), entry.getPublishId(), entry.getStep(),
-                entry.getVersion(), entry.getContentVersion(), entry.getTotalBytes(), manifest, entry.getReason()));
         byte[] encodedEntry = WireCodec.VERSION_INDEX.encode(entry);
+        out.collect(WeightEvent.commitVersion(entry.getModelId(), entry.getPublishId(), entry.getStep(),
+                entry.getVersion(), entry.getContentVersion(), entry.getTotalBytes(), manifest, encodedEntry,
+                entry.getReason()));
         ctx.output(OUTBOUND, OutboundRecord.of(versionsTopic,
                 utf8(entry.getModelId() + "/" + entry.getVersion()), encodedEntry));
         retained.put(entry.getVersion(), new RetainedVersion(encodedEntry, manifest));
