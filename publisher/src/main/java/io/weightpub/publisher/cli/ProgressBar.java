@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 import java.util.Locale;
 
 /** A one-line text progress bar, redrawn in place at most every {@code intervalMillis}. */
-final class ProgressBar implements PublishProgressListener {
+public final class ProgressBar implements PublishProgressListener {
 
     private static final int WIDTH = 30;
 
@@ -18,7 +18,7 @@ final class ProgressBar implements PublishProgressListener {
     private long lastDrawNanos;
     private boolean drawn;
 
-    ProgressBar(PrintWriter out, long intervalMillis) {
+    public ProgressBar(PrintWriter out, long intervalMillis) {
         this.out = out;
         this.intervalNanos = intervalMillis * 1_000_000;
     }
