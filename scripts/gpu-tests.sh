@@ -38,11 +38,13 @@ case "$cmd" in
     cp -r sink/target/test-classes/. "$dir/test-classes/"
     all="$dir/all-deps"
     mvn -B -q dependency:copy-dependencies -pl sink -DincludeScope=test -DoutputDirectory="$all"
-    # Only what the store and its tests load: no Flink, no Kafka (the CUDA tests never touch them), and no
-    # JUnit jars (the console standalone jar carries the platform and the Jupiter engine).
+    # Only what the store and its tests load: no Flink, no Kafka (the CUDA tests never touch them), no
+    # JUnit jars (the console standalone jar carries the platform and the Jupiter engine), and no log4j
+    # (its core needs java.desktop, which a small jlink'ed runtime for GPU hosts leaves out).
+    # No log4j: its core needs java.desktop, which the jlink'ed runtime carried to GPU hosts leaves out.
     for pattern in 'weightpub-schemas-*.jar' 'avro-*.jar' 'jackson-core-*.jar' 'jackson-databind-*.jar' \
-        'jackson-annotations-*.jar' 'jcuda-*.jar' 'slf4j-api-*.jar' 'log4j-api-*.jar' 'log4j-core-*.jar' \
-        'log4j-slf4j2-impl-*.jar' 'assertj-core-*.jar' 'byte-buddy-[0-9]*.jar' 'commons-compress-*.jar'; do
+        'jackson-annotations-*.jar' 'jcuda-*.jar' 'slf4j-api-*.jar' \
+        'assertj-core-*.jar' 'byte-buddy-[0-9]*.jar' 'commons-compress-*.jar'; do
       find "$all" -maxdepth 1 -name "$pattern" -exec cp {} "$dir/lib/" \;
     done
     rm -rf "$all"
