@@ -59,6 +59,10 @@ public final class WeightpubDemo {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 1 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            System.out.println(DemoSettings.USAGE);
+            return;
+        }
         DemoSettings settings;
         try {
             settings = DemoSettings.parse(args);
@@ -286,7 +290,8 @@ public final class WeightpubDemo {
     /** Command-line settings of the demo. */
     record DemoSettings(int versions, long modelBytes, int workers, StoreBackend backend, Duration checkpointInterval) {
 
-        static final String USAGE = "usage: demo [--versions N] [--size MiB] [--workers N] [--backend AUTO|HOST|CUDA]";
+        static final String USAGE = "usage: scripts/demo.sh [--versions N (5)] [--size MiB (256)] [--workers N (2)] "
+                + "[--backend AUTO|HOST|CUDA (AUTO: the GPU when there is one)]";
 
         DemoSettings {
             if (versions < 1 || modelBytes < (1 << 20) || workers < 1) {
