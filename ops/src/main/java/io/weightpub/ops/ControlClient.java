@@ -1,0 +1,98 @@
+package io.weightpub.ops;
+
+import io.weightpub.schemas.ControlAction;
+import io.weightpub.schemas.ControlRecord;
+import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.WireCodec;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Sends operator commands to the job: {@link ControlRecord}s on {@code <prefix>.control}, keyed
+ * by model, each with a fresh request id. A send returns once the broker has acknowledged it.
+ */
+public final class ControlClient implements AutoCloseable {
+
+    private final KafkaConnection connection;
+    private final String topic;
+    private final Producer<String, byte[]> producer;
+
+    public ControlClient(KafkaConnection connection, TopicNames topics) {
+        this.connection = connection;
+        this.topic = topics.control();
+        this.producer = connection.producer();
+    }
+
+    /** Asks the job to publish the content of {@code targetVersion} again as a new version. */
+    public ControlRecord rollback(String modelId, long targetVersion, String reason) {
+        if (targetVersion < 1) {
+            throw new IllegalArgumentException("rollback target version must be at least 1, got " + targetVersion);
+        }
+        return send(ControlRecord.newBuilder()
+                .setModelId(checkModel(modelId))
+                .setAction(ControlAction.ROLLBACK)
+                .setTargetVersion(targetVersion)
+                .setRequestId(UUID.randomUUID().toString())
+                .setReason(Objects.requireNonNull(reason, "reason"))
+                .setRequestedAtMs(System.currentTimeMillis())
+                .build());
+    }
+
+    /** Asks the job to abort the in-flight publish {@code publishId}. */
+    public ControlRecord abort(String modelId, String publishId, String reason) {
+        if (publishId == null || publishId.isBlank()) {
+            throw new IllegalArgumentException("abort needs the publish id of the publish to abort");
+        }
+        return send(ControlRecord.newBuilder()
+                .setModelId(checkModel(modelId))
+                .setAction(ControlAction.ABORT)
+                .setPublishId(publishId)
+                .setRequestId(UUID.randomUUID().toString())
+                .setReason(Objects.requireNonNull(reason, "reason"))
+                .setRequestedAtMs(System.currentTimeMillis())
+                .build());
+    }
+
+    /** Sends {@code record} as it is, keyed by its model. */
+    public ControlRecord send(ControlRecord record) {
+        ProducerRecord<String, byte[]> kafkaRecord =
+                new ProducerRecord<>(topic, record.getModelId(), WireCodec.CONTROL.encode(record));
+        try {
+            RecordMetadata written = producer.send(kafkaRecord)
+                    .get(connection.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (written.offset() < 0) {
+                throw new OpsException("the broker did not report an offset for " + record.getAction()
+                        + " request " + record.getRequestId() + " on " + topic);
+            }
+            return record;
+        } catch (ExecutionException e) {
+            throw new OpsException("could not send " + record.getAction() + " request " + record.getRequestId()
+                    + " for model " + record.getModelId() + " to " + topic + ": " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new OpsException("sending " + record.getAction() + " request " + record.getRequestId() + " to "
+                    + topic + " was not acknowledged within " + connection.timeout(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OpsException("interrupted while sending " + record.getAction() + " to " + topic, e);
+        }
+    }
+
+    private static String checkModel(String modelId) {
+        if (modelId == null || modelId.isEmpty() || modelId.contains("/")) {
+            throw new IllegalArgumentException("model id must be non-empty and contain no '/', got '" + modelId + "'");
+        }
+        return modelId;
+    }
+
+    @Override
+    public void close() {
+        producer.close(connection.timeout());
+    }
+}

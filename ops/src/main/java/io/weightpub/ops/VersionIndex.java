@@ -1,0 +1,82 @@
+package io.weightpub.ops;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/** The version index as read from the versions topic: the latest entry per model and version. */
+public final class VersionIndex {
+
+    private final String topic;
+    private final List<VersionInfo> versions;
+    private final List<SkippedRecord> skipped;
+
+    VersionIndex(String topic, List<VersionInfo> versions, List<SkippedRecord> skipped) {
+        this.topic = topic;
+        this.versions = versions.stream()
+                .sorted(Comparator.comparing(VersionInfo::modelId).thenComparingLong(VersionInfo::version))
+                .toList();
+        this.skipped = List.copyOf(skipped);
+    }
+
+    /** The topic it was read from. */
+    public String topic() {
+        return topic;
+    }
+
+    /** Every version, by model, then version. */
+    public List<VersionInfo> versions() {
+        return versions;
+    }
+
+    public List<VersionInfo> versions(String modelId) {
+        return versions.stream().filter(v -> v.modelId().equals(modelId)).toList();
+    }
+
+    public Optional<VersionInfo> find(String modelId, long version) {
+        return versions.stream().filter(v -> v.modelId().equals(modelId) && v.version() == version).findFirst();
+    }
+
+    public Optional<VersionInfo> latest(String modelId) {
+        return versions.stream().filter(v -> v.modelId().equals(modelId)).reduce((a, b) -> b);
+    }
+
+    /** Records of the topic that could not be read into the index. */
+    public List<SkippedRecord> skipped() {
+        return skipped;
+    }
+
+    /**
+     * The entry a rollback of {@code modelId} to {@code version} would restore; an
+     * {@link OpsException} when the index does not know the version or its chunks are gone.
+     */
+    public VersionInfo requireRollbackTarget(String modelId, long version) {
+        VersionInfo target = find(modelId, version).orElseThrow(() -> new OpsException(
+                "model " + modelId + " has no version " + version + " in " + topic + "; "
+                        + known(modelId)));
+        if (!target.retained()) {
+            throw new OpsException("version " + version + " of model " + modelId
+                    + " is no longer retained, a rollback to it cannot be served: " + String.join("; ", target.evicted())
+                    + ". Retained versions: " + retainedList(modelId));
+        }
+        return target;
+    }
+
+    private String known(String modelId) {
+        List<VersionInfo> ofModel = versions(modelId);
+        if (ofModel.isEmpty()) {
+            return "the index has no versions of that model"
+                    + (versions.isEmpty() ? "" : " (models: " + versions.stream().map(VersionInfo::modelId)
+                            .distinct().collect(Collectors.joining(", ")) + ")");
+        }
+        return "known versions: " + ofModel.stream().map(v -> String.valueOf(v.version()))
+                .collect(Collectors.joining(", "));
+    }
+
+    private String retainedList(String modelId) {
+        String retained = versions(modelId).stream().filter(VersionInfo::retained)
+                .map(v -> String.valueOf(v.version())).collect(Collectors.joining(", "));
+        return retained.isEmpty() ? "none" : retained;
+    }
+}

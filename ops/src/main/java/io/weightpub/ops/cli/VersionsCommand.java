@@ -1,0 +1,45 @@
+package io.weightpub.ops.cli;
+
+import io.weightpub.ops.VersionIndex;
+import io.weightpub.ops.VersionIndexReader;
+import io.weightpub.ops.VersionInfo;
+import io.weightpub.ops.internal.TextTable;
+import io.weightpub.publisher.ByteSize;
+import io.weightpub.publisher.cli.WeightpubSubcommand;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+import java.io.IOException;
+
+@Command(name = "versions", mixinStandardHelpOptions = true,
+        description = "Lists the version index (latest entry per model and version) and whether each version's"
+                + " chunks are still in Kafka, i.e. whether it can be rolled back to.")
+public final class VersionsCommand extends OpsCommand implements WeightpubSubcommand {
+
+    @Mixin
+    ListingOptions listing;
+
+    @Override
+    int run() throws IOException {
+        VersionIndex index = new VersionIndexReader(kafka.connection(), kafka.topics()).read(listing.model());
+        Formats.warnSkipped(err(), index.skipped());
+        if (listing.json) {
+            listing.printJson(out(), index.topic(), "versions", index.versions(), index.skipped());
+            return 0;
+        }
+        if (index.versions().isEmpty()) {
+            out().println(listing.nothing("versions", index.topic()));
+            out().flush();
+            return 0;
+        }
+        TextTable table = new TextTable(
+                "MODEL", "VERSION", "CONTENT", "STEP", "PUBLISH", "SIZE", "MANIFEST", "COMPLETED", "RETAINED", "REASON");
+        for (VersionInfo v : index.versions()) {
+            table.row(v.modelId(), v.version(), v.contentVersion(), v.step(), v.publishId(), ByteSize.format(v.totalBytes()),
+                    v.manifestSha256().substring(0, Math.min(12, v.manifestSha256().length())),
+                    Formats.time(v.completedAtMs()), v.retained() ? "yes" : "no", Formats.clip(v.reason(), 60));
+        }
+        table.print(out());
+        return 0;
+    }
+}
