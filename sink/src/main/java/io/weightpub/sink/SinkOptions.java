@@ -45,7 +45,45 @@ public final class SinkOptions {
             .key("weightpub.sink.bootstrap-servers")
             .stringType()
             .noDefaultValue()
-            .withDescription("Kafka bootstrap servers for the status topic.");
+            .withDescription("Kafka bootstrap servers for the status topic and for re-reading versions from the "
+                    + "chunks topic (rollbacks to versions no longer resident, recovery of lost bytes); unset: "
+                    + "neither.");
+
+    public static final ConfigOption<Integer> RESIDENT_VERSIONS = ConfigOptions
+            .key("weightpub.sink.resident-versions")
+            .intType()
+            .defaultValue(0)
+            .withDescription("Extra slots per model (each the size of a version) that keep retired versions "
+                    + "resident, so a rollback to one of them is a flip alone; allocated only while memory "
+                    + "permits. Free shadow slots keep the latest retired version anyway until a publish needs "
+                    + "them.");
+
+    public static final ConfigOption<MemorySize> REPLAY_FETCH_MAX_BYTES = ConfigOptions
+            .key("weightpub.sink.replay.fetch-max-bytes")
+            .memoryType()
+            .defaultValue(MemorySize.ofMebiBytes(64))
+            .withDescription("fetch.max.bytes of the consumer that re-reads a version from the chunks topic.");
+
+    public static final ConfigOption<MemorySize> REPLAY_PARTITION_FETCH_MAX_BYTES = ConfigOptions
+            .key("weightpub.sink.replay.max-partition-fetch-bytes")
+            .memoryType()
+            .defaultValue(MemorySize.ofMebiBytes(16))
+            .withDescription("max.partition.fetch.bytes of the consumer that re-reads a version.");
+
+    public static final ConfigOption<String> REPLAY_CHUNKS_TOPIC = ConfigOptions
+            .key("weightpub.sink.replay.chunks-topic")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("The chunks topic, where a restored writer re-reads the lost chunks of publishes in "
+                    + "flight (its state keeps their partitions and offsets). Rollbacks and committed versions "
+                    + "find it in their version-index entry.");
+
+    public static final ConfigOption<Duration> REPLAY_STALL_TIMEOUT = ConfigOptions
+            .key("weightpub.sink.replay.stall-timeout")
+            .durationType()
+            .defaultValue(Duration.ofSeconds(60))
+            .withDescription("A re-read of a version fails when Kafka returns no record for this long (it rides "
+                    + "out a broker restart shorter than this).");
 
     public static final ConfigOption<Boolean> WORKER_HTTP = ConfigOptions.key("weightpub.sink.worker-http.enabled")
             .booleanType()

@@ -15,10 +15,13 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
@@ -51,6 +54,11 @@ public final class WeightSink
     private final String statusTopic;
     private final String bootstrapServers;
     private final Properties producerProperties;
+    private final Properties consumerProperties;
+    private final String chunksTopic;
+    private final int replayFetchMaxBytes;
+    private final int replayPartitionFetchMaxBytes;
+    private final Duration replayStallTimeout;
     private final boolean workerHttp;
     private final int httpBasePort;
 
@@ -62,6 +70,12 @@ public final class WeightSink
         this.bootstrapServers = b.bootstrapServers;
         this.producerProperties = new Properties();
         this.producerProperties.putAll(b.producerProperties);
+        this.consumerProperties = new Properties();
+        this.consumerProperties.putAll(b.consumerProperties);
+        this.chunksTopic = b.chunksTopic;
+        this.replayFetchMaxBytes = b.replayFetchMaxBytes;
+        this.replayPartitionFetchMaxBytes = b.replayPartitionFetchMaxBytes;
+        this.replayStallTimeout = b.replayStallTimeout;
         this.workerHttp = b.workerHttp;
         this.httpBasePort = b.httpBasePort;
     }
@@ -70,13 +84,17 @@ public final class WeightSink
         return new Builder();
     }
 
-    /** A builder preset from {@link SinkOptions}; status topic and producer settings may still be added. */
+    /** A builder preset from {@link SinkOptions}; status topic and Kafka client settings may still be added. */
     public static Builder fromConfig(ReadableConfig config) {
         Builder builder = builder()
                 .name(config.get(SinkOptions.NAME))
                 .backend(config.get(SinkOptions.BACKEND))
                 .commitMode(config.get(SinkOptions.COMMIT_MODE))
                 .slotsPerModel(config.get(SinkOptions.SLOTS_PER_MODEL))
+                .residentVersions(config.get(SinkOptions.RESIDENT_VERSIONS))
+                .replayFetch(bytes(config.get(SinkOptions.REPLAY_FETCH_MAX_BYTES)),
+                        bytes(config.get(SinkOptions.REPLAY_PARTITION_FETCH_MAX_BYTES)))
+                .replayStallTimeout(config.get(SinkOptions.REPLAY_STALL_TIMEOUT))
                 .workerHttp(config.get(SinkOptions.WORKER_HTTP))
                 .httpBasePort(config.get(SinkOptions.WORKER_HTTP_BASE_PORT))
                 .cudaDevice(config.get(SinkOptions.CUDA_DEVICE))
@@ -85,11 +103,17 @@ public final class WeightSink
                 .copyThreads(config.get(SinkOptions.COPY_THREADS))
                 .verifyThreads(config.get(SinkOptions.VERIFY_THREADS))
                 .leaseWaitTimeout(config.get(SinkOptions.LEASE_WAIT_TIMEOUT));
+        config.getOptional(SinkOptions.BOOTSTRAP_SERVERS).ifPresent(builder::bootstrapServers);
+        config.getOptional(SinkOptions.REPLAY_CHUNKS_TOPIC).ifPresent(builder::chunksTopic);
         Optional<String> topic = config.getOptional(SinkOptions.STATUS_TOPIC);
         if (topic.isPresent()) {
             builder.statusTopic(topic.get(), config.getOptional(SinkOptions.BOOTSTRAP_SERVERS).orElse(null));
         }
         return builder;
+    }
+
+    private static int bytes(MemorySize size) {
+        return (int) Math.min(Integer.MAX_VALUE, size.getBytes());
     }
 
     @Override
@@ -161,6 +185,33 @@ public final class WeightSink
         return copy;
     }
 
+    /**
+     * Settings of the consumer that re-reads versions from the chunks topic (bootstrap servers, large
+     * fetches, the extra consumer properties), or empty when no bootstrap servers are set.
+     */
+    public Optional<Properties> replayConsumerProperties() {
+        if (bootstrapServers == null) {
+            return Optional.empty();
+        }
+        Properties props = new Properties();
+        props.setProperty(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(replayFetchMaxBytes));
+        props.setProperty(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(replayPartitionFetchMaxBytes));
+        props.setProperty(ConsumerConfig.RECEIVE_BUFFER_CONFIG, String.valueOf(4 << 20));
+        props.putAll(consumerProperties);
+        props.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return Optional.of(props);
+    }
+
+    /** The chunks topic, where lost chunks of publishes in flight are re-read after a restore. */
+    public Optional<String> chunksTopic() {
+        return Optional.ofNullable(chunksTopic);
+    }
+
+    /** How long a re-read of a version may receive nothing from Kafka before it fails. */
+    public Duration replayStallTimeout() {
+        return replayStallTimeout;
+    }
+
     public boolean workerHttp() {
         return workerHttp;
     }
@@ -177,6 +228,11 @@ public final class WeightSink
         private String statusTopic;
         private String bootstrapServers;
         private final Properties producerProperties = new Properties();
+        private final Properties consumerProperties = new Properties();
+        private String chunksTopic;
+        private int replayFetchMaxBytes = bytes(SinkOptions.REPLAY_FETCH_MAX_BYTES.defaultValue());
+        private int replayPartitionFetchMaxBytes = bytes(SinkOptions.REPLAY_PARTITION_FETCH_MAX_BYTES.defaultValue());
+        private Duration replayStallTimeout = SinkOptions.REPLAY_STALL_TIMEOUT.defaultValue();
         private boolean workerHttp;
         private int httpBasePort;
 
@@ -202,10 +258,54 @@ public final class WeightSink
             return this;
         }
 
+        /**
+         * Extra slots per model keeping retired versions resident (memory permitting), so that rollbacks
+         * to them are a flip alone.
+         */
+        public Builder residentVersions(int versions) {
+            store.residentVersions(versions);
+            return this;
+        }
+
+        /**
+         * Kafka at {@code bootstrapServers}: where versions are re-read from the chunks topic (rollbacks
+         * to versions no longer resident, recovery of lost bytes) and where status records go.
+         */
+        public Builder bootstrapServers(String bootstrapServers) {
+            this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+            return this;
+        }
+
+        /** Extra Kafka consumer settings for re-reading versions (security, client id, ...). */
+        public Builder consumerProperties(Properties properties) {
+            this.consumerProperties.putAll(properties);
+            return this;
+        }
+
+        /** The chunks topic (where a restored writer re-reads lost chunks of publishes in flight). */
+        public Builder chunksTopic(String topic) {
+            this.chunksTopic = Objects.requireNonNull(topic, "topic");
+            return this;
+        }
+
+        /** {@code fetch.max.bytes} and {@code max.partition.fetch.bytes} of the re-reading consumer. */
+        public Builder replayFetch(int fetchMaxBytes, int maxPartitionFetchBytes) {
+            this.replayFetchMaxBytes = fetchMaxBytes;
+            this.replayPartitionFetchMaxBytes = maxPartitionFetchBytes;
+            return this;
+        }
+
+        public Builder replayStallTimeout(Duration timeout) {
+            this.replayStallTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
         /** Writes status records to {@code topic} through Kafka at {@code bootstrapServers}. */
         public Builder statusTopic(String topic, String bootstrapServers) {
             this.statusTopic = Objects.requireNonNull(topic, "topic");
-            this.bootstrapServers = bootstrapServers;
+            if (bootstrapServers != null) {
+                this.bootstrapServers = bootstrapServers;
+            }
             return this;
         }
 
@@ -246,7 +346,7 @@ public final class WeightSink
             return this;
         }
 
-        public Builder leaseWaitTimeout(java.time.Duration timeout) {
+        public Builder leaseWaitTimeout(Duration timeout) {
             store.leaseWaitTimeout(timeout);
             return this;
         }
@@ -258,6 +358,16 @@ public final class WeightSink
             if (statusTopic != null && (bootstrapServers == null || bootstrapServers.isBlank())) {
                 throw new IllegalArgumentException(
                         "status topic " + statusTopic + " is set but no Kafka bootstrap servers are");
+            }
+            if (bootstrapServers != null && bootstrapServers.isBlank()) {
+                throw new IllegalArgumentException("Kafka bootstrap servers are blank");
+            }
+            if (replayFetchMaxBytes < 1 << 20 || replayPartitionFetchMaxBytes < 1 << 20) {
+                throw new IllegalArgumentException("replay fetch sizes " + replayFetchMaxBytes + " and "
+                        + replayPartitionFetchMaxBytes + " bytes must be at least 1 MiB (a chunk record's size)");
+            }
+            if (replayStallTimeout.isNegative() || replayStallTimeout.isZero()) {
+                throw new IllegalArgumentException("replay stall timeout " + replayStallTimeout + " must be positive");
             }
             if (httpBasePort < 0 || httpBasePort > 65535) {
                 throw new IllegalArgumentException("worker HTTP base port " + httpBasePort + " is not a port");

@@ -37,6 +37,15 @@ public interface WeightStore extends AutoCloseable {
      */
     void stage(String modelId, String publishId, long step, long versionBytes) throws SlotsExhaustedException;
 
+    /**
+     * Stages committed publish {@code publishId} again from the retired slot that still holds its
+     * verified bytes, untouched since (no copy, no re-verification), so that {@link #commit} makes
+     * it active under a new version number: a rollback by a flip alone. Retired versions stay
+     * resident until their slot is reused ({@link WeightStoreConfig#residentVersions()} keeps extra
+     * slots for them). Empty when no slot holds it any more; then its bytes must be staged anew.
+     */
+    Optional<StagedPublish> stageResident(String modelId, String publishId);
+
     /** Writes {@code length} bytes of {@code bytes} from {@code from} at {@code versionOffset} of the shadow slot. */
     void write(String modelId, String publishId, long versionOffset, byte[] bytes, int from, int length);
 
@@ -47,7 +56,10 @@ public interface WeightStore extends AutoCloseable {
      */
     VerifyResult verify(String modelId, String publishId, VersionManifest manifest);
 
-    /** Makes a verified publish the active version {@code version} in one atomic step. Idempotent. */
+    /**
+     * Makes a verified publish the active version {@code version} in one atomic step. Idempotent. A
+     * publish whose bytes are already the active ones is relabelled as {@code version}.
+     */
     CommitOutcome commit(String modelId, String publishId, long version, long contentVersion);
 
     /** Drops a staged publish and frees its slot; false if it was not staged. */

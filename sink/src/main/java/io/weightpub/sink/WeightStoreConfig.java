@@ -11,6 +11,7 @@ public final class WeightStoreConfig implements Serializable {
 
     private final StoreBackend backend;
     private final int slotsPerModel;
+    private final int residentVersions;
     private final int cudaDevice;
     private final int stagingBuffers;
     private final int stagingBufferBytes;
@@ -21,6 +22,7 @@ public final class WeightStoreConfig implements Serializable {
     private WeightStoreConfig(Builder b) {
         this.backend = b.backend;
         this.slotsPerModel = b.slotsPerModel;
+        this.residentVersions = b.residentVersions;
         this.cudaDevice = b.cudaDevice;
         this.stagingBuffers = b.stagingBuffers;
         this.stagingBufferBytes = b.stagingBufferBytes;
@@ -37,6 +39,7 @@ public final class WeightStoreConfig implements Serializable {
         return new Builder()
                 .backend(backend)
                 .slotsPerModel(slotsPerModel)
+                .residentVersions(residentVersions)
                 .cudaDevice(cudaDevice)
                 .stagingBuffers(stagingBuffers)
                 .stagingBufferBytes(stagingBufferBytes)
@@ -52,6 +55,15 @@ public final class WeightStoreConfig implements Serializable {
     /** Slots per model, at least 2: the active one and shadows. */
     public int slotsPerModel() {
         return slotsPerModel;
+    }
+
+    /**
+     * Extra slots per model that keep retired versions resident, so a rollback to one of them is a
+     * flip alone; allocated only while memory permits. Free shadow slots keep retired versions too,
+     * until a publish needs them.
+     */
+    public int residentVersions() {
+        return residentVersions;
     }
 
     /** CUDA device ordinal; -1 picks {@code worker % deviceCount}. */
@@ -86,7 +98,8 @@ public final class WeightStoreConfig implements Serializable {
 
     @Override
     public String toString() {
-        return "WeightStoreConfig{backend=" + backend + ", slotsPerModel=" + slotsPerModel + ", cudaDevice="
+        return "WeightStoreConfig{backend=" + backend + ", slotsPerModel=" + slotsPerModel + ", residentVersions="
+                + residentVersions + ", cudaDevice="
                 + cudaDevice + ", stagingBuffers=" + stagingBuffers + ", stagingBufferBytes=" + stagingBufferBytes
                 + ", copyThreads=" + copyThreads + ", verifyThreads=" + verifyThreads + ", leaseWaitTimeout="
                 + leaseWaitTimeout + "}";
@@ -96,6 +109,7 @@ public final class WeightStoreConfig implements Serializable {
     public static final class Builder {
         private StoreBackend backend = StoreBackend.AUTO;
         private int slotsPerModel = 2;
+        private int residentVersions = 0;
         private int cudaDevice = -1;
         private int stagingBuffers = 8;
         private int stagingBufferBytes = 16 * 1024 * 1024;
@@ -112,6 +126,11 @@ public final class WeightStoreConfig implements Serializable {
 
         public Builder slotsPerModel(int slotsPerModel) {
             this.slotsPerModel = slotsPerModel;
+            return this;
+        }
+
+        public Builder residentVersions(int residentVersions) {
+            this.residentVersions = residentVersions;
             return this;
         }
 
@@ -149,6 +168,9 @@ public final class WeightStoreConfig implements Serializable {
             if (slotsPerModel < 2) {
                 throw new IllegalArgumentException(
                         "slotsPerModel is " + slotsPerModel + ", must be at least 2 (active + shadow)");
+            }
+            if (residentVersions < 0) {
+                throw new IllegalArgumentException("residentVersions is " + residentVersions + ", must be >= 0");
             }
             if (cudaDevice < -1) {
                 throw new IllegalArgumentException("cudaDevice is " + cudaDevice + ", must be -1 (by worker) or >= 0");

@@ -189,6 +189,86 @@ public abstract class WeightStoreContract {
     }
 
     @Test
+    void retiredVersionStaysResidentAndARollbackToItIsAFlipWhileItsOldReadersKeepReading() throws Exception {
+        WeightStore store = store();
+        TestVersion v1 = TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES);
+        TestVersion v2 = TestVersion.of(MODEL, 2, BUCKETS, BUCKET_BYTES);
+        commit(store, v1);
+        ActiveVersion oldReader = store.acquire(MODEL).orElseThrow();
+        commit(store, v2);
+
+        assertThat(store.stageResident(MODEL, v1.publishId())).hasValueSatisfying(staged -> {
+            assertThat(staged.verified()).isTrue();
+            assertThat(staged.bytesWritten()).isEqualTo(v1.size());
+        });
+        assertThat(store.commit(MODEL, v1.publishId(), 3, 1)).isEqualTo(CommitOutcome.FLIPPED);
+
+        assertThat(readAll(oldReader)).isEqualTo(v1.bytes());
+        oldReader.close();
+        try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
+            assertThat(lease.info().version()).isEqualTo(3);
+            assertThat(lease.info().contentVersion()).isEqualTo(1);
+            assertThat(lease.info().publishId()).isEqualTo(v1.publishId());
+            assertThat(readAll(lease)).isEqualTo(v1.bytes());
+            assertThat(lease.tensorNames()).hasSize(BUCKETS * TestVersion.TENSORS_PER_BUCKET);
+        }
+        // v2 retired in its turn and the next publish can still stage (into v2's slot).
+        commit(store, TestVersion.of(MODEL, 4, BUCKETS, BUCKET_BYTES));
+        assertThat(store.memory().slots()).isEqualTo(2);
+    }
+
+    @Test
+    void slotReusedByAPublishNoLongerHoldsItsRetiredVersion() throws Exception {
+        WeightStore store = store();
+        TestVersion v1 = TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES);
+        commit(store, v1);
+        commit(store, TestVersion.of(MODEL, 2, BUCKETS, BUCKET_BYTES));
+        TestVersion v3 = TestVersion.of(MODEL, 3, BUCKETS, BUCKET_BYTES);
+        store.stage(MODEL, v3.publishId(), v3.step(), v3.size());
+
+        assertThat(store.stageResident(MODEL, v1.publishId())).isEmpty();
+        assertThat(store.stageResident(MODEL, "never-committed")).isEmpty();
+        assertThat(store.stageResident("other-model", v1.publishId())).isEmpty();
+    }
+
+    @Test
+    void residentVersionsKeepExtraSlotsAndTheLongestRetiredIsReusedFirst() throws Exception {
+        WeightStore store = store(WeightStoreConfig.builder().slotsPerModel(2).residentVersions(1));
+        TestVersion v1 = TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES);
+        TestVersion v2 = TestVersion.of(MODEL, 2, BUCKETS, BUCKET_BYTES);
+        commit(store, v1);
+        commit(store, v2);
+        commit(store, TestVersion.of(MODEL, 3, BUCKETS, BUCKET_BYTES));
+        assertThat(store.memory().slots()).isEqualTo(3);
+
+        commit(store, TestVersion.of(MODEL, 4, BUCKETS, BUCKET_BYTES));
+
+        assertThat(store.memory().slots()).isEqualTo(3);
+        assertThat(store.stageResident(MODEL, v1.publishId())).isEmpty();
+        assertThat(store.stageResident(MODEL, v2.publishId())).isPresent();
+        assertThat(store.commit(MODEL, v2.publishId(), 5, 2)).isEqualTo(CommitOutcome.FLIPPED);
+        try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
+            assertThat(readAll(lease)).isEqualTo(v2.bytes());
+        }
+    }
+
+    @Test
+    void commitOfThePublishWhoseBytesAreActiveRelabelsItAsTheNewVersion() throws Exception {
+        WeightStore store = store();
+        TestVersion v1 = TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES);
+        commit(store, v1);
+
+        assertThat(store.commit(MODEL, v1.publishId(), 2, 1)).isEqualTo(CommitOutcome.FLIPPED);
+        assertThat(store.commit(MODEL, v1.publishId(), 2, 1)).isEqualTo(CommitOutcome.ALREADY_ACTIVE);
+
+        try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
+            assertThat(lease.info().version()).isEqualTo(2);
+            assertThat(lease.info().contentVersion()).isEqualTo(1);
+            assertThat(readAll(lease)).isEqualTo(v1.bytes());
+        }
+    }
+
+    @Test
     void tensorLookupGivesAddressOffsetShapeAndDtypeOfTheActiveVersion() throws Exception {
         WeightStore store = store();
         TestVersion v1 = TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES);

@@ -6,11 +6,11 @@ import org.apache.flink.core.memory.DataOutputSerializer;
 
 import java.io.IOException;
 
-/** Version 1: the fields of {@link FlipCommittable} in order. */
+/** Version 2: the fields of {@link FlipCommittable} in order; version 1 (without the origin) is still read. */
 public final class FlipCommittableSerializer implements SimpleVersionedSerializer<FlipCommittable> {
 
     public static final FlipCommittableSerializer INSTANCE = new FlipCommittableSerializer();
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     @Override
     public int getVersion() {
@@ -28,16 +28,17 @@ public final class FlipCommittableSerializer implements SimpleVersionedSerialize
         out.writeLong(c.step());
         out.writeLong(c.versionBytes());
         out.writeLong(c.stagedAtMillis());
+        out.writeUTF(c.origin());
         return out.getCopyOfBuffer();
     }
 
     @Override
     public FlipCommittable deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION) {
+        if (version != VERSION && version != 1) {
             throw new IOException("flip committable serializer version " + version + " is unknown (knows " + VERSION + ")");
         }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
         return new FlipCommittable(in.readInt(), in.readUTF(), in.readUTF(), in.readLong(), in.readLong(),
-                in.readLong(), in.readLong(), in.readLong());
+                in.readLong(), in.readLong(), in.readLong(), version >= 2 ? in.readUTF() : "");
     }
 }

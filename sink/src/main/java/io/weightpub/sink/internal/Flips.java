@@ -20,7 +20,10 @@ final class Flips {
             case FLIPPED -> runtime.reporter().report(VersionState.COMMITTED, c.modelId(), c.version(),
                     c.contentVersion(), c.step(), c.publishId(), c.versionBytes(),
                     Math.max(0, System.currentTimeMillis() - c.stagedAtMillis()),
-                    "active (" + how + "; flip took " + flipMicros + " us; duration counts from the first chunk)");
+                    c.origin().isEmpty()
+                            ? "active (" + how + "; flip took " + flipMicros + " us; duration counts from the first "
+                                    + "chunk)"
+                            : "active: " + c.origin() + " (" + how + "; flip took " + flipMicros + " us)");
             case ALREADY_ACTIVE -> {
                 // A repeated commit (e.g. after a restore): nothing to do.
             }

@@ -101,40 +101,55 @@ abstract class SlotStore implements WeightStore {
                 return;
             }
             Slot slot = claimSlot(model, publishId, versionBytes);
-            model.staged.put(publishId, new Staged(publishId, step, versionBytes, slot));
+            model.staged.put(publishId, new Staged(publishId, step, versionBytes, slot, false));
         }
     }
 
+    /**
+     * Picks a slot for new bytes: first a free slot holding no retired version, then a new slot while
+     * the model has fewer than {@code slotsPerModel + residentVersions}, then the free slot whose
+     * version retired longest ago. Retired versions so stay resident as long as possible, for
+     * rollbacks by a flip alone.
+     */
     private Slot claimSlot(Model model, String publishId, long versionBytes) throws SlotsExhaustedException {
         long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
+        int capacity = config.slotsPerModel() + config.residentVersions();
         while (true) {
             Active active = model.active.get();
             Set<Slot> held = new HashSet<>();
             model.staged.values().forEach(s -> held.add(s.slot));
-            for (int i = 0; i < model.slots.size(); i++) {
-                Slot slot = model.slots.get(i);
-                if ((active == null || slot != active.slot) && !held.contains(slot) && slot.tryClaim()) {
-                    if (slot.memory.capacity() >= versionBytes) {
-                        return slot;
-                    }
-                    // Too small for this version: replace it (writes to it have all landed before it was freed up).
-                    awaitWrites();
-                    slot.memory.free();
-                    Slot bigger = new Slot(allocate(model.id, versionBytes));
-                    model.slots.set(i, bigger);
-                    return bigger;
+            List<Slot> free = new ArrayList<>();
+            for (Slot slot : model.slots) {
+                if ((active == null || slot != active.slot) && !held.contains(slot)) {
+                    free.add(slot);
                 }
             }
-            if (model.slots.size() < config.slotsPerModel()) {
-                Slot slot = new Slot(allocate(model.id, versionBytes));
-                model.slots.add(slot);
-                return slot;
+            free.sort(Comparator.comparing((Slot s) -> s.resident != null).thenComparingLong(s -> s.retiredSeq));
+            for (Slot slot : free) {
+                if (slot.resident == null && slot.tryClaim()) {
+                    return fit(model, slot, versionBytes);
+                }
             }
-            int nonActive = model.slots.size() - (active == null ? 0 : 1);
-            if (held.size() >= nonActive) {
+            if (model.slots.size() < Math.min(capacity, model.allocatableSlots)) {
+                Slot slot = allocateSlot(model, versionBytes);
+                if (slot != null) {
+                    return slot;
+                }
+                continue;
+            }
+            for (Slot slot : free) {
+                if (slot.tryClaim()) {
+                    if (slot.resident != null) {
+                        LOG.info("model {}: publish {} reuses the slot of retired publish {}; it is no longer "
+                                + "resident", model.id, publishId, slot.resident.publishId());
+                    }
+                    return fit(model, slot, versionBytes);
+                }
+            }
+            if (free.isEmpty()) {
                 List<StagedPublish> holders = model.staged.values().stream().map(s -> s.describe(model.id)).toList();
                 throw new SlotsExhaustedException("model " + model.id + ": publish " + publishId
-                        + " has no free slot; all " + config.slotsPerModel() + " slots are active or held by "
+                        + " has no free slot; all " + model.slots.size() + " slots are active or held by "
                         + holders.stream().map(StagedPublish::publishId).toList(), holders);
             }
             if (System.nanoTime() > deadline) {
@@ -142,6 +157,71 @@ abstract class SlotStore implements WeightStore {
                         + config.leaseWaitTimeout() + " for readers to release a retired slot");
             }
             LockSupport.parkNanos(WAIT_PARK_NANOS);
+        }
+    }
+
+    /**
+     * A new slot, or null when memory for a slot kept only for resident versions ran out (the
+     * model then keeps the slots it has). Running out for an active or shadow slot is an error.
+     */
+    private Slot allocateSlot(Model model, long versionBytes) {
+        try {
+            Slot slot = new Slot(allocate(model.id, versionBytes));
+            model.slots.add(slot);
+            return slot;
+        } catch (RuntimeException | OutOfMemoryError e) {
+            if (model.slots.size() < config.slotsPerModel()) {
+                throw e;
+            }
+            LOG.warn("model {}: no memory for another slot of {} bytes to keep retired versions resident; "
+                    + "keeping {} slots", model.id, versionBytes, model.slots.size(), e);
+            model.allocatableSlots = model.slots.size();
+            return null;
+        }
+    }
+
+    /** The claimed slot with its old content forgotten, replaced by a bigger one if too small. */
+    private Slot fit(Model model, Slot slot, long versionBytes) {
+        slot.resident = null;
+        if (slot.memory.capacity() >= versionBytes) {
+            return slot;
+        }
+        // Too small for this version: replace it (writes to it have all landed before it was freed up).
+        awaitWrites();
+        slot.memory.free();
+        Slot bigger = new Slot(allocate(model.id, versionBytes));
+        model.slots.set(model.slots.indexOf(slot), bigger);
+        return bigger;
+    }
+
+    @Override
+    public Optional<StagedPublish> stageResident(String modelId, String publishId) {
+        checkOpen();
+        Model model = models.get(modelId);
+        if (model == null) {
+            return Optional.empty();
+        }
+        synchronized (model) {
+            Staged existing = model.staged.get(publishId);
+            if (existing != null) {
+                return existing.verifiedTensors == null ? Optional.empty() : Optional.of(existing.describe(modelId));
+            }
+            Active active = model.active.get();
+            Set<Slot> held = new HashSet<>();
+            model.staged.values().forEach(s -> held.add(s.slot));
+            for (Slot slot : model.slots) {
+                Resident resident = slot.resident;
+                if (resident != null && resident.publishId().equals(publishId)
+                        && (active == null || slot != active.slot) && !held.contains(slot)) {
+                    // Held through the staged map, not claimed: readers of the retired version may keep their pins.
+                    Staged staged = new Staged(publishId, resident.step(), resident.versionBytes(), slot, true);
+                    staged.bytesWritten.set(resident.versionBytes());
+                    staged.verifiedTensors = resident.tensors();
+                    model.staged.put(publishId, staged);
+                    return Optional.of(staged.describe(modelId));
+                }
+            }
+            return Optional.empty();
         }
     }
 
@@ -154,6 +234,11 @@ abstract class SlotStore implements WeightStore {
                     + versionOffset + ", " + (versionOffset + length) + ") outside the version's "
                     + staged.versionBytes + " bytes (source [" + from + ", " + (from + length) + ") of "
                     + bytes.length + ")");
+        }
+        if (staged.slot.resident != null) {
+            // The slot's bytes change: they are no longer the verified content they were.
+            staged.slot.resident = null;
+            staged.verifiedTensors = null;
         }
         staged.slot.memory.write(versionOffset, bytes, from, length);
         staged.bytesWritten.addAndGet(length);
@@ -257,13 +342,21 @@ abstract class SlotStore implements WeightStore {
                     return CommitOutcome.ALREADY_ACTIVE;
                 }
                 Staged stale = model.staged.remove(publishId);
-                if (stale != null) {
+                if (stale != null && !stale.fromResident) {
                     stale.slot.release();
                 }
                 return CommitOutcome.STALE;
             }
             Staged staged = model.staged.get(publishId);
             if (staged == null) {
+                Resident resident = current == null ? null : current.slot.resident;
+                if (resident != null && resident.publishId().equals(publishId)) {
+                    // Its bytes are the active ones already (a rollback to the current content): relabel only.
+                    model.active.set(new Active(current.slot, new VersionInfo(modelId, publishId, version,
+                            contentVersion, resident.step(), resident.versionBytes(), System.currentTimeMillis()),
+                            current.tensors));
+                    return CommitOutcome.FLIPPED;
+                }
                 return CommitOutcome.NOT_STAGED;
             }
             if (staged.verifiedTensors == null) {
@@ -273,9 +366,15 @@ abstract class SlotStore implements WeightStore {
             VersionInfo info = new VersionInfo(modelId, publishId, version, contentVersion, staged.step,
                     staged.versionBytes, System.currentTimeMillis());
             Active next = new Active(staged.slot, info, staged.verifiedTensors);
-            // Readable before it is published: nobody can pin it until the set below makes it visible.
-            staged.slot.release();
+            staged.slot.resident = new Resident(publishId, staged.step, staged.versionBytes, staged.verifiedTensors);
+            if (!staged.fromResident) {
+                // Readable before it is published: nobody can pin it until the set below makes it visible.
+                staged.slot.release();
+            }
             model.active.set(next);
+            if (current != null) {
+                current.slot.retiredSeq = ++model.retirements;
+            }
             return CommitOutcome.FLIPPED;
         }
     }
@@ -291,9 +390,11 @@ abstract class SlotStore implements WeightStore {
             if (staged == null) {
                 return false;
             }
-            // Writes still in flight must not land after the slot's next publish writes the same offsets.
-            awaitWrites();
-            staged.slot.release();
+            if (!staged.fromResident) {
+                // Writes still in flight must not land after the slot's next publish writes the same offsets.
+                awaitWrites();
+                staged.slot.release();
+            }
             return true;
         }
     }
@@ -432,6 +533,10 @@ abstract class SlotStore implements WeightStore {
     private static final class Slot {
         final SlotMemory memory;
         final AtomicInteger pins = new AtomicInteger(-1);
+        /** The committed version whose verified bytes the slot holds; cleared by any claim or write. */
+        volatile Resident resident;
+        /** When its version stopped being active (a model-wide sequence); the lowest is reused first. */
+        long retiredSeq;
 
         Slot(SlotMemory memory) {
             this.memory = memory;
@@ -468,14 +573,17 @@ abstract class SlotStore implements WeightStore {
         final long step;
         final long versionBytes;
         final Slot slot;
+        /** Staged on a retired slot that still held its verified bytes: held, not claimed (readers may pin it). */
+        final boolean fromResident;
         final AtomicLong bytesWritten = new AtomicLong();
         volatile TensorTable verifiedTensors;
 
-        Staged(String publishId, long step, long versionBytes, Slot slot) {
+        Staged(String publishId, long step, long versionBytes, Slot slot, boolean fromResident) {
             this.publishId = publishId;
             this.step = step;
             this.versionBytes = versionBytes;
             this.slot = slot;
+            this.fromResident = fromResident;
         }
 
         StagedPublish describe(String modelId) {
@@ -486,11 +594,16 @@ abstract class SlotStore implements WeightStore {
 
     private record Active(Slot slot, VersionInfo info, TensorTable tensors) {}
 
+    private record Resident(String publishId, long step, long versionBytes, TensorTable tensors) {}
+
     private static final class Model {
         final String id;
         final List<Slot> slots = new ArrayList<>();
         final Map<String, Staged> staged = new LinkedHashMap<>();
         final AtomicReference<Active> active = new AtomicReference<>();
+        /** Slots it may have; lowered when memory for a slot kept for resident versions runs out. */
+        int allocatableSlots = Integer.MAX_VALUE;
+        long retirements;
         volatile String lastError;
 
         Model(String id) {

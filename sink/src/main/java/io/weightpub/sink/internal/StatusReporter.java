@@ -25,6 +25,7 @@ public final class StatusReporter implements AutoCloseable {
     private final int worker;
     private final String topic;
     private final Producer<String, byte[]> producer;
+    private volatile boolean closed;
 
     StatusReporter(int worker, String topic, String bootstrapServers, Properties producerProperties) {
         this.worker = worker;
@@ -64,7 +65,7 @@ public final class StatusReporter implements AutoCloseable {
             LOG.info("worker {} model {} publish {} version {}: {} ({} bytes, {} ms) {}", worker, modelId, publishId,
                     version, state, bytes, durationMs, message);
         }
-        if (producer != null) {
+        if (producer != null && !closed) {
             producer.send(new ProducerRecord<>(topic, modelId + "/" + worker, WireCodec.STATUS.encode(status)),
                     (metadata, error) -> {
                         if (error != null) {
@@ -76,13 +77,15 @@ public final class StatusReporter implements AutoCloseable {
     }
 
     void flush() {
-        if (producer != null) {
+        // A writer that outlived its released runtime (a worker torn down under it) has nothing to flush.
+        if (producer != null && !closed) {
             producer.flush();
         }
     }
 
     @Override
     public void close() {
+        closed = true;
         if (producer != null) {
             producer.close();
         }

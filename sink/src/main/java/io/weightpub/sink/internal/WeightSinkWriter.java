@@ -1,5 +1,8 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.schemas.BucketInfo;
+import io.weightpub.schemas.KafkaOffsetRange;
+import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
@@ -8,6 +11,7 @@ import io.weightpub.sink.CommitMode;
 import io.weightpub.sink.CommitOutcome;
 import io.weightpub.sink.ModelStatus;
 import io.weightpub.sink.ReferenceWorker;
+import io.weightpub.sink.SinkOptions;
 import io.weightpub.sink.SlotsExhaustedException;
 import io.weightpub.sink.StagedPublish;
 import io.weightpub.sink.VerifyResult;
@@ -17,6 +21,7 @@ import io.weightpub.sink.WeightSink;
 import io.weightpub.sink.WeightStore;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +31,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -35,7 +41,10 @@ import java.util.TreeMap;
 /**
  * One worker's sink writer: stages chunks into the worker's store, verifies a publish when its
  * commit arrives, then flips it at once ({@link CommitMode#IMMEDIATE}) or hands a committable to
- * the checkpoint ({@link CommitMode#ON_CHECKPOINT}). Its state is metadata only.
+ * the checkpoint ({@link CommitMode#ON_CHECKPOINT}). A commit for bytes it did not stage (a
+ * rollback) flips to a resident slot or re-reads the version from Kafka; a restore that finds the
+ * store lost re-reads the last committed version and the chunks of publishes in flight. Its state
+ * is metadata only.
  */
 public final class WeightSinkWriter
         implements StatefulSinkWriter<WeightEvent, WriterState>, CommittingSinkWriter<WeightEvent, FlipCommittable> {
@@ -49,6 +58,7 @@ public final class WeightSinkWriter
     private final CommitMode commitMode;
     private final WorkerRuntime runtime;
     private final WeightStore store;
+    private final String chunksTopic;
     private final Map<String, ModelTrack> models = new HashMap<>();
     private final List<FlipCommittable> toEmit = new ArrayList<>();
 
@@ -60,6 +70,7 @@ public final class WeightSinkWriter
         WorkerRegistry.Obtained obtained = WorkerRegistry.obtain(sinkName, worker, () -> createRuntime(sink, worker));
         this.runtime = obtained.runtime();
         this.store = runtime.store();
+        this.chunksTopic = sink.chunksTopic().orElse(null);
         LOG.info("sink {} worker {}: {} store {}, commit {}{}", sinkName, worker,
                 obtained.created() ? "new" : "resumed", store.describe(), commitMode,
                 runtime.http() == null ? "" : ", reference worker at " + runtime.http().uri());
@@ -77,7 +88,11 @@ public final class WeightSinkWriter
             ReferenceWorker http = sink.workerHttp()
                     ? ReferenceWorker.start(store, worker, sink.httpBasePort() == 0 ? 0 : sink.httpBasePort() + worker)
                     : null;
-            return new WorkerRuntime(sink.name(), worker, store, reporter, http);
+            KafkaChunkReader replay = sink.replayConsumerProperties().map(props -> {
+                props.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "weightpub-replay-" + sink.name() + "-" + worker);
+                return new KafkaChunkReader(props, sink.replayStallTimeout());
+            }).orElse(null);
+            return new WorkerRuntime(sink.name(), worker, store, reporter, http, replay);
         } catch (RuntimeException e) {
             if (reporter != null) {
                 reporter.close();
@@ -87,39 +102,138 @@ public final class WeightSinkWriter
         }
     }
 
+    /**
+     * Resumes from a checkpoint. Where the store lost bytes (a new store: the worker's process or
+     * memory is gone), the last committed version is re-read from Kafka and made active first; the
+     * model serves nothing until then. Then publishes in flight get their lost chunks back from
+     * Kafka by the offsets in the state, so they can still complete.
+     */
     private void restore(WriterState state, boolean storeIsNew, OptionalLong checkpoint) {
         String from = "the restore from checkpoint " + (checkpoint.isPresent() ? checkpoint.getAsLong() : "?");
         for (WriterState.ModelState saved : state.models()) {
             ModelTrack track = track(saved.modelId());
             track.lastCommitted = saved.lastCommitted();
-            ModelStatus status = store.status(saved.modelId());
             WriterState.CommittedVersion last = saved.lastCommitted();
-            if (last != null && status.active().map(VersionInfo::version).orElse(-1L) < last.version()) {
-                String message = "version " + last.version() + " (publish " + last.publishId() + ") of model "
-                        + saved.modelId() + " was active on worker " + worker + " before " + from
-                        + " but is not resident" + (storeIsNew ? " (the worker's store was lost)" : "")
-                        + "; nothing is served for this model until its bytes are re-read from Kafka or a new "
-                        + "version commits";
-                store.recordError(saved.modelId(), message);
-                runtime.reporter().report(VersionState.FAILED, saved.modelId(), last.version(), last.contentVersion(),
-                        last.step(), last.publishId(), 0, 0, message);
+            if (last != null && activeVersion(saved.modelId()) < last.version()) {
+                restoreCommitted(track, last, from, storeIsNew);
             }
             Set<String> resident = new LinkedHashSet<>();
-            status.staged().forEach(s -> resident.add(s.publishId()));
+            store.status(saved.modelId()).staged().forEach(s -> resident.add(s.publishId()));
             for (WriterState.PublishState publish : saved.inFlight()) {
+                if (publish.verifiedVersion() >= 0 && activeVersion(saved.modelId()) >= publish.verifiedVersion()) {
+                    finish(track, publish.publishId()); // the committer flipped it while restoring
+                    continue;
+                }
                 Progress progress = Progress.restore(worker, saved.modelId(), publish);
                 if (!resident.contains(publish.publishId())) {
-                    progress.lost = publish.stagedByteCount() + " of " + publish.versionBytes() + " bytes staged before "
-                            + from + " are not resident (chunks at " + publish.chunkOffsets() + ")";
-                    String message = "publish " + publish.publishId() + " of model " + saved.modelId() + ": "
-                            + progress.lost + "; it cannot commit on worker " + worker + " until they are re-read";
-                    store.recordError(saved.modelId(), message);
-                    runtime.reporter().report(VersionState.FAILED, saved.modelId(), publish.verifiedVersion(),
-                            publish.contentVersion(), publish.step(), publish.publishId(), publish.versionBytes(), 0,
-                            message);
+                    progress = restoreInFlight(track, progress, publish, from);
+                    if (progress == null) {
+                        continue;
+                    }
                 }
                 track.inFlight.put(publish.publishId(), progress);
             }
+        }
+    }
+
+    private void restoreCommitted(ModelTrack track, WriterState.CommittedVersion last, String from,
+            boolean storeIsNew) {
+        String modelId = track.modelId;
+        String what = "version " + last.version() + " (publish " + last.publishId() + ", content of version "
+                + last.contentVersion() + ") of model " + modelId;
+        try {
+            if (last.location() == null || last.manifest() == null) {
+                throw new ReplayException("the checkpoint does not say where its chunks are in Kafka");
+            }
+            VersionIndexEntry location = decodeLocation(last.location(), what);
+            VersionManifest manifest = decodeManifest(last.manifest(), what);
+            Replayed replayed = replayVersion(track, modelId, last.publishId(), last.step(),
+                    manifest.getTotalBytes(), location.getChunkRanges(), manifest);
+            CommitOutcome outcome = store.commit(modelId, last.publishId(), last.version(), last.contentVersion());
+            String message = "restored after " + from + (storeIsNew ? " (the worker's store was lost)" : "")
+                    + ": " + replayed.describe() + "; nothing was served for the model while restoring";
+            runtime.reporter().report(outcome == CommitOutcome.FLIPPED ? VersionState.COMMITTED : VersionState.FAILED,
+                    modelId, last.version(), last.contentVersion(), last.step(), last.publishId(),
+                    replayed.stats.payloadBytes(), replayed.stats.nanos() / 1_000_000,
+                    outcome == CommitOutcome.FLIPPED ? message : message + ", but the commit found it " + outcome);
+        } catch (ReplayException | WireFormatException e) {
+            String message = what + " was active on worker " + worker + " before " + from + " but is not resident"
+                    + (storeIsNew ? " (the worker's store was lost)" : "") + " and could not be re-read from "
+                    + "Kafka: " + e.getMessage() + "; nothing is served for this model until a new version commits";
+            store.recordError(modelId, message);
+            runtime.reporter().report(VersionState.FAILED, modelId, last.version(), last.contentVersion(),
+                    last.step(), last.publishId(), 0, 0, message);
+        }
+    }
+
+    /**
+     * Re-reads the chunks a publish in flight had staged before the checkpoint, by their recorded
+     * offsets. A publish that had verified is verified again and flipped: its committable belongs
+     * to the checkpoint restored from, which completed. Returns the progress to keep in flight, or
+     * null when the publish is done.
+     */
+    private Progress restoreInFlight(ModelTrack track, Progress restored, WriterState.PublishState publish,
+            String from) {
+        String modelId = track.modelId;
+        String lostBytes = publish.stagedByteCount() + " of " + publish.versionBytes() + " bytes staged before "
+                + from + " are not resident (chunks at " + publish.chunkOffsets() + ")";
+        String topic = chunksTopic != null ? chunksTopic : chunksTopicOf(track.lastCommitted);
+        Progress progress = new Progress(modelId, publish.publishId(), publish.step(), publish.versionBytes(),
+                publish.stagedAtMillis());
+        progress.committable = restored.committable;
+        progress.emitted = restored.emitted;
+        progress.manifest = publish.manifest();
+        try {
+            if (topic == null) {
+                throw new ReplayException("the chunks topic is unknown (set " + SinkOptions.REPLAY_CHUNKS_TOPIC.key()
+                        + ")");
+            }
+            List<KafkaOffsetRange> ranges = new ArrayList<>();
+            publish.chunkOffsets().forEach(r -> ranges.add(new KafkaOffsetRange(topic, r.partition(),
+                    r.firstOffset(), r.lastOffset())));
+            long start = System.nanoTime();
+            KafkaChunkReader.Stats stats = readInto(track, progress, ranges);
+            if (progress.stagedBytes.covered() < publish.stagedByteCount()) {
+                throw new ReplayException("only " + progress.stagedBytes.covered() + " of the "
+                        + publish.stagedByteCount() + " bytes staged before came back");
+            }
+            String reread = "re-read " + describeReplay(stats) + " after " + from;
+            if (publish.verifiedVersion() < 0) {
+                runtime.reporter().report(VersionState.STAGED, modelId, -1, -1, publish.step(), publish.publishId(),
+                        progress.bytesWritten, (System.nanoTime() - start) / 1_000_000,
+                        "lost chunks of the publish in flight " + reread);
+                return progress;
+            }
+            VersionManifest manifest = decodeManifest(publish.manifest(), "publish " + publish.publishId());
+            VerifyResult result = store.verify(modelId, publish.publishId(), manifest);
+            if (!result.ok()) {
+                store.abort(modelId, publish.publishId());
+                throw new ReplayException(result.describe());
+            }
+            Flips.flip(runtime, progress.committable, "its checkpoint completed before the restore; bytes " + reread);
+            finish(track, publish.publishId());
+            return null;
+        } catch (ReplayException | WireFormatException e) {
+            store.abort(modelId, publish.publishId());
+            progress.lost = lostBytes + " and could not be re-read from Kafka: " + e.getMessage();
+            String message = "publish " + publish.publishId() + " of model " + modelId + ": " + progress.lost
+                    + "; it cannot commit on worker " + worker;
+            store.recordError(modelId, message);
+            runtime.reporter().report(VersionState.FAILED, modelId, publish.verifiedVersion(),
+                    publish.contentVersion(), publish.step(), publish.publishId(), publish.versionBytes(), 0, message);
+            return progress;
+        }
+    }
+
+    private static String chunksTopicOf(WriterState.CommittedVersion last) {
+        if (last == null || last.location() == null) {
+            return null;
+        }
+        try {
+            List<KafkaOffsetRange> ranges = WireCodec.VERSION_INDEX.decode(last.location()).getChunkRanges();
+            return ranges.isEmpty() ? null : ranges.get(0).getTopic();
+        } catch (WireFormatException e) {
+            return null;
         }
     }
 
@@ -149,9 +263,12 @@ public final class WeightSinkWriter
         if (progress.lost != null) {
             return; // its earlier bytes are gone; staging the rest cannot make it whole
         }
+        if (progress.whole) {
+            return; // a rollback's bytes came whole from a resident slot or from Kafka and verified
+        }
         byte[] payload = event.payload();
         store.write(event.modelId(), event.publishId(), event.versionOffset(), payload, 0, payload.length);
-        progress.record(event);
+        progress.record(event.versionOffset(), payload.length, event.sourcePartition(), event.sourceOffset());
     }
 
     /** Claims a shadow slot; when every shadow slot holds another publish, frees the oldest and retries. */
@@ -198,12 +315,7 @@ public final class WeightSinkWriter
         ModelTrack track = track(event.modelId());
         Progress progress = track.inFlight.get(event.publishId());
         if (progress == null) {
-            long active = store.status(event.modelId()).active().map(VersionInfo::version).orElse(-1L);
-            if (track.finished.contains(event.publishId()) || active >= event.version()) {
-                return; // replayed after a restore, already done
-            }
-            fail(event, 0, "commit of version " + event.version() + " arrived but no chunk of publish "
-                    + event.publishId() + " was staged on worker " + worker);
+            commitNotStaged(track, event);
             return;
         }
         if (progress.lost != null) {
@@ -231,8 +343,79 @@ public final class WeightSinkWriter
         runtime.reporter().report(VersionState.VERIFIED, event.modelId(), event.version(), event.contentVersion(),
                 event.step(), event.publishId(), result.bytesVerified(), result.durationNanos() / 1_000_000,
                 "every bucket digest matches the manifest on the slot's bytes");
+        commitVerified(track, progress, event, "");
+    }
+
+    /**
+     * A commit for a publish whose chunks this writer did not stage: a rollback (the content of an
+     * earlier version as a new version), or a version whose chunks it never received. Resident bytes
+     * are flipped to; anything else is re-read from Kafka by the version's offsets and verified. If
+     * that cannot be done the worker is left as it was and the status says what is missing.
+     */
+    private void commitNotStaged(ModelTrack track, WeightEvent event) {
+        String modelId = event.modelId();
+        if (activeVersion(modelId) >= event.version()) {
+            return; // replayed after a restore, already done
+        }
+        boolean rollback = event.contentVersion() != event.version();
+        if (!rollback && track.finished.contains(event.publishId())) {
+            return; // this publish failed or was aborted here before; its status said so
+        }
+        String what = rollback
+                ? "rollback to version " + event.contentVersion()
+                : "version " + event.version() + " (none of its chunks were staged on worker " + worker + ")";
+        VersionIndexEntry location;
+        VersionManifest manifest;
+        try {
+            location = decodeLocation(event.location(), what);
+            manifest = decodeManifest(event.manifest(), what);
+        } catch (WireFormatException e) {
+            fail(event, 0, what + " failed: " + e.getMessage() + "; nothing changed on worker " + worker);
+            return;
+        }
+        long now = System.currentTimeMillis();
+        Progress progress = new Progress(modelId, event.publishId(), event.step(), event.versionBytes(), now);
+        String origin;
+        Optional<VersionInfo> active = store.status(modelId).active();
+        if (active.isPresent() && active.get().publishId().equals(event.publishId())) {
+            origin = what + " (resident flip: its bytes are the active ones)";
+        } else if (store.stageResident(modelId, event.publishId()).isPresent()) {
+            origin = what + " (resident flip)";
+        } else {
+            try {
+                Replayed replayed = replayVersion(track, modelId, event.publishId(), event.step(),
+                        event.versionBytes(), location.getChunkRanges(), manifest);
+                progress = replayed.progress;
+                origin = what + " (" + replayed.describe() + ")";
+                runtime.reporter().report(VersionState.VERIFIED, modelId, event.version(), event.contentVersion(),
+                        event.step(), event.publishId(), replayed.stats.payloadBytes(),
+                        replayed.stats.nanos() / 1_000_000, origin + "; every bucket digest matches the manifest");
+            } catch (ReplayException e) {
+                fail(event, 0, what + " failed, nothing changed on worker " + worker + ": " + e.getMessage());
+                return;
+            }
+        }
+        if (progress.stagedBytes.covered() == 0) {
+            // Resident: every byte is there; a restore after a lost store re-reads them by these ranges.
+            progress.stagedBytes.add(0, event.versionBytes());
+            progress.bytesWritten = event.versionBytes();
+            for (KafkaOffsetRange range : location.getChunkRanges()) {
+                progress.chunkOffsets.computeIfAbsent(range.getPartition(), p -> new RangeSet())
+                        .add(range.getFirstOffset(), range.getLastOffset() + 1);
+            }
+        }
+        progress.whole = true;
+        track.inFlight.put(event.publishId(), progress);
+        commitVerified(track, progress, event, origin);
+    }
+
+    /** Flips a verified publish at once (IMMEDIATE) or hands its committable to the next checkpoint. */
+    private void commitVerified(ModelTrack track, Progress progress, WeightEvent event, String origin) {
+        progress.manifest = event.manifest();
+        track.committedMeta.put(event.version(), new CommittedMeta(event.location(), event.manifest()));
         FlipCommittable committable = new FlipCommittable(worker, event.modelId(), event.publishId(),
-                event.version(), event.contentVersion(), event.step(), progress.versionBytes, progress.stagedAtMillis);
+                event.version(), event.contentVersion(), event.step(), progress.versionBytes, progress.stagedAtMillis,
+                origin);
         if (commitMode == CommitMode.IMMEDIATE) {
             CommitOutcome outcome = Flips.flip(runtime, committable, "immediate commit");
             if (outcome != CommitOutcome.NOT_VERIFIED) {
@@ -242,6 +425,125 @@ public final class WeightSinkWriter
         } else {
             progress.committable = committable;
             toEmit.add(committable);
+        }
+    }
+
+    /**
+     * Stages a publish into a fresh shadow slot from Kafka and verifies it against {@code manifest}.
+     * Nothing is staged unless every range is still in Kafka; on any later failure the slot is
+     * dropped again.
+     */
+    private Replayed replayVersion(ModelTrack track, String modelId, String publishId, long step, long versionBytes,
+            List<KafkaOffsetRange> ranges, VersionManifest manifest) throws ReplayException {
+        Progress progress = new Progress(modelId, publishId, step, versionBytes, System.currentTimeMillis());
+        KafkaChunkReader.Stats stats = readInto(track, progress, ranges);
+        try {
+            if (progress.stagedBytes.covered() < versionBytes) {
+                throw new ReplayException("publish " + publishId + " of model " + modelId + ": the chunks in "
+                        + describe(ranges) + " cover " + progress.stagedBytes.covered() + " of " + versionBytes
+                        + " bytes; missing " + gaps(progress.stagedBytes, versionBytes, manifest));
+            }
+            VerifyResult result = store.verify(modelId, publishId, manifest);
+            if (!result.ok()) {
+                throw new ReplayException("the bytes re-read from " + describe(ranges) + " fail verification: "
+                        + result.describe());
+            }
+            return new Replayed(progress, stats, result);
+        } catch (ReplayException e) {
+            store.abort(modelId, publishId);
+            throw e;
+        }
+    }
+
+    /**
+     * Reads the publish's chunks in {@code ranges} into a shadow slot staged for {@code progress}
+     * once the ranges are known to be in Kafka, recording what was written. The slot is dropped if
+     * the read fails.
+     */
+    private KafkaChunkReader.Stats readInto(ModelTrack track, Progress progress, List<KafkaOffsetRange> ranges)
+            throws ReplayException {
+        KafkaChunkReader reader = runtime.replay();
+        if (reader == null) {
+            throw new ReplayException("the sink has no Kafka bootstrap servers to re-read publish "
+                    + progress.publishId + " of model " + progress.modelId + " from");
+        }
+        try (KafkaChunkReader.Replay replay = reader.open(progress.modelId, progress.publishId,
+                progress.versionBytes, ranges)) {
+            stage(track, progress);
+            try {
+                return replay.readInto((chunk, partition, offset) -> {
+                    store.write(progress.modelId, progress.publishId, chunk.versionOffset(), chunk.payload,
+                            chunk.payloadOffset, chunk.payloadLength);
+                    progress.record(chunk.versionOffset(), chunk.payloadLength, partition, offset);
+                });
+            } catch (ReplayException | RuntimeException e) {
+                store.abort(progress.modelId, progress.publishId);
+                if (e instanceof ReplayException replayException) {
+                    throw replayException;
+                }
+                throw new ReplayException("publish " + progress.publishId + " of model " + progress.modelId
+                        + ": writing re-read chunks into the slot failed: " + e, e);
+            }
+        }
+    }
+
+    private static String describe(List<KafkaOffsetRange> ranges) {
+        List<String> out = new ArrayList<>();
+        ranges.forEach(r -> out.add(r.getTopic() + "-" + r.getPartition() + " " + r.getFirstOffset() + ".."
+                + r.getLastOffset()));
+        return String.join(", ", out);
+    }
+
+    /** The first few byte ranges missing from {@code covered}, with the buckets they fall in. */
+    private static String gaps(RangeSet covered, long versionBytes, VersionManifest manifest) {
+        List<String> out = new ArrayList<>();
+        long at = 0;
+        List<long[]> ranges = new ArrayList<>(covered.toList());
+        ranges.add(new long[] {versionBytes, versionBytes});
+        for (long[] range : ranges) {
+            if (range[0] > at && out.size() < 5) {
+                long gapStart = at;
+                List<Integer> buckets = manifest.getBuckets().stream()
+                        .filter(b -> b.getOffset() < range[0] && b.getOffset() + b.getSizeBytes() > gapStart)
+                        .map(BucketInfo::getIndex).toList();
+                out.add("bytes [" + gapStart + ", " + range[0] + ") of bucket(s) " + buckets);
+            }
+            at = Math.max(at, range[1]);
+        }
+        return String.join(", ", out);
+    }
+
+    private static VersionIndexEntry decodeLocation(byte[] location, String what) throws WireFormatException {
+        try {
+            return WireCodec.VERSION_INDEX.decode(location);
+        } catch (WireFormatException e) {
+            throw new WireFormatException(e.kind(), "the version-index entry of " + what + " does not decode: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static VersionManifest decodeManifest(byte[] manifest, String what) throws WireFormatException {
+        try {
+            return WireCodec.MANIFEST.decode(manifest);
+        } catch (WireFormatException e) {
+            throw new WireFormatException(e.kind(), "the manifest of " + what + " does not decode: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private long activeVersion(String modelId) {
+        return store.status(modelId).active().map(VersionInfo::version).orElse(-1L);
+    }
+
+    private static String describeReplay(KafkaChunkReader.Stats stats) {
+        return String.format(Locale.ROOT, "%d bytes from Kafka in %d ms, %.0f MB/s", stats.payloadBytes(),
+                stats.nanos() / 1_000_000, stats.megabytesPerSecond());
+    }
+
+    /** A publish staged from Kafka and verified. */
+    private record Replayed(Progress progress, KafkaChunkReader.Stats stats, VerifyResult verified) {
+        String describe() {
+            return "replayed " + describeReplay(stats);
         }
     }
 
@@ -305,8 +607,16 @@ public final class WeightSinkWriter
             Optional<VersionInfo> active = status.active();
             if (active.isPresent()) {
                 VersionInfo info = active.get();
+                CommittedMeta meta = track.committedMeta.get(info.version());
+                WriterState.CommittedVersion last = track.lastCommitted;
+                if (meta == null && last != null && last.version() == info.version()) {
+                    meta = new CommittedMeta(last.location(), last.manifest());
+                }
                 track.lastCommitted = new WriterState.CommittedVersion(info.publishId(), info.version(),
-                        info.contentVersion(), info.step());
+                        info.contentVersion(), info.step(), meta == null ? null : meta.location(),
+                        meta == null ? null : meta.manifest());
+                // Versions up to the active one are settled; only newer commits may still flip.
+                track.committedMeta.headMap(info.version(), true).clear();
             }
             List<WriterState.PublishState> inFlight = new ArrayList<>();
             track.inFlight.values().forEach(p -> inFlight.add(p.snapshot()));
@@ -335,12 +645,17 @@ public final class WeightSinkWriter
         final String modelId;
         final Map<String, Progress> inFlight = new LinkedHashMap<>();
         final Set<String> finished = new LinkedHashSet<>();
+        /** Location and manifest of versions committed here by version, until the active version passes them. */
+        final TreeMap<Long, CommittedMeta> committedMeta = new TreeMap<>();
         WriterState.CommittedVersion lastCommitted;
 
         ModelTrack(String modelId) {
             this.modelId = modelId;
         }
     }
+
+    /** Where a committed version's chunks are in Kafka (encoded index entry) and its encoded manifest. */
+    private record CommittedMeta(byte[] location, byte[] manifest) {}
 
     /** What this writer knows about one publish in flight. */
     private static final class Progress {
@@ -358,6 +673,10 @@ public final class WeightSinkWriter
         boolean emitted;
         /** Why its bytes are incomplete on this worker; null while they are whole. */
         String lost;
+        /** Its bytes came whole (a rollback from a resident slot or from Kafka): chunk events are not needed. */
+        boolean whole;
+        /** Its encoded manifest once verified, to verify again after a restore re-read its bytes. */
+        byte[] manifest;
 
         Progress(String modelId, String publishId, long step, long versionBytes, long stagedAtMillis) {
             this.modelId = modelId;
@@ -377,19 +696,20 @@ public final class WeightSinkWriter
             progress.bytesWritten = progress.stagedBytes.covered();
             if (saved.verifiedVersion() >= 0) {
                 progress.committable = new FlipCommittable(worker, modelId, saved.publishId(), saved.verifiedVersion(),
-                        saved.contentVersion(), saved.step(), saved.versionBytes(), saved.stagedAtMillis());
+                        saved.contentVersion(), saved.step(), saved.versionBytes(), saved.stagedAtMillis(), "");
+                progress.manifest = saved.manifest();
                 // It was verified before the checkpoint, so its committable is in that checkpoint.
                 progress.emitted = true;
             }
             return progress;
         }
 
-        void record(WeightEvent chunk) {
-            bytesWritten += chunk.payload().length;
-            stagedBytes.add(chunk.versionOffset(), chunk.versionOffset() + chunk.payload().length);
-            if (chunk.sourcePartition() >= 0 && chunk.sourceOffset() >= 0) {
-                chunkOffsets.computeIfAbsent(chunk.sourcePartition(), p -> new RangeSet())
-                        .add(chunk.sourceOffset(), chunk.sourceOffset() + 1);
+        void record(long versionOffset, int length, int sourcePartition, long sourceOffset) {
+            bytesWritten += length;
+            stagedBytes.add(versionOffset, versionOffset + length);
+            if (sourcePartition >= 0 && sourceOffset >= 0) {
+                chunkOffsets.computeIfAbsent(sourcePartition, p -> new RangeSet())
+                        .add(sourceOffset, sourceOffset + 1);
             }
         }
 
@@ -401,7 +721,8 @@ public final class WeightSinkWriter
                     .forEach(r -> sources.add(new WriterState.SourceRange(partition, r[0], r[1] - 1))));
             return new WriterState.PublishState(publishId, step, versionBytes,
                     committable == null ? -1 : committable.version(),
-                    committable == null ? -1 : committable.contentVersion(), stagedAtMillis, bytes, sources);
+                    committable == null ? -1 : committable.contentVersion(), stagedAtMillis, bytes, sources,
+                    committable == null ? null : manifest);
         }
     }
 }

@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What one inference worker keeps across sink writer restarts in this JVM: its weight store, its
- * status reporter and (optionally) its reference HTTP worker.
+ * status reporter, (optionally) its reference HTTP worker and its reader of versions from Kafka.
  */
 public final class WorkerRuntime implements AutoCloseable {
 
@@ -18,13 +18,16 @@ public final class WorkerRuntime implements AutoCloseable {
     private final WeightStore store;
     private final StatusReporter reporter;
     private final ReferenceWorker http;
+    private final KafkaChunkReader replay;
 
-    WorkerRuntime(String sinkName, int worker, WeightStore store, StatusReporter reporter, ReferenceWorker http) {
+    WorkerRuntime(String sinkName, int worker, WeightStore store, StatusReporter reporter, ReferenceWorker http,
+            KafkaChunkReader replay) {
         this.sinkName = sinkName;
         this.worker = worker;
         this.store = store;
         this.reporter = reporter;
         this.http = http;
+        this.replay = replay;
     }
 
     public int worker() {
@@ -42,6 +45,11 @@ public final class WorkerRuntime implements AutoCloseable {
     /** The reference worker, or null when the sink runs without it. */
     public ReferenceWorker http() {
         return http;
+    }
+
+    /** Re-reads versions from Kafka; null when the sink has no Kafka bootstrap servers. */
+    public KafkaChunkReader replay() {
+        return replay;
     }
 
     @Override

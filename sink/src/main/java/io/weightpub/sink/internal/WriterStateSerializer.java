@@ -8,11 +8,15 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Version 1 of the writer state: counts followed by fields in declaration order. */
+/**
+ * The writer state: counts followed by fields in declaration order. Version 2 adds the committed
+ * version's location and manifest and a verified publish's manifest (byte arrays, length -1 for
+ * none); version 1 is still read.
+ */
 public final class WriterStateSerializer implements SimpleVersionedSerializer<WriterState> {
 
     public static final WriterStateSerializer INSTANCE = new WriterStateSerializer();
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     @Override
     public int getVersion() {
@@ -33,6 +37,8 @@ public final class WriterStateSerializer implements SimpleVersionedSerializer<Wr
                 out.writeLong(last.version());
                 out.writeLong(last.contentVersion());
                 out.writeLong(last.step());
+                writeBytes(out, last.location());
+                writeBytes(out, last.manifest());
             }
             out.writeInt(model.inFlight().size());
             for (WriterState.PublishState publish : model.inFlight()) {
@@ -53,6 +59,7 @@ public final class WriterStateSerializer implements SimpleVersionedSerializer<Wr
                     out.writeLong(range.firstOffset());
                     out.writeLong(range.lastOffset());
                 }
+                writeBytes(out, publish.manifest());
             }
         }
         return out.getCopyOfBuffer();
@@ -60,7 +67,7 @@ public final class WriterStateSerializer implements SimpleVersionedSerializer<Wr
 
     @Override
     public WriterState deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION) {
+        if (version != VERSION && version != 1) {
             throw new IOException("sink writer state version " + version + " is unknown (knows " + VERSION + ")");
         }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
@@ -69,9 +76,17 @@ public final class WriterStateSerializer implements SimpleVersionedSerializer<Wr
         List<WriterState.ModelState> models = new ArrayList<>(modelCount);
         for (int m = 0; m < modelCount; m++) {
             String modelId = in.readUTF();
-            WriterState.CommittedVersion last = in.readBoolean()
-                    ? new WriterState.CommittedVersion(in.readUTF(), in.readLong(), in.readLong(), in.readLong())
-                    : null;
+            WriterState.CommittedVersion last = null;
+            if (in.readBoolean()) {
+                String publishId = in.readUTF();
+                long committed = in.readLong();
+                long contentVersion = in.readLong();
+                long step = in.readLong();
+                byte[] location = version >= 2 ? readBytes(in) : null;
+                byte[] manifest = version >= 2 ? readBytes(in) : null;
+                last = new WriterState.CommittedVersion(publishId, committed, contentVersion, step, location,
+                        manifest);
+            }
             int publishCount = in.readInt();
             List<WriterState.PublishState> publishes = new ArrayList<>(publishCount);
             for (int p = 0; p < publishCount; p++) {
@@ -91,11 +106,31 @@ public final class WriterStateSerializer implements SimpleVersionedSerializer<Wr
                 for (int r = 0; r < sourceRanges; r++) {
                     sources.add(new WriterState.SourceRange(in.readInt(), in.readLong(), in.readLong()));
                 }
+                byte[] manifest = version >= 2 ? readBytes(in) : null;
                 publishes.add(new WriterState.PublishState(publishId, step, versionBytes, verifiedVersion,
-                        contentVersion, stagedAt, staged, sources));
+                        contentVersion, stagedAt, staged, sources, manifest));
             }
             models.add(new WriterState.ModelState(modelId, last, publishes));
         }
         return new WriterState(worker, models);
+    }
+
+    private static void writeBytes(DataOutputSerializer out, byte[] bytes) throws IOException {
+        if (bytes == null) {
+            out.writeInt(-1);
+        } else {
+            out.writeInt(bytes.length);
+            out.write(bytes);
+        }
+    }
+
+    private static byte[] readBytes(DataInputDeserializer in) throws IOException {
+        int length = in.readInt();
+        if (length < 0) {
+            return null;
+        }
+        byte[] bytes = new byte[length];
+        in.readFully(bytes);
+        return bytes;
     }
 }
