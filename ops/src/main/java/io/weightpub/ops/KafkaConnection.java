@@ -88,7 +88,6 @@ public final class KafkaConnection {
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Math.toIntExact(timeout.toMillis()));
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Math.toIntExact(timeout.toMillis()));
-        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.toIntExact(Math.min(timeout.toMillis(), 30_000)));
         props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
         return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
     }
@@ -97,6 +96,8 @@ public final class KafkaConnection {
         Properties props = new Properties();
         props.putAll(properties);
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        // Kafka requires request.timeout.ms <= default.api.timeout.ms (admin) and <= delivery.timeout.ms (producer).
+        props.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, Math.toIntExact(Math.min(timeout.toMillis(), 30_000)));
         return props;
     }
 
