@@ -115,6 +115,17 @@ public final class StandaloneKafka implements AutoCloseable {
                 "--prefix", prefix, "--libs", ClusterScripts.libsDir().toString());
     }
 
+    /**
+     * Stops the broker and starts it again on the same port and data (a broker restart as an
+     * operator would do it); clients reconnect on their own.
+     */
+    public void restart() {
+        int port = port();
+        ClusterScripts.stop(work, PART);
+        ClusterScripts.run(Duration.ofMinutes(3), "start-kafka.sh", "--work", work.toString(),
+                "--libs", ClusterScripts.libsDir().toString(), "--port", String.valueOf(port));
+    }
+
     /** Stops the broker (TERM, then KILL after 30 s); its data and logs stay in the work folder. */
     @Override
     public void close() {
