@@ -60,10 +60,14 @@ public final class WeightPublishingJob {
      */
     public static void sinkToWorkers(DataStream<WeightEvent> events, Configuration conf) {
         int workers = conf.get(JobOptions.WORKERS);
+        TopicNames topics = TopicNames.of(conf.get(JobOptions.TOPIC_PREFIX));
+        // The sink re-reads versions from the chunks topic (rollbacks to versions no longer resident,
+        // recovery of lost bytes) with the same Kafka client settings as the rest of the job.
         WeightSink sink = WeightSink.fromConfig(conf)
-                .statusTopic(TopicNames.of(conf.get(JobOptions.TOPIC_PREFIX)).status(),
-                        conf.get(JobOptions.BOOTSTRAP_SERVERS))
+                .statusTopic(topics.status(), conf.get(JobOptions.BOOTSTRAP_SERVERS))
+                .chunksTopic(topics.chunks())
                 .producerProperties(kafkaProperties(conf))
+                .consumerProperties(kafkaProperties(conf))
                 .build();
         boolean chainable = workers == 1 && conf.get(JobOptions.ASSEMBLER_PARALLELISM) == 1;
         (chainable ? events : events.broadcast())
