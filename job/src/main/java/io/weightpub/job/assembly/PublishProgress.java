@@ -53,13 +53,15 @@ final class PublishProgress {
     long lastSeenMs;
     long stagedBytes;
     byte[] manifest;
+    /** The manifest's chunk size, kept decoded so checking a chunk never decodes the manifest. */
+    int manifestChunkSize = -1;
     int manifestPartition = -1;
     long manifestOffset = -1;
     /** Per partition of the chunks topic: the lowest and highest offset of this publish's chunks. */
     final TreeMap<Integer, long[]> chunkRanges;
 
     PublishProgress(String modelId, String publishId, long step, long versionBytes, int bucketCount, long nowMs) {
-        this(modelId, publishId, step, versionBytes, new BucketProgress[bucketCount], nowMs, nowMs, 0, null, -1, -1,
+        this(modelId, publishId, step, versionBytes, new BucketProgress[bucketCount], nowMs, nowMs, 0, null, -1, -1, -1,
                 new TreeMap<>());
     }
 
@@ -73,6 +75,7 @@ final class PublishProgress {
             long lastSeenMs,
             long stagedBytes,
             byte[] manifest,
+            int manifestChunkSize,
             int manifestPartition,
             long manifestOffset,
             TreeMap<Integer, long[]> chunkRanges) {
@@ -85,6 +88,7 @@ final class PublishProgress {
         this.lastSeenMs = lastSeenMs;
         this.stagedBytes = stagedBytes;
         this.manifest = manifest;
+        this.manifestChunkSize = manifestChunkSize;
         this.manifestPartition = manifestPartition;
         this.manifestOffset = manifestOffset;
         this.chunkRanges = chunkRanges;

@@ -242,13 +242,13 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                     chunk.getChunkOffset() + payloadLength, bucketIndex, chunk.getBucketSize());
         }
         if (progress.manifest != null) {
-            VersionManifest manifest = decodeValidManifest(progress.manifest);
-            long expectedOffset = (long) chunk.getChunkIndex() * manifest.getChunkSize();
-            long expectedLength = Math.min(manifest.getChunkSize(), chunk.getBucketSize() - expectedOffset);
+            int chunkSize = progress.manifestChunkSize;
+            long expectedOffset = (long) chunk.getChunkIndex() * chunkSize;
+            long expectedLength = Math.min(chunkSize, chunk.getBucketSize() - expectedOffset);
             if (chunk.getChunkOffset() != expectedOffset || payloadLength != expectedLength) {
                 return String.format("chunk %d of bucket %d has %d bytes at offset %d; with the manifest's chunk "
                                 + "size %d expected %d bytes at offset %d", chunk.getChunkIndex(), bucketIndex,
-                        payloadLength, chunk.getChunkOffset(), manifest.getChunkSize(), expectedLength,
+                        payloadLength, chunk.getChunkOffset(), chunkSize, expectedLength,
                         expectedOffset);
             }
         }
@@ -322,6 +322,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             }
         }
         progress.manifest = record.value();
+        progress.manifestChunkSize = manifest.getChunkSize();
         progress.manifestPartition = record.partition();
         progress.manifestOffset = record.offset();
         progress.lastSeenMs = ctx.timerService().currentProcessingTime();
