@@ -1,0 +1,100 @@
+package io.weightpub.bench;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The benchmarks' entry point, one command per benchmark (scripts/bench.sh wraps it):
+ *
+ * <pre>
+ * BenchMain e2e       [--sizes 1g,4g,16g] [--workers 1,3] [--runs 3]   job vs ConsumerPerformance and the Flink floor
+ * BenchMain stages    [--fetch-size 1g] [--runs 3]                    per-byte cost of each stage (JMH + raw fetch)
+ * BenchMain memory    [--sizes 256m,1g,4g] [--runs 2]                 job heap and checkpointed state vs model size
+ * BenchMain publisher [--sizes 1g] [--runs 3]                         publisher vs ProducerPerformance
+ * BenchMain report                                                    report.md, summary.csv and plots from the CSVs
+ * common: --out DIR (default results/latest), --bootstrap HOST:PORT (else an in-process broker),
+ *         --broker-desc TEXT, --quick (seconds-long smoke run), --mem-budget SIZE, --checkpoint-ms N
+ * </pre>
+ */
+public final class BenchMain {
+
+    private static final String[] OPTIONS = {"out", "bootstrap", "broker-desc", "quick", "runs", "sizes", "workers",
+            "mem-budget", "checkpoint-ms", "fetch-size", "backend"};
+
+    private BenchMain() {}
+
+    public static void main(String[] argv) throws Exception {
+        BenchArgs args = BenchArgs.parse(argv).allow(OPTIONS);
+        if (args.positional().isEmpty()) {
+            usage();
+            System.exit(2);
+        }
+        String command = args.positional().get(0);
+        Path out = args.path("out", Path.of("results", "latest"));
+        if (command.equals("report")) {
+            Report.write(out);
+            return;
+        }
+        boolean quick = args.flag("quick");
+        long budget = args.bytes("mem-budget", Environment.memoryAvailable() > 0 ? Environment.memoryAvailable()
+                : Runtime.getRuntime().maxMemory());
+        int checkpointMs = args.intValue("checkpoint-ms", 200);
+        try (Broker broker = args.get("bootstrap")
+                .map(b -> Broker.external(b, args.get("broker-desc", "external broker at " + b)))
+                .orElseGet(Broker::embedded)) {
+            Map<String, String> env = Environment.describe(broker.mode());
+            env.put("quick", String.valueOf(quick));
+            env.put("memory_budget", Table.size(budget));
+            List<Measurement> measured;
+            String bench;
+            switch (command) {
+                case "e2e" -> {
+                    bench = "e2e";
+                    String backend = args.get("backend", "host");
+                    if (!backend.equals("host")) {
+                        bench = "e2e-" + backend;
+                    }
+                    measured = new EndToEndBench(broker, bench, backend, args.intValue("runs", quick ? 1 : 3), budget,
+                            checkpointMs).run(
+                            args.sizes("sizes", quick ? List.of(64L << 20) : List.of(1L << 30, 4L << 30, 16L << 30)),
+                            args.ints("workers", quick ? List.of(1, 2) : List.of(1, 3)));
+                }
+                case "stages" -> {
+                    bench = StageBench.BENCH;
+                    measured = new StageBench(broker, quick, args.intValue("runs", quick ? 1 : 3))
+                            .run(args.bytes("fetch-size", quick ? 64L << 20 : 1L << 30));
+                }
+                case "memory" -> {
+                    bench = MemoryBench.BENCH;
+                    measured = new MemoryBench(broker, args.intValue("runs", quick ? 1 : 2), budget, checkpointMs)
+                            .run(args.sizes("sizes", quick ? List.of(32L << 20, 128L << 20)
+                                    : List.of(256L << 20, 1L << 30, 4L << 30)));
+                }
+                case "publisher" -> {
+                    bench = PublisherBench.BENCH;
+                    measured = new PublisherBench(broker, args.intValue("runs", quick ? 1 : 3))
+                            .run(args.sizes("sizes", quick ? List.of(64L << 20) : List.of(1L << 30)));
+                }
+                default -> {
+                    usage();
+                    System.exit(2);
+                    return;
+                }
+            }
+            env.put("load_average_at_end", String.format(java.util.Locale.ROOT, "%.2f", Environment.loadAverage()));
+            Results.write(out, bench, measured);
+            Results.writeEnvironment(out, bench, env);
+            System.out.println();
+            System.out.print(Report.consoleSummary(Results.read(out), bench));
+            System.out.println("wrote " + out.resolve(bench + ".csv"));
+        }
+        System.exit(0);
+    }
+
+    private static void usage() {
+        System.err.println("usage: BenchMain e2e|stages|memory|publisher|report [--out DIR] [--bootstrap HOST:PORT]"
+                + " [--quick] [--runs N] [--sizes 1g,4g] [--workers 1,3] [--mem-budget SIZE] [--checkpoint-ms N]"
+                + " [--fetch-size SIZE] [--backend host|cuda]");
+    }
+}

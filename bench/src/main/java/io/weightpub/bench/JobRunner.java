@@ -1,0 +1,310 @@
+package io.weightpub.bench;
+
+import io.weightpub.job.JobOptions;
+import io.weightpub.job.WeightPublishingJob;
+import io.weightpub.schemas.TopicNames;
+import io.weightpub.sink.ModelStatus;
+import io.weightpub.sink.SinkOptions;
+import io.weightpub.sink.StoreBackend;
+import io.weightpub.sink.VersionInfo;
+import io.weightpub.sink.WeightSink;
+import io.weightpub.sink.WeightStore;
+
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.runtime.checkpoint.CheckpointStatsSnapshot;
+import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.runtime.jobmaster.JobResult;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Runs one Flink job on a MiniCluster in this (fresh) JVM and prints one {@code RESULT key=value ...}
+ * line. Two jobs over the same topics:
+ * <ul>
+ *   <li>{@code floor}: a bounded KafkaSource of the chunks topic into a DiscardingSink, the least a
+ *       Flink job reading those records can cost;</li>
+ *   <li>{@code job}: {@link WeightPublishingJob} with {@code source.stop-at-latest}, N workers and
+ *       the given store backend, timed until every worker serves the expected version.</li>
+ * </ul>
+ * Times: {@code wall_ms} from submission, {@code dataplane_ms} from the first record (floor) or the
+ * first staged chunk (job) to the last record (floor) or the last worker's commit (job). The heap is
+ * sampled throughout; the checkpoint statistics come from the MiniCluster's execution graph.
+ */
+public final class JobRunner {
+
+    static final String RESULT = "RESULT ";
+
+    private JobRunner() {}
+
+    public static void main(String[] argv) throws Exception {
+        BenchArgs args = BenchArgs.parse(argv).allow("mode", "bootstrap", "prefix", "workers", "backend", "model",
+                "version", "checkpoint-ms", "timeout-s");
+        String mode = args.get("mode", "job");
+        String bootstrap = args.get("bootstrap").orElseThrow(() -> new IllegalArgumentException("--bootstrap"));
+        String prefix = args.get("prefix").orElseThrow(() -> new IllegalArgumentException("--prefix"));
+        int workers = args.intValue("workers", 1);
+        long checkpointMs = args.intValue("checkpoint-ms", 200);
+        long timeoutNanos = TimeUnit.SECONDS.toNanos(args.intValue("timeout-s", 600));
+
+        Map<String, String> result = new LinkedHashMap<>();
+        result.put("mode", mode);
+        try (HeapSampler heap = HeapSampler.start()) {
+            Configuration cluster = new Configuration();
+            cluster.setString("restart-strategy.type", "none");
+            MiniClusterConfiguration mcc = new MiniClusterConfiguration.Builder()
+                    .setConfiguration(cluster)
+                    .setNumTaskManagers(1)
+                    .setNumSlotsPerTaskManager(Math.max(1, workers))
+                    .withRandomPorts()
+                    .build();
+            try (MiniCluster mini = new MiniCluster(mcc)) {
+                mini.start();
+                if (mode.equals("floor")) {
+                    runFloor(mini, bootstrap, prefix, checkpointMs, timeoutNanos, result);
+                } else if (mode.equals("job")) {
+                    String model = args.get("model", "bench");
+                    long version = args.intValue("version", 1);
+                    StoreBackend backend = StoreBackend.valueOf(args.get("backend", "host").toUpperCase(Locale.ROOT));
+                    runJob(mini, bootstrap, prefix, workers, backend, model, version, checkpointMs, timeoutNanos,
+                            result);
+                } else {
+                    throw new IllegalArgumentException("--mode " + mode + ": expected floor or job");
+                }
+            }
+            result.put("heap_max_used", String.valueOf(heap.maxUsed()));
+            result.put("heap_live_max", String.valueOf(heap.maxLiveAfterGc()));
+            result.put("gc_count", String.valueOf(heap.collections()));
+        }
+        StringBuilder line = new StringBuilder(RESULT);
+        result.forEach((k, v) -> line.append(k).append('=').append(v).append(' '));
+        System.out.println(line.toString().trim());
+        System.out.flush();
+        System.exit(0);
+    }
+
+    // ------------------------------------------------------------------ floor
+
+    /** Counts what the floor job's source hands on; static because source and runner share this JVM. */
+    static final class FloorProbe {
+        static final AtomicLong FIRST = new AtomicLong(-1);
+        static final AtomicLong LAST = new AtomicLong(-1);
+        static final AtomicLong BYTES = new AtomicLong();
+        static final AtomicLong RECORDS = new AtomicLong();
+    }
+
+    /** Hands each record's value on untouched, noting when records arrive. */
+    static final class FloorDeserializer implements KafkaRecordDeserializationSchema<byte[]> {
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<byte[]> out) {
+            long now = System.nanoTime();
+            FloorProbe.FIRST.compareAndSet(-1, now);
+            FloorProbe.LAST.set(now);
+            FloorProbe.BYTES.addAndGet(record.value() == null ? 0 : record.value().length);
+            FloorProbe.RECORDS.incrementAndGet();
+            out.collect(record.value());
+        }
+
+        @Override
+        public TypeInformation<byte[]> getProducedType() {
+            return PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO;
+        }
+    }
+
+    private static void runFloor(MiniCluster mini, String bootstrap, String prefix, long checkpointMs,
+            long timeoutNanos, Map<String, String> result) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(1);
+        env.enableCheckpointing(checkpointMs);
+        KafkaSource<byte[]> source = KafkaSource.<byte[]>builder()
+                .setBootstrapServers(bootstrap)
+                .setTopics(TopicNames.of(prefix).chunks())
+                .setGroupId(prefix + "-floor-" + UUID.randomUUID())
+                .setStartingOffsets(OffsetsInitializer.earliest())
+                .setBounded(OffsetsInitializer.latest())
+                .setDeserializer(new FloorDeserializer())
+                .setProperty("isolation.level", "read_committed")
+                .build();
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "chunks").sinkTo(new DiscardingSink<>());
+        JobGraph graph = env.getStreamGraph().getJobGraph();
+        long start = System.nanoTime();
+        JobID id = mini.submitJob(graph).get().getJobID();
+        JobResult jobResult = mini.requestJobResult(id).get(timeoutNanos, TimeUnit.NANOSECONDS);
+        long end = System.nanoTime();
+        checkSucceeded(jobResult);
+        result.put("bytes", String.valueOf(FloorProbe.BYTES.get()));
+        result.put("records", String.valueOf(FloorProbe.RECORDS.get()));
+        result.put("dataplane_ms", millis(FloorProbe.LAST.get() - FloorProbe.FIRST.get()));
+        result.put("wall_ms", millis(FloorProbe.LAST.get() - start));
+        result.put("job_total_ms", millis(end - start));
+        checkpointStats(mini, id, result);
+    }
+
+    // ------------------------------------------------------------------ the job
+
+    private static void runJob(MiniCluster mini, String bootstrap, String prefix, int workers, StoreBackend backend,
+            String model, long version, long checkpointMs, long timeoutNanos, Map<String, String> result)
+            throws Exception {
+        String sinkName = prefix + "-bench-" + UUID.randomUUID();
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.BOOTSTRAP_SERVERS, bootstrap);
+        conf.set(JobOptions.TOPIC_PREFIX, prefix);
+        conf.set(JobOptions.GROUP_ID, prefix + "-job-" + UUID.randomUUID());
+        conf.set(JobOptions.WORKERS, workers);
+        conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(checkpointMs));
+        conf.set(JobOptions.STOP_AT_LATEST, true);
+        conf.set(JobOptions.STARTING_OFFSETS, "earliest");
+        conf.set(SinkOptions.NAME, sinkName);
+        conf.set(SinkOptions.BACKEND, backend);
+        conf.set(SinkOptions.WORKER_HTTP, false);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(1);
+        WeightPublishingJob.build(env, conf);
+        JobGraph graph = env.getStreamGraph().getJobGraph();
+
+        long start = System.nanoTime();
+        JobID id = mini.submitJob(graph).get().getJobID();
+        CompletableFuture<JobResult> finished = mini.requestJobResult(id);
+        long first = -1;
+        long done = -1;
+        while (done < 0) {
+            long now = System.nanoTime();
+            if (first < 0 && anyStaged(sinkName, workers, model)) {
+                first = now;
+            }
+            if (allServe(sinkName, workers, model, version)) {
+                done = now;
+                if (first < 0) {
+                    first = now;
+                }
+                break;
+            }
+            if (finished.isDone() && !allServe(sinkName, workers, model, version)) {
+                JobResult r = finished.get();
+                checkSucceeded(r);
+                throw new IllegalStateException("the job finished but not every worker serves version " + version
+                        + " of " + model + ": " + describe(sinkName, workers, model));
+            }
+            if (now - start > timeoutNanos) {
+                throw new IllegalStateException("timed out; workers: " + describe(sinkName, workers, model));
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+        JobResult jobResult = finished.get(timeoutNanos, TimeUnit.NANOSECONDS);
+        long end = System.nanoTime();
+        checkSucceeded(jobResult);
+
+        long bytes = 0;
+        long slotBytes = 0;
+        for (int w = 0; w < workers; w++) {
+            WeightStore store = WeightSink.store(sinkName, w).orElseThrow();
+            bytes = store.status(model).active().map(VersionInfo::sizeBytes).orElse(0L);
+            slotBytes += store.memory().slotBytes();
+        }
+        result.put("bytes", String.valueOf(bytes));
+        result.put("workers", String.valueOf(workers));
+        result.put("backend", backend.name().toLowerCase(Locale.ROOT));
+        result.put("dataplane_ms", millis(done - first));
+        result.put("wall_ms", millis(done - start));
+        result.put("job_total_ms", millis(end - start));
+        result.put("slot_bytes", String.valueOf(slotBytes));
+        checkpointStats(mini, id, result);
+        WeightSink.release(sinkName);
+    }
+
+    private static Optional<ModelStatus> status(String sinkName, int worker, String model) {
+        Optional<WeightStore> store = WeightSink.store(sinkName, worker);
+        if (store.isEmpty() || !store.get().models().contains(model)) {
+            return Optional.empty();
+        }
+        return Optional.of(store.get().status(model));
+    }
+
+    private static boolean anyStaged(String sinkName, int workers, String model) {
+        for (int w = 0; w < workers; w++) {
+            Optional<ModelStatus> s = status(sinkName, w, model);
+            if (s.isPresent() && (!s.get().staged().isEmpty() || s.get().active().isPresent())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean allServe(String sinkName, int workers, String model, long version) {
+        for (int w = 0; w < workers; w++) {
+            Optional<ModelStatus> s = status(sinkName, w, model);
+            if (s.isEmpty() || s.get().active().map(VersionInfo::version).orElse(-1L) < version) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String describe(String sinkName, int workers, String model) {
+        StringBuilder sb = new StringBuilder();
+        for (int w = 0; w < workers; w++) {
+            sb.append("worker ").append(w).append(": ").append(status(sinkName, w, model).map(Object::toString)
+                    .orElse("no store or model")).append("; ");
+        }
+        return sb.toString();
+    }
+
+    // ------------------------------------------------------------------ shared
+
+    private static void checkSucceeded(JobResult r) {
+        if (!r.isSuccess()) {
+            Throwable cause = r.getSerializedThrowable().map(t -> (Throwable) t).orElse(null);
+            throw new IllegalStateException("the job failed: " + r.getApplicationStatus(), cause);
+        }
+    }
+
+    private static void checkpointStats(MiniCluster mini, JobID id, Map<String, String> result) throws Exception {
+        AccessExecutionGraph graph = mini.getArchivedExecutionGraph(id).get(30, TimeUnit.SECONDS);
+        CheckpointStatsSnapshot stats = graph.getCheckpointStatsSnapshot();
+        if (stats == null) {
+            return;
+        }
+        result.put("checkpoints", String.valueOf(stats.getCounts().getNumberOfCompletedCheckpoints()));
+        result.put("state_max", String.valueOf(stats.getSummaryStats().getStateSizeStats().getMaximum()));
+        result.put("checkpointed_max", String.valueOf(stats.getSummaryStats().getCheckpointedSize().getMaximum()));
+    }
+
+    private static String millis(long nanos) {
+        return String.format(Locale.ROOT, "%.3f", nanos / 1e6);
+    }
+
+    /** Parses a {@code RESULT k=v ...} line (without the prefix). */
+    static Map<String, String> parseResult(String line) {
+        Map<String, String> map = new LinkedHashMap<>();
+        for (String part : line.trim().split("\\s+")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                map.put(part.substring(0, eq), part.substring(eq + 1));
+            }
+        }
+        return map;
+    }
+}
