@@ -29,8 +29,8 @@ abstract class OpsCommand implements Callable<Integer> {
         } catch (OpsException e) {
             return fail(e.getMessage());
         } catch (KafkaException e) {
-            return fail("Kafka: " + e.getMessage()
-                    + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+            return fail("Kafka" + (kafka.bootstrapServers == null ? "" : " at " + kafka.bootstrapServers) + ": "
+                    + e.getMessage() + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
         }
     }
 
