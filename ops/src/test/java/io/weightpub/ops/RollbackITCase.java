@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
 
 import static io.weightpub.ops.testutils.OpsTopics.status;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -80,7 +79,7 @@ class RollbackITCase {
     @Test
     void waitReturnsTheNewVersionOnceTheJobReportsTheRollbackCompleted() throws Exception {
         try (OpsTopics kafka = withTwoVersions()) {
-            CompletableFuture<Void> job = respond(kafka, request -> List.of(
+            CompletableFuture<Void> job = kafka.answerFirstControlRecord(request -> List.of(
                     // Another request's answer first: it must not end the wait.
                     status("llama", WorkerState.JOB, VersionState.COMPLETED, 3, 1, "publish-1",
                             "rollback to version 1 by request " + UUID.randomUUID() + " (content of version 1)"),
@@ -102,7 +101,7 @@ class RollbackITCase {
     @Test
     void waitFailsWithTheJobsMessageWhenTheJobCannotRollBack() throws Exception {
         try (OpsTopics kafka = withTwoVersions()) {
-            CompletableFuture<Void> job = respond(kafka, request -> List.of(
+            CompletableFuture<Void> job = kafka.answerFirstControlRecord(request -> List.of(
                     status("llama", WorkerState.JOB, VersionState.FAILED, -1, -1, "",
                             "rollback request " + request.getRequestId()
                                     + ": version 1 of model llama is unknown or no longer retained by the job")));
@@ -123,7 +122,7 @@ class RollbackITCase {
         try (OpsTopics kafka = withTwoVersions()) {
             kafka.write(status("llama", 0, VersionState.ACTIVE, 2, 2, "publish-2", ""));
             kafka.write(status("llama", 1, VersionState.ACTIVE, 2, 2, "publish-2", ""));
-            CompletableFuture<Void> job = respond(kafka, request -> List.of(
+            CompletableFuture<Void> job = kafka.answerFirstControlRecord(request -> List.of(
                     status("llama", WorkerState.JOB, VersionState.COMPLETED, 3, 1, "publish-1",
                             "rollback to version 1 by request " + request.getRequestId()),
                     status("llama", 0, VersionState.STAGED, 3, 1, "publish-1", ""),
@@ -147,7 +146,7 @@ class RollbackITCase {
     @Test
     void waitForWorkersFailsWhenAWorkerFailsTheNewVersion() throws Exception {
         try (OpsTopics kafka = withTwoVersions()) {
-            CompletableFuture<Void> job = respond(kafka, request -> List.of(
+            CompletableFuture<Void> job = kafka.answerFirstControlRecord(request -> List.of(
                     status("llama", WorkerState.JOB, VersionState.COMPLETED, 3, 1, "publish-1",
                             "rollback to version 1 by request " + request.getRequestId()),
                     status("llama", 0, VersionState.FAILED, 3, 1, "publish-1", "bucket 0 digest mismatch")));
@@ -193,25 +192,5 @@ class RollbackITCase {
         kafka.write(kafka.entry("llama", 1, 1, "publish", List.of(v1)));
         kafka.write(kafka.entry("llama", 2, 2, "publish", List.of(v2)));
         return kafka;
-    }
-
-    /** Plays the job: waits for the control record on another thread, then writes the status records it answers with. */
-    static CompletableFuture<Void> respond(OpsTopics kafka, Function<ControlRecord, List<WorkerStatus>> answer) {
-        return CompletableFuture.runAsync(() -> {
-            try {
-                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                List<ControlRecord> sent = kafka.controlRecords();
-                while (sent.isEmpty()) {
-                    if (System.nanoTime() > deadline) {
-                        throw new AssertionError("no control record arrived on " + kafka.topics().control());
-                    }
-                    Thread.sleep(50);
-                    sent = kafka.controlRecords();
-                }
-                answer.apply(sent.get(0)).forEach(kafka::write);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
     }
 }

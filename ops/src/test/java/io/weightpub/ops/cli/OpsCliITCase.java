@@ -18,7 +18,6 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -122,7 +121,10 @@ class OpsCliITCase {
             kafka.write(kafka.entry("llama", 1, 1, "publish", List.of(kafka.writeChunks(0, 1))));
             kafka.write(kafka.entry("llama", 2, 2, "publish", List.of(kafka.writeChunks(0, 1))));
             kafka.write(status("llama", 0, VersionState.ACTIVE, 2, 2, "publish-2", ""));
-            CompletableFuture<Void> job = respondToFirstControlRecord(kafka, 3);
+            CompletableFuture<Void> job = kafka.answerFirstControlRecord(request -> List.of(
+                    status("llama", -1, VersionState.COMPLETED, 3, 1, "publish-1",
+                            "rollback to version 1 by request " + request.getRequestId()),
+                    status("llama", 0, VersionState.COMMITTED, 3, 1, "publish-1", "")));
 
             Run rolledBack = run(kafka, "rollback", "--model", "llama", "--to", "1", "--reason", "reward hacking",
                     "--wait", "30", "--wait-workers");
@@ -212,26 +214,6 @@ class OpsCliITCase {
                     + " does not exist; create the deployment's topics with `weightpub topics --create`"
                     + " (or check the --topic-prefix)\n");
         }
-    }
-
-    /** Plays the job and worker 0: answers the first control record with version {@code newVersion}. */
-    private static CompletableFuture<Void> respondToFirstControlRecord(OpsTopics kafka, long newVersion) {
-        return CompletableFuture.runAsync(() -> {
-            try {
-                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                List<ControlRecord> sent = kafka.controlRecords();
-                while (sent.isEmpty() && System.nanoTime() < deadline) {
-                    Thread.sleep(50);
-                    sent = kafka.controlRecords();
-                }
-                ControlRecord request = sent.get(0);
-                kafka.write(status("llama", -1, VersionState.COMPLETED, newVersion, request.getTargetVersion(), "publish-1",
-                        "rollback to version " + request.getTargetVersion() + " by request " + request.getRequestId()));
-                kafka.write(status("llama", 0, VersionState.COMMITTED, newVersion, request.getTargetVersion(), "publish-1", ""));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
     }
 
     private static Run run(OpsTopics kafka, String... args) {

@@ -28,8 +28,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * A deployment's topics under a fresh prefix on the test's broker, made with the bundled
@@ -127,6 +129,29 @@ public final class OpsTopics implements AutoCloseable {
             records.add(control);
         }
         return records;
+    }
+
+    /**
+     * Plays the job (and workers): on another thread, waits for the first control record, then
+     * writes the status records {@code answer} makes of it.
+     */
+    public CompletableFuture<Void> answerFirstControlRecord(Function<ControlRecord, List<WorkerStatus>> answer) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                List<ControlRecord> sent = controlRecords();
+                while (sent.isEmpty()) {
+                    if (System.nanoTime() > deadline) {
+                        throw new AssertionError("no control record arrived on " + topics.control());
+                    }
+                    Thread.sleep(50);
+                    sent = controlRecords();
+                }
+                answer.apply(sent.get(0)).forEach(this::write);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     /** A version index entry as the job writes it; content version differs from version after a rollback. */
