@@ -1,0 +1,103 @@
+package io.weightpub.ops;
+
+import io.weightpub.job.testutils.RunningJob;
+import io.weightpub.ops.testutils.OpsTopics;
+import io.weightpub.publisher.DType;
+import io.weightpub.publisher.PublishResult;
+import io.weightpub.publisher.TensorSource;
+import io.weightpub.publisher.WeightPublisher;
+import io.weightpub.schemas.VersionState;
+import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.testutils.KafkaClusterExtension;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The real job (io.weightpub.job.WeightPublishingJob on a MiniCluster, two host-store workers) on
+ * topics made by {@link TopicAdmin}, fed by the real publisher, read and steered through the ops
+ * library: the version index and status it writes, and a rollback it carries out.
+ */
+class JobOpsITCase {
+
+    @RegisterExtension
+    static final KafkaClusterExtension KAFKA = new KafkaClusterExtension();
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(4)
+            .build());
+
+    private static final int WORKERS = 2;
+
+    @Test
+    void versionsStatusAndRollbackWithWaitWorkAgainstTheRunningJob() throws Exception {
+        try (OpsTopics kafka = OpsTopics.create(KAFKA);
+                RunningJob job = RunningJob.start(
+                        RunningJob.testConfiguration(KAFKA.bootstrapServers(), kafka.topics().prefix(), WORKERS));
+                WeightPublisher publisher = WeightPublisher.builder()
+                        .bootstrapServers(KAFKA.bootstrapServers())
+                        .topicPrefix(kafka.topics().prefix())
+                        .bucketSizeBytes(64 * 1024)
+                        .chunkSizeBytes(8 * 1024)
+                        .build()) {
+            byte[] first = weights(1);
+            PublishResult v1 = publisher.publish("llama", 10, List.of(
+                    TensorSource.ofBytes("w", DType.F32, new long[] {first.length / 4}, first)));
+            job.awaitVersionOnAllWorkers("llama", 1);
+            PublishResult v2 = publisher.publish("llama", 11, List.of(
+                    TensorSource.ofBytes("w", DType.F32, new long[] {first.length / 4}, weights(2))));
+            job.awaitVersionOnAllWorkers("llama", 2);
+
+            VersionIndexReader versions = new VersionIndexReader(kafka.connection(), kafka.topics());
+            RunningJob.await("the index lists versions 1 and 2", () -> versions.read().versions().size() == 2);
+            VersionIndex index = versions.read(Optional.of("llama"));
+            assertThat(index.versions()).extracting(VersionInfo::publishId).containsExactly(v1.publishId(), v2.publishId());
+            assertThat(index.versions()).allSatisfy(v -> {
+                assertThat(v.retained()).isTrue();
+                assertThat(v.totalBytes()).isEqualTo(first.length);
+                assertThat(v.reason()).isEqualTo("publish");
+            });
+            assertThat(index.versions()).extracting(VersionInfo::step).containsExactly(10L, 11L);
+
+            StatusReader status = new StatusReader(kafka.connection(), kafka.topics());
+            RunningJob.await("every worker reports version 2 active", () -> status.read().workers("llama").stream()
+                    .filter(w -> !w.isJob() && w.activeVersion() == 2).count() == WORKERS);
+            WorkerState jobState = status.read().find("llama", WorkerState.JOB).orElseThrow();
+            assertThat(jobState.activeVersion()).isEqualTo(2);
+            assertThat(jobState.state()).isEqualTo(VersionState.COMPLETED);
+
+            RollbackResult rollback = Rollback.builder().modelId("llama").targetVersion(1).reason("test")
+                    .waitFor(Duration.ofSeconds(60)).waitForWorkers(0).build()
+                    .execute(kafka.connection(), kafka.topics());
+
+            assertThat(rollback.newVersion()).hasValue(3);
+            assertThat(rollback.workers()).extracting(WorkerStatus::getWorker).containsExactly(0, 1);
+            for (int worker = 0; worker < WORKERS; worker++) {
+                assertThat(job.activeVersion(worker, "llama")).isEqualTo(3);
+                assertThat(job.activeBytes(worker, "llama")).isEqualTo(first);
+            }
+            RunningJob.await("the index lists version 3", () -> versions.read().find("llama", 3).isPresent());
+            VersionInfo rolledBack = versions.read().find("llama", 3).orElseThrow();
+            assertThat(rolledBack.contentVersion()).isEqualTo(1);
+            assertThat(rolledBack.publishId()).isEqualTo(v1.publishId());
+            assertThat(rolledBack.reason()).startsWith("rollback to version 1 by request " + rollback.requestId());
+        }
+    }
+
+    /** 32 KiB of F32 weights, different per seed. */
+    private static byte[] weights(long seed) {
+        byte[] bytes = new byte[32 * 1024];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+}
