@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.function.UnaryOperator;
 import java.util.zip.CRC32C;
 
@@ -75,15 +76,24 @@ final class KafkaVersions implements AutoCloseable {
     }
 
     Published publish(TestVersion version, int bucketBytes, int chunkBytes) {
-        return publish(version, bucketBytes, chunkBytes, UnaryOperator.identity());
+        return publish(version, bucketBytes, chunkBytes, UnaryOperator.identity(), true);
     }
 
-    /** Sends every chunk ({@code chunkBytes} must divide {@code bucketBytes}), each passed through {@code tamper}. */
     Published publish(TestVersion version, int bucketBytes, int chunkBytes, UnaryOperator<WeightChunk> tamper) {
+        return publish(version, bucketBytes, chunkBytes, tamper, true);
+    }
+
+    /**
+     * Sends every chunk ({@code chunkBytes} must divide {@code bucketBytes}), each passed through
+     * {@code tamper}, with a record of another model after each one if {@code interleave}.
+     */
+    Published publish(TestVersion version, int bucketBytes, int chunkBytes, UnaryOperator<WeightChunk> tamper,
+            boolean interleave) {
         byte[] bytes = version.bytes();
         int buckets = bytes.length / bucketBytes;
-        List<WeightEvent> events = new ArrayList<>();
-        TreeMap<Integer, long[]> spans = new TreeMap<>();
+        List<Future<RecordMetadata>> sends = new ArrayList<>();
+        List<byte[]> payloads = new ArrayList<>();
+        List<int[]> positions = new ArrayList<>();
         int sent = 0;
         for (int b = 0; b < buckets; b++) {
             int chunksPerBucket = bucketBytes / chunkBytes;
@@ -108,15 +118,25 @@ final class KafkaVersions implements AutoCloseable {
                         .setPayload(ByteBuffer.wrap(payload))
                         .build());
                 int partition = sent++ % partitions;
-                RecordMetadata at = send(partition, WireCodec.CHUNK.encode(chunk));
-                send(partition, noise(version));
-                events.add(WeightEvent.stageChunk(version.modelId(), version.publishId(), version.step(),
-                        bytes.length, from, b, c, at.partition(), at.offset(), payload));
-                spans.merge(at.partition(), new long[] {at.offset(), at.offset()},
-                        (x, y) -> new long[] {Math.min(x[0], y[0]), Math.max(x[1], y[1])});
+                sends.add(producer.send(new ProducerRecord<>(topic, partition, null, WireCodec.CHUNK.encode(chunk))));
+                if (interleave) {
+                    producer.send(new ProducerRecord<>(topic, partition, null, noise(version)));
+                }
+                payloads.add(payload);
+                positions.add(new int[] {b, c, from});
             }
         }
         producer.flush();
+        List<WeightEvent> events = new ArrayList<>();
+        TreeMap<Integer, long[]> spans = new TreeMap<>();
+        for (int i = 0; i < sends.size(); i++) {
+            RecordMetadata at = await(sends.get(i));
+            int[] position = positions.get(i);
+            events.add(WeightEvent.stageChunk(version.modelId(), version.publishId(), version.step(), bytes.length,
+                    position[2], position[0], position[1], at.partition(), at.offset(), payloads.get(i)));
+            spans.merge(at.partition(), new long[] {at.offset(), at.offset()},
+                    (x, y) -> new long[] {Math.min(x[0], y[0]), Math.max(x[1], y[1])});
+        }
         List<KafkaOffsetRange> ranges = new ArrayList<>();
         spans.forEach((p, span) -> ranges.add(new KafkaOffsetRange(topic, p, span[0], span[1])));
         return new Published(version, events, ranges);
@@ -144,14 +164,14 @@ final class KafkaVersions implements AutoCloseable {
                 .build());
     }
 
-    private RecordMetadata send(int partition, byte[] value) {
+    private RecordMetadata await(Future<RecordMetadata> send) {
         try {
-            return producer.send(new ProducerRecord<>(topic, partition, null, value)).get();
+            return send.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         } catch (ExecutionException e) {
-            throw new IllegalStateException("could not send to " + topic + "-" + partition, e.getCause());
+            throw new IllegalStateException("could not send to " + topic, e.getCause());
         }
     }
 
