@@ -155,7 +155,7 @@ class DockerComposeFileTest {
     void submitServiceRunsTheShadedJobJarOfThisBuildAgainstTheComposeBroker() {
         Map<String, Object> submit = service("submit-job");
         String command = String.valueOf(submit.get("command"));
-        String jar = "weightpub-job-" + build.getProperty("project.version") + ".jar";
+        String jar = "weightpub-job-" + build.getProperty("project.version") + "-flink.jar";
         assertThat(command).startsWith("flink run -d -m jobmanager:8081")
                 .contains("-c io.weightpub.job.WeightPublishingJob")
                 .contains("/opt/weightpub/job/" + jar)

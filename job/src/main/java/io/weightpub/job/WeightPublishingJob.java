@@ -33,7 +33,7 @@ import java.util.Properties;
  * The weight publishing job: reads the trainer topics, reassembles and versions publishes per
  * model, and streams them to one weight sink subtask per inference worker.
  *
- * <p>Run it with {@code flink run weightpub-job.jar --bootstrap.servers host:9092 [--key value]...};
+ * <p>Run it with {@code flink run weightpub-job-<version>-flink.jar --bootstrap.servers host:9092 [--key value]...};
  * every key of {@link JobOptions} and of the sink's options is accepted, and {@code kafka.}-prefixed
  * keys are passed to every Kafka client of the job.
  */
