@@ -33,14 +33,17 @@ public final class Plots {
         Styler styler = chart.getStyler();
         chart.getStyler().setStacked(stacked);
         chart.getStyler().setOverlapped(false);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+        // a stacked chart has many series: a vertical legend on the right never gets cut off
+        chart.getStyler().setLegendPosition(stacked ? Styler.LegendPosition.OutsideE : Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(stacked ? Styler.LegendLayout.Vertical : Styler.LegendLayout.Horizontal);
         chart.getStyler().setLabelsVisible(!stacked);
         chart.getStyler().setLabelsFontColorAutomaticEnabled(false);
         chart.getStyler().setLabelsFontColor(java.awt.Color.DARK_GRAY);
         chart.getStyler().setLabelsPosition(0.98);
         chart.getStyler().setLabelsFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 11));
-        chart.getStyler().setDecimalPattern("#,##0.###");
+        double max = series.values().stream().flatMap(List::stream).filter(v -> v != null && !v.isNaN())
+                .mapToDouble(Double::doubleValue).max().orElse(0);
+        chart.getStyler().setDecimalPattern(max >= 50 ? "#,##0" : "#,##0.##");
         chart.getStyler().setYAxisMin(0.0);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         chart.getStyler().setPlotGridVerticalLinesVisible(false);

@@ -684,18 +684,18 @@ public final class Report {
             List<String> cats = new ArrayList<>();
             List<Integer> ws = workerCounts(r);
             for (int w : ws) {
-                cats.add("stages summed, " + w + (w == 1 ? " worker" : " workers"));
+                cats.add("sum of stages, " + w + "w");
             }
             List<Integer> measuredWs = new ArrayList<>();
             for (int w : ws) {
                 if (!Double.isNaN(measuredJob(r, w))) {
-                    cats.add("measured job, " + w + "w");
+                    cats.add("job, " + w + "w");
                     measuredWs.add(w);
                 }
             }
             boolean consumer = !Double.isNaN(measuredConsumer(r));
             if (consumer) {
-                cats.add("measured raw consumer");
+                cats.add("raw consumer");
             }
             Map<String, List<Double>> series = Plots.ordered();
             for (String part : model.parts(1).keySet()) {
@@ -718,7 +718,7 @@ public final class Report {
             if (consumer) {
                 measured.add(measuredConsumer(r));
             }
-            series.put("measured end to end", measured);
+            series.put("measured end to end (e2e)", measured);
             Plots.bars(dir.resolve("stages.png"), "Where the time goes: ns per byte of the model", "ns/byte", cats,
                     series, true);
             drawn.add("stages.png");
