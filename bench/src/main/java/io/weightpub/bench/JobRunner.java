@@ -211,7 +211,7 @@ public final class JobRunner {
             if (now - start > timeoutNanos) {
                 throw new IllegalStateException("timed out; workers: " + describe(sinkName, workers, model));
             }
-            LockSupport.parkNanos(1_000_000);
+            LockSupport.parkNanos(2_000_000);
         }
         JobResult jobResult = finished.get(timeoutNanos, TimeUnit.NANOSECONDS);
         long end = System.nanoTime();
