@@ -112,6 +112,11 @@ public final class EndToEndBench {
             out.add(new Measurement(bench, c, run, "ratio_job_consumer", jobMbps / consumer, "x"));
             out.add(new Measurement(bench, c, run, "ratio_floor_consumer", floorMbps / consumer, "x"));
             out.add(new Measurement(bench, c, run, "ratio_job_floor", jobMbps / floorMbps, "x"));
+            out.add(new Measurement(bench, c, run, "job_stream_mbps", num(job, "bytes") / 1e6
+                    / (num(job, "stream_ms") / 1000.0), "MB/s"));
+            out.add(new Measurement(bench, c, run, "job_stream_ms", num(job, "stream_ms"), "ms"));
+            out.add(new Measurement(bench, c, run, "job_verify_ms", num(job, "verify_ms"), "ms"));
+            out.add(new Measurement(bench, c, run, "job_commit_wait_ms", num(job, "commit_wait_ms"), "ms"));
             out.add(new Measurement(bench, c, run, "job_heap_live_max", num(job, "heap_live_max"), "bytes"));
             out.add(new Measurement(bench, c, run, "job_state_max", num(job, "state_max"), "bytes"));
             out.add(new Measurement(bench, c, run, "model_bytes", num(job, "bytes"), "bytes"));

@@ -3,8 +3,13 @@ package io.weightpub.bench;
 import io.weightpub.job.JobOptions;
 import io.weightpub.job.WeightPublishingJob;
 import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.VersionState;
+import io.weightpub.schemas.WireCodec;
+import io.weightpub.schemas.WireFormatException;
+import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.sink.ModelStatus;
 import io.weightpub.sink.SinkOptions;
+import io.weightpub.sink.StagedPublish;
 import io.weightpub.sink.StoreBackend;
 import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightSink;
@@ -27,10 +32,15 @@ import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -50,7 +60,9 @@ import java.util.concurrent.locks.LockSupport;
  *       the given store backend, timed until every worker serves the expected version.</li>
  * </ul>
  * Times: {@code wall_ms} from submission, {@code dataplane_ms} from the first record (floor) or the
- * first staged chunk (job) to the last record (floor) or the last worker's commit (job). The heap is
+ * first staged chunk (job) to the last record (floor) or the last worker's commit (job); the job's data
+ * plane is split into streaming, verification (the slowest worker's, from its status record) and the
+ * wait for the committing checkpoint. The heap is
  * sampled throughout; the checkpoint statistics come from the MiniCluster's execution graph.
  */
 public final class JobRunner {
@@ -189,17 +201,20 @@ public final class JobRunner {
         JobID id = mini.submitJob(graph).get().getJobID();
         CompletableFuture<JobResult> finished = mini.requestJobResult(id);
         long first = -1;
+        long verified = -1;
         long done = -1;
         while (done < 0) {
             long now = System.nanoTime();
             if (first < 0 && anyStaged(sinkName, workers, model)) {
                 first = now;
             }
+            if (verified < 0 && allVerified(sinkName, workers, model)) {
+                verified = now;
+            }
             if (allServe(sinkName, workers, model, version)) {
                 done = now;
-                if (first < 0) {
-                    first = now;
-                }
+                first = first < 0 ? now : first;
+                verified = verified < 0 ? now : verified;
                 break;
             }
             if (finished.isDone() && !allServe(sinkName, workers, model, version)) {
@@ -230,6 +245,13 @@ public final class JobRunner {
         result.put("dataplane_ms", millis(done - first));
         result.put("wall_ms", millis(done - start));
         result.put("job_total_ms", millis(end - start));
+        // The data plane in phases: chunks streaming in, verification after the last chunk, commit. The
+        // store's status waits while it verifies, so the verification time is the workers' own (their
+        // VERIFIED status records), and streaming is what remains before verification ended.
+        long verifyNanos = TimeUnit.MILLISECONDS.toNanos(slowestVerification(bootstrap, prefix, model));
+        result.put("stream_ms", millis(Math.max(0, verified - first - verifyNanos)));
+        result.put("verify_ms", millis(verifyNanos));
+        result.put("commit_wait_ms", millis(done - verified));
         result.put("slot_bytes", String.valueOf(slotBytes));
         checkpointStats(mini, id, result);
         WeightSink.release(sinkName);
@@ -251,6 +273,49 @@ public final class JobRunner {
             }
         }
         return false;
+    }
+
+    /** Every worker has verified its staged publish, or already serves a version. */
+    private static boolean allVerified(String sinkName, int workers, String model) {
+        for (int w = 0; w < workers; w++) {
+            Optional<ModelStatus> s = status(sinkName, w, model);
+            if (s.isEmpty() || (s.get().active().isEmpty()
+                    && s.get().staged().stream().noneMatch(StagedPublish::verified))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The longest verification of {@code model} a worker reported on the status topic, in ms (0 if none). */
+    static long slowestVerification(String bootstrap, String prefix, String model) {
+        String topic = TopicNames.of(prefix).status();
+        Map<String, Object> conf = new java.util.HashMap<>();
+        conf.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        long slowest = 0;
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(conf, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))
+                    && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    try {
+                        WorkerStatus status = WireCodec.STATUS.decode(record.value());
+                        if (status.getState() == VersionState.VERIFIED && status.getModelId().equals(model)) {
+                            slowest = Math.max(slowest, status.getDurationMs());
+                        }
+                    } catch (WireFormatException e) {
+                        // not a status record of ours
+                    }
+                }
+            }
+        }
+        return slowest;
     }
 
     private static boolean allServe(String sinkName, int workers, String model, long version) {
