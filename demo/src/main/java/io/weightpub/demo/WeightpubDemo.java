@@ -2,6 +2,10 @@ package io.weightpub.demo;
 
 import io.weightpub.job.JobOptions;
 import io.weightpub.job.WeightPublishingJob;
+import io.weightpub.ops.ControlClient;
+import io.weightpub.ops.KafkaConnection;
+import io.weightpub.ops.TopicAdmin;
+import io.weightpub.ops.TopicSettings;
 import io.weightpub.publisher.PublishResult;
 import io.weightpub.publisher.SafetensorsCheckpoint;
 import io.weightpub.publisher.SyntheticCheckpoint;
@@ -81,7 +85,8 @@ public final class WeightpubDemo {
         out.println("weightpub demo: trainer -> Kafka -> Flink -> " + settings.workers() + " inference workers");
         try (EmbeddedKafka kafka = quietly(EmbeddedKafka::start)) {
             TopicNames topics = TopicNames.of("demo");
-            createTopics(kafka, topics);
+            KafkaConnection connection = KafkaConnection.builder().bootstrapServers(kafka.bootstrapServers()).build();
+            TopicAdmin.create(connection, topics, TopicSettings.bundled());
             out.printf("  kafka     in-process KRaft broker at %s (topics %s.*)%n", kafka.bootstrapServers(),
                     topics.prefix());
             JobClient job = startJob(kafka, topics);
@@ -92,7 +97,7 @@ public final class WeightpubDemo {
                         job.getJobID(), settings.workers(), settings.checkpointInterval().toMillis());
                 out.printf("  workers   %s; reference workers at %s%n", first.describe(), workers);
                 out.println();
-                return publishVersions(kafka, topics, workers);
+                return publishVersions(kafka, connection, topics, workers);
             } finally {
                 job.cancel().get(30, TimeUnit.SECONDS);
                 WeightSink.release(SINK);
@@ -102,8 +107,11 @@ public final class WeightpubDemo {
         }
     }
 
-    private boolean publishVersions(EmbeddedKafka kafka, TopicNames topics, List<URI> workers) throws Exception {
+    private boolean publishVersions(EmbeddedKafka kafka, KafkaConnection connection, TopicNames topics,
+            List<URI> workers) throws Exception {
         List<VersionRun> runs = new ArrayList<>();
+        Map<Long, String> digests = new java.util.HashMap<>();
+        List<String> rollbacks = new ArrayList<>();
         Path checkpoints = Files.createTempDirectory("weightpub-demo-checkpoints");
         try (ConsistencyProbe probe = new ConsistencyProbe(workers, MODEL);
                 WeightPublisher publisher = WeightPublisher.builder()
@@ -121,6 +129,7 @@ public final class WeightpubDemo {
                     String expected = HexFormat.of().formatHex(
                             ExpectedContent.sha256(checkpoint.tensors(), BUCKET_SIZE));
                     probe.expect(v, expected);
+                    digests.put((long) v, expected);
                     out.printf("version %d  step %d  %d tensors, %s  (generated in %.1f s)%n", v, step,
                             checkpoint.tensors().size(), mib(checkpoint.tensorBytes()),
                             (System.nanoTime() - generateStart) / 1e9);
@@ -141,13 +150,39 @@ public final class WeightpubDemo {
                 }
                 deleteRecursively(dir);
             }
+            if (settings.versions() >= 3) {
+                try (ControlClient control = new ControlClient(connection, topics)) {
+                    long next = settings.versions() + 1;
+                    rollbacks.add(rollBack(control, probe, digests, settings.versions() - 1, next,
+                            "the previous version, still resident"));
+                    rollbacks.add(rollBack(control, probe, digests, 1, next + 1,
+                            "the first version, evicted: replayed from Kafka"));
+                }
+            }
             Thread.sleep(300);
             probe.close();
-            printSummary(runs, probe);
+            printSummary(runs, rollbacks, probe);
             return probe.mismatches() == 0;
         } finally {
             deleteRecursively(checkpoints);
         }
+    }
+
+    /** Rolls the model back to {@code target}, which becomes {@code version}; returns the summary line. */
+    private String rollBack(ControlClient control, ConsistencyProbe probe, Map<Long, String> digests, long target,
+            long version, String what) throws InterruptedException {
+        String expected = digests.get(target);
+        probe.expect(version, expected);
+        digests.put(version, expected);
+        out.printf("rollback to version %d (%s)%n", target, what);
+        long start = System.nanoTime();
+        control.rollback(MODEL, target, "demo: " + what);
+        awaitVersion(version);
+        double ms = (System.nanoTime() - start) / 1e6;
+        checkWorkersServe(version, expected);
+        out.printf(Locale.ROOT, "  version %d carries version %d's content on %d/%d workers, %.0f ms after the "
+                + "control record%n%n", version, target, settings.workers(), settings.workers(), ms);
+        return String.format(Locale.ROOT, "to version %d as version %d: %.0f ms (%s)", target, version, ms, what);
     }
 
     private void checkWorkersServe(long version, String expectedSha256) {
@@ -163,7 +198,7 @@ public final class WeightpubDemo {
         }
     }
 
-    private void printSummary(List<VersionRun> runs, ConsistencyProbe probe) {
+    private void printSummary(List<VersionRun> runs, List<String> rollbacks, ConsistencyProbe probe) {
         long bytes = runs.stream().mapToLong(r -> r.bytes).sum();
         double seconds = runs.stream().mapToDouble(r -> r.publishToActiveSeconds).sum();
         List<Double> latencies = new ArrayList<>();
@@ -179,6 +214,10 @@ public final class WeightpubDemo {
                 median(runs.stream().map(r -> r.publishMegabytesPerSecond).toList()));
         out.printf(Locale.ROOT, "  manifest -> active    median %.0f ms, max %.0f ms (includes the checkpoint that "
                 + "commits the flip)%n", median(latencies), latencies.isEmpty() ? 0 : latencies.get(latencies.size() - 1));
+        for (String rollback : rollbacks) {
+            out.println("  rollback              " + rollback + ", control record -> active, includes the "
+                    + "checkpoint that commits it");
+        }
         out.printf("  consistency probe     %d whole-version reads during the flips, %d mixed or wrong%n",
                 probe.reads(), probe.mismatches());
         probe.firstMismatches().forEach(m -> out.println("    " + m));
@@ -195,6 +234,8 @@ public final class WeightpubDemo {
         conf.set(SinkOptions.COMMIT_MODE, CommitMode.ON_CHECKPOINT);
         conf.set(SinkOptions.WORKER_HTTP, true);
         conf.set(SinkOptions.WORKER_HTTP_BASE_PORT, 0);
+        // One retired version stays in memory, so rolling back to it is a flip; older ones replay from Kafka.
+        conf.set(SinkOptions.RESIDENT_VERSIONS, 1);
         Configuration cluster = new Configuration();
         cluster.set(TaskManagerOptions.NUM_TASK_SLOTS, settings.workers());
         StreamExecutionEnvironment env =
@@ -237,15 +278,6 @@ public final class WeightpubDemo {
         try (ActiveVersion lease = store.acquire(MODEL).orElse(null)) {
             return lease == null ? -1 : lease.info().version();
         }
-    }
-
-    private static void createTopics(EmbeddedKafka kafka, TopicNames topics) {
-        kafka.createTopic(topics.chunks(), 3, Map.of());
-        kafka.createTopic(topics.manifests(), 1, Map.of());
-        kafka.createTopic(topics.control(), 1, Map.of());
-        kafka.createTopic(topics.status(), 1, Map.of("cleanup.policy", "compact"));
-        kafka.createTopic(topics.versions(), 1, Map.of("cleanup.policy", "compact"));
-        kafka.createTopic(topics.deadLetters(), 1, Map.of());
     }
 
     /** Runs {@code start} with standard output muted: Kafka's storage formatter prints to it. */
