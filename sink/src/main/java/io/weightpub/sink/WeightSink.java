@@ -125,7 +125,7 @@ public final class WeightSink
     public StatefulSinkWriter<WeightEvent, WriterState> restoreWriter(
             WriterInitContext context, Collection<WriterState> recoveredState) {
         return new WeightSinkWriter(this, context.getTaskInfo().getIndexOfThisSubtask(),
-                context.getRestoredCheckpointId(), recoveredState);
+                context.getRestoredCheckpointId(), recoveredState, context.metricGroup());
     }
 
     @Override

@@ -22,6 +22,7 @@ import io.weightpub.sink.WeightStore;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.flink.metrics.MetricGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,12 +59,13 @@ public final class WeightSinkWriter
     private final CommitMode commitMode;
     private final WorkerRuntime runtime;
     private final WeightStore store;
+    private final SinkMetrics metrics;
     private final String chunksTopic;
     private final Map<String, ModelTrack> models = new HashMap<>();
     private final List<FlipCommittable> toEmit = new ArrayList<>();
 
     public WeightSinkWriter(WeightSink sink, int worker, OptionalLong restoredCheckpoint,
-            Collection<WriterState> restored) {
+            Collection<WriterState> restored, MetricGroup metricGroup) {
         this.sinkName = sink.name();
         this.worker = worker;
         this.commitMode = sink.commitMode();
@@ -71,6 +73,7 @@ public final class WeightSinkWriter
         this.runtime = obtained.runtime();
         this.store = runtime.store();
         this.chunksTopic = sink.chunksTopic().orElse(null);
+        this.metrics = new SinkMetrics(metricGroup, store);
         LOG.info("sink {} worker {}: {} store {}, commit {}{}", sinkName, worker,
                 obtained.created() ? "new" : "resumed", store.describe(), commitMode,
                 runtime.http() == null ? "" : ", reference worker at " + runtime.http().uri());
@@ -239,6 +242,7 @@ public final class WeightSinkWriter
 
     @Override
     public void write(WeightEvent event, Context context) {
+        metrics.watch(event.modelId());
         switch (event.kind()) {
             case STAGE_CHUNK -> stageChunk(event);
             case COMMIT_VERSION -> commitVersion(event);
@@ -268,6 +272,8 @@ public final class WeightSinkWriter
         }
         byte[] payload = event.payload();
         store.write(event.modelId(), event.publishId(), event.versionOffset(), payload, 0, payload.length);
+        metrics.chunksStaged.inc();
+        metrics.bytesStaged.inc(payload.length);
         progress.record(event.versionOffset(), payload.length, event.sourcePartition(), event.sourceOffset());
     }
 
@@ -340,6 +346,7 @@ public final class WeightSinkWriter
             fail(event, progress.versionBytes, "version " + event.version() + " not committed: " + result.describe());
             return;
         }
+        metrics.versionsVerified.inc();
         runtime.reporter().report(VersionState.VERIFIED, event.modelId(), event.version(), event.contentVersion(),
                 event.step(), event.publishId(), result.bytesVerified(), result.durationNanos() / 1_000_000,
                 "every bucket digest matches the manifest on the slot's bytes");
@@ -381,11 +388,14 @@ public final class WeightSinkWriter
             origin = what + " (resident flip: its bytes are the active ones)";
         } else if (store.stageResident(modelId, event.publishId()).isPresent()) {
             origin = what + " (resident flip)";
+            metrics.residentFlips.inc();
         } else {
             try {
                 Replayed replayed = replayVersion(track, modelId, event.publishId(), event.step(),
                         event.versionBytes(), location.getChunkRanges(), manifest);
                 progress = replayed.progress;
+                metrics.bytesReplayed.inc(replayed.stats.payloadBytes());
+                metrics.versionsVerified.inc();
                 origin = what + " (" + replayed.describe() + ")";
                 runtime.reporter().report(VersionState.VERIFIED, modelId, event.version(), event.contentVersion(),
                         event.step(), event.publishId(), replayed.stats.payloadBytes(),
@@ -570,6 +580,7 @@ public final class WeightSinkWriter
     }
 
     private void fail(WeightEvent event, long bytes, String message) {
+        metrics.versionsFailed.inc();
         store.recordError(event.modelId(), message);
         runtime.reporter().report(VersionState.FAILED, event.modelId(), event.version(), event.contentVersion(),
                 event.step(), event.publishId(), bytes, 0, message);

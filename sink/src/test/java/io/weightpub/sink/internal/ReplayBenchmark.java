@@ -9,6 +9,7 @@ import io.weightpub.sink.WeightSink;
 import io.weightpub.sink.WeightStore;
 import io.weightpub.sink.WeightStoreConfig;
 import io.weightpub.testutils.EmbeddedKafka;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -175,7 +176,8 @@ public final class ReplayBenchmark {
                     bucketBytes / 4, UnaryOperator.identity(), false);
             KafkaVersions.Published b = versions.publish(TestVersion.of(MODEL, 2, 16, bucketBytes), bucketBytes,
                     bucketBytes / 4, UnaryOperator.identity(), false);
-            WeightSinkWriter writer = new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of());
+            WeightSinkWriter writer = new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of(),
+                UnregisteredMetricsGroup.createSinkWriterMetricGroup());
             for (KafkaVersions.Published p : List.of(a, b)) {
                 p.chunks().forEach(chunk -> writer.write(chunk, null));
                 writer.write(p.commit(p.version().version(), p.version().version()), null);

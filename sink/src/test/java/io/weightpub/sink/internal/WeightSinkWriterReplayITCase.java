@@ -11,6 +11,7 @@ import io.weightpub.sink.WeightEvent;
 import io.weightpub.sink.WeightSink;
 import io.weightpub.sink.WeightStore;
 import io.weightpub.testutils.KafkaClusterExtension;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
@@ -124,7 +125,8 @@ class WeightSinkWriterReplayITCase {
         s.writer.close();
         WeightSink.release(s.sink.name()); // the worker's process is gone with its memory
 
-        WeightSinkWriter restored = new WeightSinkWriter(s.sink, 0, OptionalLong.of(7), state);
+        WeightSinkWriter restored = new WeightSinkWriter(s.sink, 0, OptionalLong.of(7), state,
+                UnregisteredMetricsGroup.createSinkWriterMetricGroup());
 
         assertActive(s.store(), 1, 1, v1.version());
         assertThat(s.store().status(MODEL).staged()).singleElement()
@@ -177,7 +179,8 @@ class WeightSinkWriterReplayITCase {
                 .build();
         KafkaVersions versions = new KafkaVersions(KAFKA.bootstrapServers(), topic, PARTITIONS);
         closeables.add(versions);
-        return new Setup(sink, topic, versions, new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of()));
+        return new Setup(sink, topic, versions, new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of(),
+                UnregisteredMetricsGroup.createSinkWriterMetricGroup()));
     }
 
     private record Setup(WeightSink sink, String topic, KafkaVersions versions, WeightSinkWriter writer) {
