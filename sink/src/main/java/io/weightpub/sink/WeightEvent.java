@@ -37,6 +37,8 @@ public final class WeightEvent {
     private final int sourcePartition;
     private final long sourceOffset;
     private final byte[] payload;
+    private final int payloadOffset;
+    private final int payloadLength;
     private final byte[] manifest;
     private final byte[] location;
     private final String reason;
@@ -55,6 +57,8 @@ public final class WeightEvent {
             int sourcePartition,
             long sourceOffset,
             byte[] payload,
+            int payloadOffset,
+            int payloadLength,
             byte[] manifest,
             byte[] location,
             String reason) {
@@ -71,6 +75,8 @@ public final class WeightEvent {
         this.sourcePartition = sourcePartition;
         this.sourceOffset = sourceOffset;
         this.payload = payload;
+        this.payloadOffset = payloadOffset;
+        this.payloadLength = payloadLength;
         this.manifest = manifest;
         this.location = location;
         this.reason = reason;
@@ -92,15 +98,43 @@ public final class WeightEvent {
             int sourcePartition,
             long sourceOffset,
             byte[] payload) {
+        return stageChunk(modelId, publishId, step, versionBytes, versionOffset, bucketIndex, chunkIndex,
+                sourcePartition, sourceOffset, payload, 0, payload.length);
+    }
+
+    /**
+     * As above, with the chunk's bytes a slice of {@code payload} (typically the Kafka record's value
+     * itself, so the bytes are not copied out of it).
+     */
+    public static WeightEvent stageChunk(
+            String modelId,
+            String publishId,
+            long step,
+            long versionBytes,
+            long versionOffset,
+            int bucketIndex,
+            int chunkIndex,
+            int sourcePartition,
+            long sourceOffset,
+            byte[] payload,
+            int payloadOffset,
+            int payloadLength) {
         Objects.requireNonNull(payload, "payload");
-        if (versionOffset < 0 || versionOffset + payload.length > versionBytes) {
+        if (payloadOffset < 0 || payloadLength < 0 || payloadOffset + payloadLength > payload.length) {
+            throw new IllegalArgumentException(String.format(
+                    "chunk %d of bucket %d of publish %s of model %s: payload slice [%d, %d) outside its %d-byte array",
+                    chunkIndex, bucketIndex, publishId, modelId, payloadOffset, payloadOffset + payloadLength,
+                    payload.length));
+        }
+        if (versionOffset < 0 || versionOffset + payloadLength > versionBytes) {
             throw new IllegalArgumentException(String.format(
                     "chunk %d of bucket %d of publish %s of model %s: bytes [%d, %d) outside the version's %d bytes",
-                    chunkIndex, bucketIndex, publishId, modelId, versionOffset, versionOffset + payload.length,
+                    chunkIndex, bucketIndex, publishId, modelId, versionOffset, versionOffset + payloadLength,
                     versionBytes));
         }
         return new WeightEvent(Kind.STAGE_CHUNK, modelId, publishId, step, -1, -1, versionBytes, versionOffset,
-                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, null, null, null);
+                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, payloadOffset, payloadLength, null,
+                null, null);
     }
 
     /**
@@ -117,12 +151,12 @@ public final class WeightEvent {
         Objects.requireNonNull(manifest, "manifest");
         Objects.requireNonNull(location, "location");
         return new WeightEvent(Kind.COMMIT_VERSION, modelId, publishId, step, version, contentVersion, versionBytes,
-                -1, -1, -1, -1, -1, null, manifest, location, reason == null ? "" : reason);
+                -1, -1, -1, -1, -1, null, 0, 0, manifest, location, reason == null ? "" : reason);
     }
 
     /** The publish will never complete; {@code reason} says why. */
     public static WeightEvent abortVersion(String modelId, String publishId, long step, String reason) {
-        return new WeightEvent(Kind.ABORT_VERSION, modelId, publishId, step, -1, -1, -1, -1, -1, -1, -1, -1, null, null, null,
+        return new WeightEvent(Kind.ABORT_VERSION, modelId, publishId, step, -1, -1, -1, -1, -1, -1, -1, -1, null, 0, 0, null, null,
                 Objects.requireNonNull(reason, "reason"));
     }
 
@@ -132,7 +166,8 @@ public final class WeightEvent {
             long versionBytes, long versionOffset, int bucketIndex, int chunkIndex, int sourcePartition,
             long sourceOffset, byte[] payload, byte[] manifest, byte[] location, String reason) {
         return new WeightEvent(kind, modelId, publishId, step, version, contentVersion, versionBytes, versionOffset,
-                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, manifest, location, reason);
+                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, 0, payload == null ? 0 : payload.length,
+                manifest, location, reason);
     }
 
     public Kind kind() {
@@ -186,9 +221,20 @@ public final class WeightEvent {
         return sourceOffset;
     }
 
-    /** The chunk bytes; not copied, never modify. Null unless {@link Kind#STAGE_CHUNK}. */
+    /**
+     * The array holding the chunk's bytes, from {@link #payloadOffset()} for {@link
+     * #payloadLength()}; not copied, never modify. Null unless {@link Kind#STAGE_CHUNK}.
+     */
     public byte[] payload() {
         return payload;
+    }
+
+    public int payloadOffset() {
+        return payloadOffset;
+    }
+
+    public int payloadLength() {
+        return payloadLength;
     }
 
     /** The encoded manifest; null unless {@link Kind#COMMIT_VERSION}. */
@@ -219,7 +265,11 @@ public final class WeightEvent {
                 && versionOffset == that.versionOffset && bucketIndex == that.bucketIndex
                 && chunkIndex == that.chunkIndex && sourcePartition == that.sourcePartition
                 && sourceOffset == that.sourceOffset && modelId.equals(that.modelId) && publishId.equals(that.publishId)
-                && Arrays.equals(payload, that.payload) && Arrays.equals(manifest, that.manifest)
+                && payloadLength == that.payloadLength
+                && (payload == null ? that.payload == null : that.payload != null && Arrays.equals(payload, payloadOffset,
+                        payloadOffset + payloadLength, that.payload, that.payloadOffset,
+                        that.payloadOffset + that.payloadLength))
+                && Arrays.equals(manifest, that.manifest)
                 && Arrays.equals(location, that.location)
                 && Objects.equals(reason, that.reason);
     }
@@ -234,7 +284,7 @@ public final class WeightEvent {
         return kind + "{model=" + modelId + ", publish=" + publishId + ", step=" + step + ", version=" + version
                 + (kind == Kind.STAGE_CHUNK
                         ? ", bucket=" + bucketIndex + ", chunk=" + chunkIndex + ", offset=" + versionOffset
-                                + ", bytes=" + payload.length
+                                + ", bytes=" + payloadLength
                         : "")
                 + (reason != null && !reason.isEmpty() ? ", reason=" + reason : "") + "}";
     }

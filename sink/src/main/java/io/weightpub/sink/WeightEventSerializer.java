@@ -54,7 +54,12 @@ public final class WeightEventSerializer extends TypeSerializerSingleton<WeightE
         out.writeInt(event.chunkIndex());
         out.writeInt(event.sourcePartition());
         out.writeLong(event.sourceOffset());
-        writeBytes(event.payload(), out);
+        if (event.payload() == null) {
+            out.writeInt(-1);
+        } else {
+            out.writeInt(event.payloadLength());
+            out.write(event.payload(), event.payloadOffset(), event.payloadLength());
+        }
         writeBytes(event.manifest(), out);
         writeBytes(event.location(), out);
         out.writeBoolean(event.reason() != null);

@@ -3,6 +3,7 @@ package io.weightpub.job.assembly;
 import io.weightpub.job.internal.VersionedStateSerializer;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.BucketInfo;
+import io.weightpub.schemas.ChunkView;
 import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.KafkaOffsetRange;
@@ -11,7 +12,6 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
-import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
@@ -131,124 +131,123 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     private void onChunk(InputRecord record, Context ctx, Collector<WeightEvent> out) throws Exception {
         metrics.chunksIn.inc();
         metrics.bytesIn.inc(record.valueSize());
-        WeightChunk chunk;
+        ChunkView chunk;
         try {
-            chunk = WireCodec.CHUNK.decode(record.value());
+            chunk = ChunkView.parse(record.value());
         } catch (WireFormatException e) {
             deadLetter(ctx, record, null, "chunk record does not decode: " + e.getMessage());
             return;
         }
-        if (!chunk.getModelId().equals(record.modelKey())) {
+        if (!chunk.modelId().equals(record.modelKey())) {
             deadLetter(ctx, record, chunk, "Kafka key names model '" + record.modelKey()
-                    + "' but the chunk names model '" + chunk.getModelId() + "'");
+                    + "' but the chunk names model '" + chunk.modelId() + "'");
             return;
         }
         ModelLedger ledger = ledger();
-        if (isSettled(ledger, chunk.getPublishId(), chunk.getStep(), record, chunk, ctx)) {
+        if (isSettled(ledger, chunk.publishId(), chunk.step(), record, chunk, ctx)) {
             return;
         }
-        PublishProgress progress = publishes.get(chunk.getPublishId());
+        PublishProgress progress = publishes.get(chunk.publishId());
         if (progress == null) {
             String problem = checkNewPublish(chunk);
             if (problem != null) {
                 deadLetter(ctx, record, chunk, problem);
-                ledger.close(chunk.getPublishId(), VersionState.FAILED, -1, problem);
+                ledger.close(chunk.publishId(), VersionState.FAILED, -1, problem);
                 ledgerState.update(ledger);
-                status(ctx, chunk.getModelId(), chunk.getPublishId(), chunk.getStep(), -1, VersionState.FAILED, 0, 0,
+                status(ctx, chunk.modelId(), chunk.publishId(), chunk.step(), -1, VersionState.FAILED, 0, 0,
                         problem);
                 metrics.versionsFailed.inc();
                 return;
             }
-            if (isStale(ledger, chunk.getStep())) {
-                reject(ctx, out, ledger, chunk.getModelId(), chunk.getPublishId(), chunk.getStep(), false,
-                        staleReason(ledger, chunk.getStep()));
+            if (isStale(ledger, chunk.step())) {
+                reject(ctx, out, ledger, chunk.modelId(), chunk.publishId(), chunk.step(), false,
+                        staleReason(ledger, chunk.step()));
                 return;
             }
-            progress = startPublish(ctx, chunk.getModelId(), chunk.getPublishId(), chunk.getStep(),
-                    chunk.getVersionBytes(), chunk.getBucketCount());
+            progress = startPublish(ctx, chunk.modelId(), chunk.publishId(), chunk.step(),
+                    chunk.versionBytes(), chunk.bucketCount());
         }
-        ByteBuffer payload = chunk.getPayload();
-        String problem = checkChunkAgainstProgress(progress, chunk, payload.remaining());
+        String problem = checkChunkAgainstProgress(progress, chunk, chunk.payloadLength());
         if (problem != null) {
             failPublish(ctx, out, ledger, progress, record, chunk, problem);
             return;
         }
-        PublishProgress.BucketProgress bucket = progress.buckets[chunk.getBucketIndex()];
+        PublishProgress.BucketProgress bucket = progress.buckets[chunk.bucketIndex()];
         if (bucket == null) {
             bucket = new PublishProgress.BucketProgress(
-                    chunk.getBucketOffset(), chunk.getBucketSize(), chunk.getChunkCount());
-            progress.buckets[chunk.getBucketIndex()] = bucket;
+                    chunk.bucketOffset(), chunk.bucketSize(), chunk.chunkCount());
+            progress.buckets[chunk.bucketIndex()] = bucket;
         }
         progress.lastSeenMs = ctx.timerService().currentProcessingTime();
-        if (bucket.isSeen(chunk.getChunkIndex())) {
+        if (bucket.isSeen(chunk.chunkIndex())) {
             metrics.duplicateChunks.inc();
             publishes.put(progress.publishId, progress);
             return;
         }
-        byte[] bytes = arrayOf(payload);
-        int crc = crc32c(bytes);
-        if (crc != chunk.getCrc32c()) {
+        int crc = crc32c(chunk);
+        if (crc != chunk.crc32c()) {
             failPublish(ctx, out, ledger, progress, record, chunk, String.format(
                     "CRC32C mismatch: the record says %08x, its %d payload bytes have %08x",
-                    chunk.getCrc32c(), bytes.length, crc));
+                    chunk.crc32c(), chunk.payloadLength(), crc));
             return;
         }
-        bucket.markSeen(chunk.getChunkIndex());
-        progress.stagedBytes += bytes.length;
+        bucket.markSeen(chunk.chunkIndex());
+        progress.stagedBytes += chunk.payloadLength();
         progress.recordChunkOffset(record.partition(), record.offset());
+        // The payload stays inside the record's value: no copy between Kafka and the sink's slot.
         out.collect(WeightEvent.stageChunk(progress.modelId, progress.publishId, progress.step,
-                progress.versionBytes, chunk.getBucketOffset() + chunk.getChunkOffset(), chunk.getBucketIndex(),
-                chunk.getChunkIndex(), record.partition(), record.offset(), bytes));
+                progress.versionBytes, chunk.versionOffset(), chunk.bucketIndex(), chunk.chunkIndex(),
+                record.partition(), record.offset(), chunk.payload(), chunk.payloadOffset(), chunk.payloadLength()));
         completeIfReady(ctx, out, ledger, progress);
     }
 
-    private static String checkNewPublish(WeightChunk chunk) {
-        if (chunk.getVersionBytes() < 0 || chunk.getBucketCount() <= 0) {
+    private static String checkNewPublish(ChunkView chunk) {
+        if (chunk.versionBytes() < 0 || chunk.bucketCount() <= 0) {
             return String.format("chunk says the version has %d bytes in %d buckets; expected a size >= 0 and "
-                    + "at least one bucket", chunk.getVersionBytes(), chunk.getBucketCount());
+                    + "at least one bucket", chunk.versionBytes(), chunk.bucketCount());
         }
         return null;
     }
 
-    private static String checkChunkAgainstProgress(PublishProgress progress, WeightChunk chunk, int payloadLength) {
-        if (chunk.getStep() != progress.step || chunk.getVersionBytes() != progress.versionBytes
-                || chunk.getBucketCount() != progress.buckets.length) {
+    private static String checkChunkAgainstProgress(PublishProgress progress, ChunkView chunk, int payloadLength) {
+        if (chunk.step() != progress.step || chunk.versionBytes() != progress.versionBytes
+                || chunk.bucketCount() != progress.buckets.length) {
             return String.format("chunk says step %d, %d bytes, %d buckets; the publish has step %d, %d bytes, "
-                            + "%d buckets", chunk.getStep(), chunk.getVersionBytes(), chunk.getBucketCount(),
+                            + "%d buckets", chunk.step(), chunk.versionBytes(), chunk.bucketCount(),
                     progress.step, progress.versionBytes, progress.buckets.length);
         }
-        int bucketIndex = chunk.getBucketIndex();
+        int bucketIndex = chunk.bucketIndex();
         if (bucketIndex < 0 || bucketIndex >= progress.buckets.length) {
             return "bucket index " + bucketIndex + " outside [0, " + progress.buckets.length + ")";
         }
         PublishProgress.BucketProgress bucket = progress.buckets[bucketIndex];
-        if (bucket != null && (bucket.offset != chunk.getBucketOffset() || bucket.size != chunk.getBucketSize()
-                || bucket.chunkCount != chunk.getChunkCount())) {
+        if (bucket != null && (bucket.offset != chunk.bucketOffset() || bucket.size != chunk.bucketSize()
+                || bucket.chunkCount != chunk.chunkCount())) {
             return String.format("chunk says bucket %d is at offset %d with %d bytes in %d chunks; expected "
-                            + "offset %d, %d bytes, %d chunks", bucketIndex, chunk.getBucketOffset(),
-                    chunk.getBucketSize(), chunk.getChunkCount(), bucket.offset, bucket.size, bucket.chunkCount);
+                            + "offset %d, %d bytes, %d chunks", bucketIndex, chunk.bucketOffset(),
+                    chunk.bucketSize(), chunk.chunkCount(), bucket.offset, bucket.size, bucket.chunkCount);
         }
-        if (chunk.getBucketOffset() < 0 || chunk.getBucketSize() < 0 || chunk.getChunkCount() <= 0
-                || chunk.getBucketOffset() + chunk.getBucketSize() > progress.versionBytes) {
+        if (chunk.bucketOffset() < 0 || chunk.bucketSize() < 0 || chunk.chunkCount() <= 0
+                || chunk.bucketOffset() + chunk.bucketSize() > progress.versionBytes) {
             return String.format("bucket %d at offset %d with %d bytes in %d chunks does not fit a version of "
-                            + "%d bytes", bucketIndex, chunk.getBucketOffset(), chunk.getBucketSize(),
-                    chunk.getChunkCount(), progress.versionBytes);
+                            + "%d bytes", bucketIndex, chunk.bucketOffset(), chunk.bucketSize(),
+                    chunk.chunkCount(), progress.versionBytes);
         }
-        if (chunk.getChunkIndex() < 0 || chunk.getChunkIndex() >= chunk.getChunkCount()) {
-            return "chunk index " + chunk.getChunkIndex() + " outside [0, " + chunk.getChunkCount() + ")";
+        if (chunk.chunkIndex() < 0 || chunk.chunkIndex() >= chunk.chunkCount()) {
+            return "chunk index " + chunk.chunkIndex() + " outside [0, " + chunk.chunkCount() + ")";
         }
-        if (chunk.getChunkOffset() < 0 || chunk.getChunkOffset() + payloadLength > chunk.getBucketSize()) {
-            return String.format("chunk bytes [%d, %d) outside bucket %d of %d bytes", chunk.getChunkOffset(),
-                    chunk.getChunkOffset() + payloadLength, bucketIndex, chunk.getBucketSize());
+        if (chunk.chunkOffset() < 0 || chunk.chunkOffset() + payloadLength > chunk.bucketSize()) {
+            return String.format("chunk bytes [%d, %d) outside bucket %d of %d bytes", chunk.chunkOffset(),
+                    chunk.chunkOffset() + payloadLength, bucketIndex, chunk.bucketSize());
         }
         if (progress.manifest != null) {
             int chunkSize = progress.manifestChunkSize;
-            long expectedOffset = (long) chunk.getChunkIndex() * chunkSize;
-            long expectedLength = Math.min(chunkSize, chunk.getBucketSize() - expectedOffset);
-            if (chunk.getChunkOffset() != expectedOffset || payloadLength != expectedLength) {
+            long expectedOffset = (long) chunk.chunkIndex() * chunkSize;
+            long expectedLength = Math.min(chunkSize, chunk.bucketSize() - expectedOffset);
+            if (chunk.chunkOffset() != expectedOffset || payloadLength != expectedLength) {
                 return String.format("chunk %d of bucket %d has %d bytes at offset %d; with the manifest's chunk "
-                                + "size %d expected %d bytes at offset %d", chunk.getChunkIndex(), bucketIndex,
-                        payloadLength, chunk.getChunkOffset(), chunkSize, expectedLength,
+                                + "size %d expected %d bytes at offset %d", chunk.chunkIndex(), bucketIndex,
+                        payloadLength, chunk.chunkOffset(), chunkSize, expectedLength,
                         expectedOffset);
             }
         }
@@ -544,7 +543,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             ModelLedger ledger,
             PublishProgress progress,
             InputRecord record,
-            WeightChunk chunk,
+            ChunkView chunk,
             String reason)
             throws Exception {
         if (chunk != null) {
@@ -554,7 +553,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         }
         String where = chunk == null
                 ? record.coordinates()
-                : String.format("bucket %d chunk %d at %s", chunk.getBucketIndex(), chunk.getChunkIndex(),
+                : String.format("bucket %d chunk %d at %s", chunk.bucketIndex(), chunk.chunkIndex(),
                         record.coordinates());
         closeInFlight(ctx, out, ledger, progress, VersionState.FAILED, where + ": " + reason);
         metrics.versionsFailed.inc();
@@ -610,7 +609,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
      * producer retries and are dropped (counted); records of a failed or aborted one are quarantined.
      */
     private boolean isSettled(
-            ModelLedger ledger, String publishId, long step, InputRecord record, WeightChunk chunk, Context ctx) {
+            ModelLedger ledger, String publishId, long step, InputRecord record, ChunkView chunk, Context ctx) {
         ModelLedger.Outcome outcome = ledger.outcomeOf(publishId);
         if (outcome == null) {
             return false;
@@ -669,12 +668,12 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
 
     // ---------------------------------------------------------------- outputs
 
-    private void deadLetter(Context ctx, InputRecord record, WeightChunk chunk, String reason) {
+    private void deadLetter(Context ctx, InputRecord record, ChunkView chunk, String reason) {
         if (chunk == null) {
             deadLetter(ctx, record, null, null, null, null, null, reason);
         } else {
-            deadLetter(ctx, record, chunk.getModelId(), chunk.getStep(), chunk.getPublishId(), chunk.getBucketIndex(),
-                    chunk.getChunkIndex(), reason);
+            deadLetter(ctx, record, chunk.modelId(), chunk.step(), chunk.publishId(), chunk.bucketIndex(),
+                    chunk.chunkIndex(), reason);
         }
     }
 
@@ -749,20 +748,9 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         }
     }
 
-    /** The bytes of a heap buffer without copying when it spans its whole array, as Avro's do. */
-    private static byte[] arrayOf(ByteBuffer buffer) {
-        if (buffer.hasArray() && buffer.arrayOffset() == 0 && buffer.position() == 0
-                && buffer.remaining() == buffer.array().length) {
-            return buffer.array();
-        }
-        byte[] copy = new byte[buffer.remaining()];
-        buffer.duplicate().get(copy);
-        return copy;
-    }
-
-    private static int crc32c(byte[] bytes) {
+    private static int crc32c(ChunkView chunk) {
         CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, bytes.length);
+        crc.update(chunk.payload(), chunk.payloadOffset(), chunk.payloadLength());
         return (int) crc.getValue();
     }
 

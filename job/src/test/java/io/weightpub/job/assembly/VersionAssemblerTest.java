@@ -301,8 +301,8 @@ class VersionAssemblerTest {
         byte[] bytes = new byte[Math.toIntExact(any.versionBytes())];
         for (WeightEvent event : events) {
             if (event.kind() == WeightEvent.Kind.STAGE_CHUNK) {
-                System.arraycopy(event.payload(), 0, bytes, Math.toIntExact(event.versionOffset()),
-                        event.payload().length);
+                System.arraycopy(event.payload(), event.payloadOffset(), bytes,
+                        Math.toIntExact(event.versionOffset()), event.payloadLength());
             }
         }
         return bytes;

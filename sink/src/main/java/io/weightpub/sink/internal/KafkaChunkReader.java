@@ -1,5 +1,6 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.schemas.ChunkView;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.WireFormatException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -10,7 +11,6 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -53,7 +53,7 @@ public final class KafkaChunkReader {
     /** Receives each chunk of the publish; the chunk holder is reused, its payload valid during the call. */
     @FunctionalInterface
     interface ChunkHandler {
-        void chunk(ChunkRecord chunk, int partition, long offset) throws ReplayException;
+        void chunk(ChunkView chunk, int partition, long offset) throws ReplayException;
     }
 
     /** What a replay read: records scanned, chunks of the publish, their payload bytes, and the time taken. */
@@ -148,9 +148,6 @@ public final class KafkaChunkReader {
          */
         Stats readInto(ChunkHandler handler) throws ReplayException {
             long start = System.nanoTime();
-            byte[] modelUtf8 = modelId.getBytes(StandardCharsets.UTF_8);
-            byte[] publishUtf8 = publishId.getBytes(StandardCharsets.UTF_8);
-            ChunkRecord chunk = new ChunkRecord();
             CRC32C crc = new CRC32C();
             Set<TopicPartition> open = new HashSet<>(spans.keySet());
             long records = 0;
@@ -167,13 +164,15 @@ public final class KafkaChunkReader {
                                 break;
                             }
                             records++;
-                            if (record.value() == null || !parse(chunk, record, modelUtf8, publishUtf8)) {
+                            ChunkView chunk = record.value() == null ? null : parse(record);
+                            if (chunk == null || !chunk.modelId().equals(modelId)
+                                    || !chunk.publishId().equals(publishId)) {
                                 continue;
                             }
                             check(chunk, record, crc);
                             handler.chunk(chunk, record.partition(), record.offset());
                             chunks++;
-                            bytes += chunk.payloadLength;
+                            bytes += chunk.payloadLength();
                         }
                     }
                     boolean progressed = !polled.isEmpty();
@@ -201,31 +200,31 @@ public final class KafkaChunkReader {
             return new Stats(records, chunks, bytes, System.nanoTime() - start);
         }
 
-        private boolean parse(ChunkRecord chunk, ConsumerRecord<byte[], byte[]> record, byte[] modelUtf8,
-                byte[] publishUtf8) throws ReplayException {
+        /** The record's chunk, or null for a record that does not decode. */
+        private ChunkView parse(ConsumerRecord<byte[], byte[]> record) {
             try {
-                return chunk.parse(record.value(), modelUtf8, publishUtf8);
+                return ChunkView.parse(record.value());
             } catch (WireFormatException e) {
                 // The job quarantines such records; inside a version's range they are not this publish's.
-                return false;
+                return null;
             }
         }
 
-        private void check(ChunkRecord chunk, ConsumerRecord<byte[], byte[]> record, CRC32C crc)
+        private void check(ChunkView chunk, ConsumerRecord<byte[], byte[]> record, CRC32C crc)
                 throws ReplayException {
-            String where = "bucket " + chunk.bucketIndex + " chunk " + chunk.chunkIndex + " of publish " + publishId
+            String where = "bucket " + chunk.bucketIndex() + " chunk " + chunk.chunkIndex() + " of publish " + publishId
                     + " of model " + modelId + " at " + record.topic() + "-" + record.partition() + " offset "
                     + record.offset();
             crc.reset();
-            crc.update(chunk.payload, chunk.payloadOffset, chunk.payloadLength);
-            if ((int) crc.getValue() != chunk.crc32c) {
+            crc.update(chunk.payload(), chunk.payloadOffset(), chunk.payloadLength());
+            if ((int) crc.getValue() != chunk.crc32c()) {
                 throw new ReplayException(String.format("%s: CRC32C mismatch: the record says %08x, its %d payload "
-                        + "bytes have %08x", where, chunk.crc32c, chunk.payloadLength, (int) crc.getValue()));
+                        + "bytes have %08x", where, chunk.crc32c(), chunk.payloadLength(), (int) crc.getValue()));
             }
-            if (chunk.versionBytes != versionBytes || chunk.chunkOffset < 0 || chunk.bucketOffset < 0
-                    || chunk.versionOffset() + chunk.payloadLength > versionBytes) {
+            if (chunk.versionBytes() != versionBytes || chunk.chunkOffset() < 0 || chunk.bucketOffset() < 0
+                    || chunk.versionOffset() + chunk.payloadLength() > versionBytes) {
                 throw new ReplayException(where + ": bytes [" + chunk.versionOffset() + ", "
-                        + (chunk.versionOffset() + chunk.payloadLength) + ") of a " + chunk.versionBytes
+                        + (chunk.versionOffset() + chunk.payloadLength()) + ") of a " + chunk.versionBytes()
                         + "-byte version do not fit the expected " + versionBytes + " bytes");
             }
         }

@@ -270,11 +270,11 @@ public final class WeightSinkWriter
         if (progress.whole) {
             return; // a rollback's bytes came whole from a resident slot or from Kafka and verified
         }
-        byte[] payload = event.payload();
-        store.write(event.modelId(), event.publishId(), event.versionOffset(), payload, 0, payload.length);
+        store.write(event.modelId(), event.publishId(), event.versionOffset(), event.payload(), event.payloadOffset(),
+                event.payloadLength());
         metrics.chunksStaged.inc();
-        metrics.bytesStaged.inc(payload.length);
-        progress.record(event.versionOffset(), payload.length, event.sourcePartition(), event.sourceOffset());
+        metrics.bytesStaged.inc(event.payloadLength());
+        progress.record(event.versionOffset(), event.payloadLength(), event.sourcePartition(), event.sourceOffset());
     }
 
     /** Claims a shadow slot; when every shadow slot holds another publish, frees the oldest and retries. */
@@ -482,9 +482,9 @@ public final class WeightSinkWriter
             stage(track, progress);
             try {
                 return replay.readInto((chunk, partition, offset) -> {
-                    store.write(progress.modelId, progress.publishId, chunk.versionOffset(), chunk.payload,
-                            chunk.payloadOffset, chunk.payloadLength);
-                    progress.record(chunk.versionOffset(), chunk.payloadLength, partition, offset);
+                    store.write(progress.modelId, progress.publishId, chunk.versionOffset(), chunk.payload(),
+                            chunk.payloadOffset(), chunk.payloadLength());
+                    progress.record(chunk.versionOffset(), chunk.payloadLength(), partition, offset);
                 });
             } catch (ReplayException | RuntimeException e) {
                 store.abort(progress.modelId, progress.publishId);

@@ -36,8 +36,8 @@ class KafkaChunkReaderITCase {
             KafkaChunkReader.Stats stats;
             try (KafkaChunkReader.Replay replay = reader().open("llm", version.publishId(), version.size(),
                     published.ranges())) {
-                stats = replay.readInto((chunk, partition, offset) -> System.arraycopy(chunk.payload,
-                        chunk.payloadOffset, read, (int) chunk.versionOffset(), chunk.payloadLength));
+                stats = replay.readInto((chunk, partition, offset) -> System.arraycopy(chunk.payload(),
+                        chunk.payloadOffset(), read, (int) chunk.versionOffset(), chunk.payloadLength()));
             }
 
             assertThat(published.ranges()).extracting(KafkaOffsetRange::getPartition).containsExactly(0, 1);

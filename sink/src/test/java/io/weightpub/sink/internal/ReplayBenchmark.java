@@ -152,7 +152,7 @@ public final class ReplayBenchmark {
                     published.ranges())) {
                 store.stage(MODEL, version.publishId(), version.step(), version.size());
                 replay.readInto((chunk, partition, offset) -> store.write(MODEL, version.publishId(),
-                        chunk.versionOffset(), chunk.payload, chunk.payloadOffset, chunk.payloadLength));
+                        chunk.versionOffset(), chunk.payload(), chunk.payloadOffset(), chunk.payloadLength()));
             }
             long read = System.nanoTime() - start;
             VerifyResult result = store.verify(MODEL, version.publishId(), version.manifest());
