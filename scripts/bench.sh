@@ -33,8 +33,16 @@ build() {
   # shellcheck disable=SC2086
   mvn -B -q $MVN_ARGS -pl bench dependency:build-classpath -Dmdep.outputFile="$root/bench/target/classpath.txt" \
       -Dmdep.includeScope=runtime >&2
-  jar=$(ls "$root"/bench/target/weightpub-bench-*.jar | grep -v -e '-tests.jar' | head -1)
-  echo "$jar:$(cat "$root/bench/target/classpath.txt")"
+  # A private copy of every jar: other modules re-install theirs into ~/.m2 at any time, and a jar
+  # replaced under a running benchmark breaks its class loading.
+  local lib="$root/bench/target/bench-lib"
+  rm -rf "$lib"
+  mkdir -p "$lib"
+  local jars
+  IFS=: read -r -a jars <<<"$(cat "$root/bench/target/classpath.txt")"
+  cp "${jars[@]}" "$lib/"
+  cp "$(ls "$root"/bench/target/weightpub-bench-*.jar | grep -v -e '-tests.jar' | head -1)" "$lib/"
+  echo "$lib/*"
 }
 
 case "$cmd" in
@@ -44,8 +52,7 @@ case "$cmd" in
     cp=$(build)
     rm -rf "$dir"
     mkdir -p "$dir/lib"
-    IFS=: read -r -a jars <<<"$cp"
-    cp "${jars[@]}" "$dir/lib/"
+    cp "${cp%/\*}"/*.jar "$dir/lib/"
     ls "$dir/lib" | grep -q 'jcuda-natives-.*-linux-x86_64.jar' \
         || { echo "the JCuda linux-x86_64 natives jar is missing from $dir/lib" >&2; exit 1; }
     cat >"$dir/README.txt" <<'TXT'

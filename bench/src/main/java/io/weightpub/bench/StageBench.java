@@ -20,10 +20,6 @@ import java.util.UUID;
 public final class StageBench {
 
     static final String BENCH = "stages";
-    /** Stage names, in data-path order. */
-    static final List<String> JMH_STAGES = List.of("avroDecode", "crc32c", "assembler", "eventSerde", "slotCopy",
-            "sha256");
-
     private final Broker broker;
     private final boolean quick;
     private final int runs;

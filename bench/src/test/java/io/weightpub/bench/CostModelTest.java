@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.within;
 
 class CostModelTest {
 
-    private final CostModel model = new CostModel(Map.of("kafkaFetch", 1.5, "avroDecode", 0.2, "crc32c", 0.02,
+    private final CostModel model = new CostModel(Map.of("kafkaFetch", 1.5, "chunkParse", 0.2, "crc32c", 0.02,
             "assembler", 0.3, "eventSerde", 0.25, "slotCopy", 0.1, "sha256", 0.6));
 
     @Test
@@ -31,7 +31,7 @@ class CostModelTest {
 
     @Test
     void anAssemblerFasterThanItsPartsHasNoNegativeRest() {
-        CostModel odd = new CostModel(Map.of("avroDecode", 0.3, "crc32c", 0.1, "assembler", 0.2));
+        CostModel odd = new CostModel(Map.of("chunkParse", 0.3, "crc32c", 0.1, "assembler", 0.2));
         assertThat(odd.assemblerRest()).isZero();
         assertThat(odd.complete()).isFalse();
         assertThat(CostModel.nsPerByte(1000)).isEqualTo(1.0);
