@@ -21,7 +21,13 @@ public final class WeightEvent {
          */
         COMMIT_VERSION,
         /** Drop the publish's shadow slot; it will never be committed. */
-        ABORT_VERSION
+        ABORT_VERSION,
+        /**
+         * Every chunk of bucket {@link #bucketIndex()}, the {@link #bucketSize()} bytes at {@link
+         * #versionOffset()}, has been sent: the worker may hash it now, while later buckets still
+         * stream, rather than when the commit comes.
+         */
+        BUCKET_COMPLETE
     }
 
     private final Kind kind;
@@ -34,6 +40,7 @@ public final class WeightEvent {
     private final long versionOffset;
     private final int bucketIndex;
     private final int chunkIndex;
+    private final long bucketSize;
     private final int sourcePartition;
     private final long sourceOffset;
     private final byte[] payload;
@@ -54,6 +61,7 @@ public final class WeightEvent {
             long versionOffset,
             int bucketIndex,
             int chunkIndex,
+            long bucketSize,
             int sourcePartition,
             long sourceOffset,
             byte[] payload,
@@ -72,6 +80,7 @@ public final class WeightEvent {
         this.versionOffset = versionOffset;
         this.bucketIndex = bucketIndex;
         this.chunkIndex = chunkIndex;
+        this.bucketSize = bucketSize;
         this.sourcePartition = sourcePartition;
         this.sourceOffset = sourceOffset;
         this.payload = payload;
@@ -133,8 +142,8 @@ public final class WeightEvent {
                     versionBytes));
         }
         return new WeightEvent(Kind.STAGE_CHUNK, modelId, publishId, step, -1, -1, versionBytes, versionOffset,
-                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, payloadOffset, payloadLength, null,
-                null, null);
+                bucketIndex, chunkIndex, -1, sourcePartition, sourceOffset, payload, payloadOffset, payloadLength,
+                null, null, null);
     }
 
     /**
@@ -151,23 +160,38 @@ public final class WeightEvent {
         Objects.requireNonNull(manifest, "manifest");
         Objects.requireNonNull(location, "location");
         return new WeightEvent(Kind.COMMIT_VERSION, modelId, publishId, step, version, contentVersion, versionBytes,
-                -1, -1, -1, -1, -1, null, 0, 0, manifest, location, reason == null ? "" : reason);
+                -1, -1, -1, -1, -1, -1, null, 0, 0, manifest, location, reason == null ? "" : reason);
+    }
+
+    /**
+     * Every chunk of bucket {@code bucketIndex}, bytes [{@code bucketOffset}, {@code bucketOffset +
+     * bucketSize}) of a version of {@code versionBytes} bytes, has been sent before this event.
+     */
+    public static WeightEvent bucketComplete(String modelId, String publishId, long step, long versionBytes,
+            int bucketIndex, long bucketOffset, long bucketSize) {
+        if (bucketOffset < 0 || bucketSize < 0 || bucketOffset + bucketSize > versionBytes) {
+            throw new IllegalArgumentException(String.format(
+                    "bucket %d of publish %s of model %s: bytes [%d, %d) outside the version's %d bytes", bucketIndex,
+                    publishId, modelId, bucketOffset, bucketOffset + bucketSize, versionBytes));
+        }
+        return new WeightEvent(Kind.BUCKET_COMPLETE, modelId, publishId, step, -1, -1, versionBytes, bucketOffset,
+                bucketIndex, -1, bucketSize, -1, -1, null, 0, 0, null, null, null);
     }
 
     /** The publish will never complete; {@code reason} says why. */
     public static WeightEvent abortVersion(String modelId, String publishId, long step, String reason) {
-        return new WeightEvent(Kind.ABORT_VERSION, modelId, publishId, step, -1, -1, -1, -1, -1, -1, -1, -1, null, 0, 0, null, null,
-                Objects.requireNonNull(reason, "reason"));
+        return new WeightEvent(Kind.ABORT_VERSION, modelId, publishId, step, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                null, 0, 0, null, null, Objects.requireNonNull(reason, "reason"));
     }
 
     /** Rebuilds an event field by field; for serializers only. */
     static WeightEvent restore(
             Kind kind, String modelId, String publishId, long step, long version, long contentVersion,
-            long versionBytes, long versionOffset, int bucketIndex, int chunkIndex, int sourcePartition,
-            long sourceOffset, byte[] payload, byte[] manifest, byte[] location, String reason) {
+            long versionBytes, long versionOffset, int bucketIndex, int chunkIndex, long bucketSize,
+            int sourcePartition, long sourceOffset, byte[] payload, byte[] manifest, byte[] location, String reason) {
         return new WeightEvent(kind, modelId, publishId, step, version, contentVersion, versionBytes, versionOffset,
-                bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, 0, payload == null ? 0 : payload.length,
-                manifest, location, reason);
+                bucketIndex, chunkIndex, bucketSize, sourcePartition, sourceOffset, payload, 0,
+                payload == null ? 0 : payload.length, manifest, location, reason);
     }
 
     public Kind kind() {
@@ -193,6 +217,11 @@ public final class WeightEvent {
 
     public long contentVersion() {
         return contentVersion;
+    }
+
+    /** Size in bytes of the bucket of a {@link Kind#BUCKET_COMPLETE} event; -1 for other kinds. */
+    public long bucketSize() {
+        return bucketSize;
     }
 
     public long versionBytes() {
@@ -263,7 +292,8 @@ public final class WeightEvent {
         return kind == that.kind && step == that.step && version == that.version
                 && contentVersion == that.contentVersion && versionBytes == that.versionBytes
                 && versionOffset == that.versionOffset && bucketIndex == that.bucketIndex
-                && chunkIndex == that.chunkIndex && sourcePartition == that.sourcePartition
+                && chunkIndex == that.chunkIndex && bucketSize == that.bucketSize
+                && sourcePartition == that.sourcePartition
                 && sourceOffset == that.sourceOffset && modelId.equals(that.modelId) && publishId.equals(that.publishId)
                 && payloadLength == that.payloadLength
                 && (payload == null ? that.payload == null : that.payload != null && Arrays.equals(payload, payloadOffset,
@@ -285,6 +315,9 @@ public final class WeightEvent {
                 + (kind == Kind.STAGE_CHUNK
                         ? ", bucket=" + bucketIndex + ", chunk=" + chunkIndex + ", offset=" + versionOffset
                                 + ", bytes=" + payloadLength
+                        : "")
+                + (kind == Kind.BUCKET_COMPLETE
+                        ? ", bucket=" + bucketIndex + ", offset=" + versionOffset + ", bytes=" + bucketSize
                         : "")
                 + (reason != null && !reason.isEmpty() ? ", reason=" + reason : "") + "}";
     }

@@ -52,6 +52,7 @@ public final class WeightEventSerializer extends TypeSerializerSingleton<WeightE
         out.writeLong(event.versionOffset());
         out.writeInt(event.bucketIndex());
         out.writeInt(event.chunkIndex());
+        out.writeLong(event.bucketSize());
         out.writeInt(event.sourcePartition());
         out.writeLong(event.sourceOffset());
         if (event.payload() == null) {
@@ -80,6 +81,7 @@ public final class WeightEventSerializer extends TypeSerializerSingleton<WeightE
         long versionOffset = in.readLong();
         int bucketIndex = in.readInt();
         int chunkIndex = in.readInt();
+        long bucketSize = in.readLong();
         int sourcePartition = in.readInt();
         long sourceOffset = in.readLong();
         byte[] payload = readBytes(in);
@@ -87,7 +89,7 @@ public final class WeightEventSerializer extends TypeSerializerSingleton<WeightE
         byte[] location = readBytes(in);
         String reason = in.readBoolean() ? in.readUTF() : null;
         return WeightEvent.restore(kind, modelId, publishId, step, version, contentVersion, versionBytes,
-                versionOffset, bucketIndex, chunkIndex, sourcePartition, sourceOffset, payload, manifest, location, reason);
+                versionOffset, bucketIndex, chunkIndex, bucketSize, sourcePartition, sourceOffset, payload, manifest, location, reason);
     }
 
     @Override

@@ -50,6 +50,14 @@ public interface WeightStore extends AutoCloseable {
     void write(String modelId, String publishId, long versionOffset, byte[] bytes, int from, int length);
 
     /**
+     * Starts hashing bytes [{@code versionOffset}, {@code versionOffset + length}) of a staged
+     * publish in the background, once every write issued so far has landed, so that {@link #verify}
+     * finds that bucket's digest ready instead of hashing it then. A later write into the range
+     * discards the early digest; verify always checks the bytes as they are at verify time.
+     */
+    void prehash(String modelId, String publishId, long versionOffset, long length);
+
+    /**
      * Waits for every write of the publish to land, then checks the manifest against the staged
      * publish and every bucket's SHA-256 against the bytes in the slot. A publish that verifies
      * may be committed; one that does not stays staged until aborted.

@@ -85,6 +85,27 @@ public abstract class WeightStoreContract {
     }
 
     @Test
+    void bucketsHashedEarlyVerifyAndAWriteAfterTheEarlyHashIsStillCaught() throws Exception {
+        WeightStore store = store();
+        TestVersion v1 = TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES);
+        v1.stageInto(store, CHUNK_BYTES);
+        for (int bucket = 0; bucket < BUCKETS; bucket++) {
+            store.prehash(MODEL, v1.publishId(), (long) bucket * BUCKET_BYTES, BUCKET_BYTES);
+        }
+        // A byte of bucket 2 changes after its early hash: verification must see the slot as it is now.
+        store.write(MODEL, v1.publishId(), 2L * BUCKET_BYTES + 17, new byte[] {(byte) ~v1.bytes()[2 * BUCKET_BYTES + 17]},
+                0, 1);
+
+        VerifyResult result = store.verify(MODEL, v1.publishId(), v1.manifest());
+
+        assertThat(result.failedBuckets()).containsExactly(2);
+        store.write(MODEL, v1.publishId(), 2L * BUCKET_BYTES + 17, v1.bytes(), 2 * BUCKET_BYTES + 17, 1);
+        VerifyResult repaired = store.verify(MODEL, v1.publishId(), v1.manifest());
+        assertThat(repaired.ok()).as(repaired.describe()).isTrue();
+        assertThat(store.commit(MODEL, v1.publishId(), 1, 1)).isEqualTo(CommitOutcome.FLIPPED);
+    }
+
+    @Test
     void digestMismatchBlocksTheCommitNamesTheBucketAndKeepsThePreviousVersion() throws Exception {
         WeightStore store = store();
         commit(store, TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES));

@@ -198,6 +198,11 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         out.collect(WeightEvent.stageChunk(progress.modelId, progress.publishId, progress.step,
                 progress.versionBytes, chunk.versionOffset(), chunk.bucketIndex(), chunk.chunkIndex(),
                 record.partition(), record.offset(), chunk.payload(), chunk.payloadOffset(), chunk.payloadLength()));
+        if (bucket.isComplete()) {
+            // Workers hash the bucket now, while the next buckets still stream.
+            out.collect(WeightEvent.bucketComplete(progress.modelId, progress.publishId, progress.step,
+                    progress.versionBytes, chunk.bucketIndex(), bucket.offset, bucket.size));
+        }
         completeIfReady(ctx, out, ledger, progress);
     }
 

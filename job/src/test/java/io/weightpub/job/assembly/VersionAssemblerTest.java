@@ -61,7 +61,11 @@ class VersionAssemblerTest {
         sendManifest(version);
 
         List<WeightEvent> events = harness.extractOutputValues();
-        assertThat(events).hasSize(version.chunks().size() + 1);
+        assertThat(events).filteredOn(e -> e.kind() == WeightEvent.Kind.STAGE_CHUNK).hasSize(version.chunks().size());
+        assertThat(events).filteredOn(e -> e.kind() == WeightEvent.Kind.BUCKET_COMPLETE)
+                .extracting(WeightEvent::bucketIndex)
+                .containsExactlyInAnyOrderElementsOf(version.manifest().getBuckets().stream()
+                        .map(b -> b.getIndex()).collect(Collectors.toList()));
         assertThat(reassemble(events)).isEqualTo(version.expectedBytes());
         WeightEvent commit = events.get(events.size() - 1);
         assertThat(commit.kind()).isEqualTo(WeightEvent.Kind.COMMIT_VERSION);

@@ -28,6 +28,15 @@ final class RangeSet {
         ranges.put(start, end);
     }
 
+    /** True if every value of {@code [start, end)} is in the set. */
+    boolean covers(long start, long end) {
+        if (end <= start) {
+            return true;
+        }
+        Map.Entry<Long, Long> range = ranges.floorEntry(start);
+        return range != null && range.getValue() >= end;
+    }
+
     long covered() {
         long total = 0;
         for (Map.Entry<Long, Long> range : ranges.entrySet()) {

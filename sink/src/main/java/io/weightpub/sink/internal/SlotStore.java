@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -235,6 +236,7 @@ abstract class SlotStore implements WeightStore {
                     + staged.versionBytes + " bytes (source [" + from + ", " + (from + length) + ") of "
                     + bytes.length + ")");
         }
+        staged.invalidatePrehashes(versionOffset, length);
         if (staged.slot.resident != null) {
             // The slot's bytes change: they are no longer the verified content they were.
             staged.slot.resident = null;
@@ -242,6 +244,19 @@ abstract class SlotStore implements WeightStore {
         }
         staged.slot.memory.write(versionOffset, bytes, from, length);
         staged.bytesWritten.addAndGet(length);
+    }
+
+    @Override
+    public void prehash(String modelId, String publishId, long versionOffset, long length) {
+        Staged staged = staged(modelId, publishId, "prehash");
+        if (versionOffset < 0 || length < 0 || versionOffset + length > staged.versionBytes) {
+            throw new IndexOutOfBoundsException("publish " + publishId + " of model " + modelId + ": bytes ["
+                    + versionOffset + ", " + (versionOffset + length) + ") outside the version's "
+                    + staged.versionBytes + " bytes");
+        }
+        awaitWrites();
+        staged.prehashes.add(new Prehash(versionOffset, length,
+                hashPool.submit(() -> staged.slot.memory.sha256(versionOffset, length))));
     }
 
     @Override
@@ -283,7 +298,8 @@ abstract class SlotStore implements WeightStore {
             if (problems.isEmpty()) {
                 List<Future<byte[]>> digests = new ArrayList<>();
                 for (BucketInfo bucket : buckets) {
-                    digests.add(hashPool.submit(
+                    Future<byte[]> early = staged.validPrehash(bucket.getOffset(), bucket.getSizeBytes());
+                    digests.add(early != null ? early : hashPool.submit(
                             () -> staged.slot.memory.sha256(bucket.getOffset(), bucket.getSizeBytes())));
                 }
                 for (int i = 0; i < buckets.size(); i++) {
@@ -297,6 +313,7 @@ abstract class SlotStore implements WeightStore {
                     verified += bucket.getSizeBytes();
                 }
             }
+            staged.awaitPrehashes();
             VerifyResult result = new VerifyResult(modelId, publishId, mismatches, problems, verified,
                     System.nanoTime() - start);
             if (result.ok()) {
@@ -390,6 +407,7 @@ abstract class SlotStore implements WeightStore {
             if (staged == null) {
                 return false;
             }
+            staged.awaitPrehashes();
             if (!staged.fromResident) {
                 // Writes still in flight must not land after the slot's next publish writes the same offsets.
                 awaitWrites();
@@ -568,6 +586,20 @@ abstract class SlotStore implements WeightStore {
         }
     }
 
+    /** An early digest of a byte range of a staged publish. */
+    private static final class Prehash {
+        final long offset;
+        final long length;
+        final Future<byte[]> digest;
+        volatile boolean valid = true;
+
+        Prehash(long offset, long length, Future<byte[]> digest) {
+            this.offset = offset;
+            this.length = length;
+            this.digest = digest;
+        }
+    }
+
     private static final class Staged {
         final String publishId;
         final long step;
@@ -577,6 +609,8 @@ abstract class SlotStore implements WeightStore {
         final boolean fromResident;
         final AtomicLong bytesWritten = new AtomicLong();
         volatile TensorTable verifiedTensors;
+        /** Digests of buckets hashed while later ones still streamed; all finish before the slot moves on. */
+        final List<Prehash> prehashes = new CopyOnWriteArrayList<>();
 
         Staged(String publishId, long step, long versionBytes, Slot slot, boolean fromResident) {
             this.publishId = publishId;
@@ -584,6 +618,38 @@ abstract class SlotStore implements WeightStore {
             this.versionBytes = versionBytes;
             this.slot = slot;
             this.fromResident = fromResident;
+        }
+
+        void invalidatePrehashes(long offset, long length) {
+            for (Prehash prehash : prehashes) {
+                if (prehash.valid && offset < prehash.offset + prehash.length && prehash.offset < offset + length) {
+                    prehash.valid = false;
+                }
+            }
+        }
+
+        /** The early digest of exactly [offset, offset + length), if one is still valid. */
+        Future<byte[]> validPrehash(long offset, long length) {
+            for (Prehash prehash : prehashes) {
+                if (prehash.valid && prehash.offset == offset && prehash.length == length) {
+                    return prehash.digest;
+                }
+            }
+            return null;
+        }
+
+        /** Waits until no early hash reads the slot any more (before it is verified, freed or reused). */
+        void awaitPrehashes() {
+            for (Prehash prehash : prehashes) {
+                try {
+                    prehash.digest.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (ExecutionException e) {
+                    prehash.valid = false; // verify hashes the range again and reports what fails
+                }
+            }
         }
 
         StagedPublish describe(String modelId) {

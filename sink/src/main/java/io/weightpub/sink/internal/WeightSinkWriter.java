@@ -247,6 +247,7 @@ public final class WeightSinkWriter
             case STAGE_CHUNK -> stageChunk(event);
             case COMMIT_VERSION -> commitVersion(event);
             case ABORT_VERSION -> abortVersion(event);
+            case BUCKET_COMPLETE -> prehashBucket(event);
         }
     }
 
@@ -275,6 +276,20 @@ public final class WeightSinkWriter
         metrics.chunksStaged.inc();
         metrics.bytesStaged.inc(event.payloadLength());
         progress.record(event.versionOffset(), event.payloadLength(), event.sourcePartition(), event.sourceOffset());
+    }
+
+    /**
+     * Hashes a bucket whose every chunk is staged while the next buckets still stream, so the
+     * commit's verification finds its digest ready. Buckets this worker does not hold whole are left
+     * to the verification.
+     */
+    private void prehashBucket(WeightEvent event) {
+        Progress progress = track(event.modelId()).inFlight.get(event.publishId());
+        if (progress == null || progress.lost != null || progress.whole
+                || !progress.stagedBytes.covers(event.versionOffset(), event.versionOffset() + event.bucketSize())) {
+            return;
+        }
+        store.prehash(event.modelId(), event.publishId(), event.versionOffset(), event.bucketSize());
     }
 
     /** Claims a shadow slot; when every shadow slot holds another publish, frees the oldest and retries. */
