@@ -3,13 +3,11 @@ package io.weightpub.bench;
 import io.weightpub.job.JobOptions;
 import io.weightpub.job.WeightPublishingJob;
 import io.weightpub.schemas.TopicNames;
-import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.sink.ModelStatus;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.sink.StagedPublish;
 import io.weightpub.sink.StoreBackend;
 import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightSink;
@@ -61,8 +59,8 @@ import java.util.concurrent.locks.LockSupport;
  * </ul>
  * Times: {@code wall_ms} from submission, {@code dataplane_ms} from the first record (floor) or the
  * first staged chunk (job) to the last record (floor) or the last worker's commit (job); the job's data
- * plane is split into streaming, verification (the slowest worker's, from its status record) and the
- * wait for the committing checkpoint. The heap is
+ * plane is split into staging, verification and the wait for the committing checkpoint (the slowest
+ * worker's, from the workers' status records). The heap is
  * sampled throughout; the checkpoint statistics come from the MiniCluster's execution graph.
  */
 public final class JobRunner {
@@ -197,24 +195,20 @@ public final class JobRunner {
         WeightPublishingJob.build(env, conf);
         JobGraph graph = env.getStreamGraph().getJobGraph();
 
+        long submittedAtMillis = System.currentTimeMillis();
         long start = System.nanoTime();
         JobID id = mini.submitJob(graph).get().getJobID();
         CompletableFuture<JobResult> finished = mini.requestJobResult(id);
         long first = -1;
-        long verified = -1;
         long done = -1;
         while (done < 0) {
             long now = System.nanoTime();
             if (first < 0 && anyStaged(sinkName, workers, model)) {
                 first = now;
             }
-            if (verified < 0 && allVerified(sinkName, workers, model)) {
-                verified = now;
-            }
             if (allServe(sinkName, workers, model, version)) {
                 done = now;
                 first = first < 0 ? now : first;
-                verified = verified < 0 ? now : verified;
                 break;
             }
             if (finished.isDone() && !allServe(sinkName, workers, model, version)) {
@@ -245,13 +239,14 @@ public final class JobRunner {
         result.put("dataplane_ms", millis(done - first));
         result.put("wall_ms", millis(done - start));
         result.put("job_total_ms", millis(end - start));
-        // The data plane in phases: chunks streaming in, verification after the last chunk, commit. The
-        // store's status waits while it verifies, so the verification time is the workers' own (their
-        // VERIFIED status records), and streaming is what remains before verification ended.
-        long verifyNanos = TimeUnit.MILLISECONDS.toNanos(slowestVerification(bootstrap, prefix, model));
-        result.put("stream_ms", millis(Math.max(0, verified - first - verifyNanos)));
-        result.put("verify_ms", millis(verifyNanos));
-        result.put("commit_wait_ms", millis(done - verified));
+        // The data plane in phases, from the workers' own status records (one clock, the sink's): staging
+        // from the first chunk until the commit event reaches the sink, verification (the verify call:
+        // outstanding writes and digests, then the comparison), and the wait for the committing
+        // checkpoint. The slowest worker's phases are reported.
+        long[] phases = phases(bootstrap, prefix, model, submittedAtMillis);
+        result.put("stream_ms", String.valueOf(phases[0]));
+        result.put("verify_ms", String.valueOf(phases[1]));
+        result.put("commit_wait_ms", String.valueOf(phases[2]));
         result.put("slot_bytes", String.valueOf(slotBytes));
         checkpointStats(mini, id, result);
         WeightSink.release(sinkName);
@@ -275,24 +270,48 @@ public final class JobRunner {
         return false;
     }
 
-    /** Every worker has verified its staged publish, or already serves a version. */
-    private static boolean allVerified(String sinkName, int workers, String model) {
-        for (int w = 0; w < workers; w++) {
-            Optional<ModelStatus> s = status(sinkName, w, model);
-            if (s.isEmpty() || (s.get().active().isEmpty()
-                    && s.get().staged().stream().noneMatch(StagedPublish::verified))) {
-                return false;
+    /**
+     * Staging, verification and commit-wait milliseconds of the slowest worker, from the status
+     * records of {@code model} written since {@code sinceMillis}: STAGED (first chunk), VERIFIED (its
+     * time and the verification's duration) and COMMITTED.
+     */
+    static long[] phases(String bootstrap, String prefix, String model, long sinceMillis) {
+        Map<Integer, long[]> byWorker = new java.util.HashMap<>(); // staged, verifiedAt, verifyMs, committed
+        for (WorkerStatus s : statuses(bootstrap, prefix)) {
+            if (!s.getModelId().equals(model) || s.getTimestampMs() < sinceMillis) {
+                continue;
+            }
+            long[] w = byWorker.computeIfAbsent(s.getWorker(), k -> new long[] {-1, -1, -1, -1});
+            switch (s.getState()) {
+                case STAGED -> w[0] = w[0] < 0 ? s.getTimestampMs() : Math.min(w[0], s.getTimestampMs());
+                case VERIFIED -> {
+                    w[1] = s.getTimestampMs();
+                    w[2] = s.getDurationMs();
+                }
+                case COMMITTED -> w[3] = s.getTimestampMs();
+                default -> { }
             }
         }
-        return true;
+        long[] slowest = {-1, -1, -1};
+        for (long[] w : byWorker.values()) {
+            if (w[0] < 0 || w[1] < 0 || w[3] < 0) {
+                continue;
+            }
+            long stream = w[1] - w[2] - w[0];
+            long commit = w[3] - w[1];
+            if (stream + w[2] + commit > slowest[0] + slowest[1] + slowest[2]) {
+                slowest = new long[] {stream, w[2], commit};
+            }
+        }
+        return slowest;
     }
 
-    /** The longest verification of {@code model} a worker reported on the status topic, in ms (0 if none). */
-    static long slowestVerification(String bootstrap, String prefix, String model) {
+    /** Every record of the status topic. */
+    static List<WorkerStatus> statuses(String bootstrap, String prefix) {
         String topic = TopicNames.of(prefix).status();
         Map<String, Object> conf = new java.util.HashMap<>();
         conf.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        long slowest = 0;
+        List<WorkerStatus> out = new java.util.ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> consumer =
                 new KafkaConsumer<>(conf, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
@@ -305,17 +324,14 @@ public final class JobRunner {
                     && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     try {
-                        WorkerStatus status = WireCodec.STATUS.decode(record.value());
-                        if (status.getState() == VersionState.VERIFIED && status.getModelId().equals(model)) {
-                            slowest = Math.max(slowest, status.getDurationMs());
-                        }
+                        out.add(WireCodec.STATUS.decode(record.value()));
                     } catch (WireFormatException e) {
                         // not a status record of ours
                     }
                 }
             }
         }
-        return slowest;
+        return out;
     }
 
     private static boolean allServe(String sinkName, int workers, String model, long version) {

@@ -340,8 +340,8 @@ public final class Report {
     }
 
     static Table phasesTable(Results r, String bench) {
-        Table t = new Table("case", "streaming MB/s", "streaming s", "verify s", "commit wait s",
-                "share streaming / verify / commit");
+        Table t = new Table("case", "staging MB/s", "staging s", "verify s", "commit wait s",
+                "share staging / verify / commit");
         for (String c : r.cases(bench)) {
             if (skipped(r, bench, c) || r.values(bench, c, "job_stream_ms").isEmpty()) {
                 continue;
@@ -399,9 +399,11 @@ public final class Report {
             md.append(e2eTable(r, bench).markdown()).append('\n');
             Table phases = phasesTable(r, bench);
             if (!phases.rows().isEmpty()) {
-                md.append("The job's data plane in phases (medians): chunks streaming in until every worker holds ")
-                        .append("every byte, the sink's SHA-256 verification after the last chunk, and the wait for ")
-                        .append("the checkpoint that commits:\n\n").append(phases.markdown()).append('\n');
+                md.append("The job's data plane in phases (medians, the slowest worker, from the workers' own ")
+                        .append("status records): staging, from the first chunk until the commit event reaches the ")
+                        .append("sink; verification, the sink's verify call after the last chunk (outstanding ")
+                        .append("slot writes and SHA-256 digests, then the comparison), during which nothing else ")
+                        .append("moves; and the wait for the checkpoint that commits:\n\n").append(phases.markdown()).append('\n');
             }
         }
 
@@ -606,10 +608,10 @@ public final class Report {
                     double commit = r.median(bench, c, "job_commit_wait_ms");
                     double total = stream + verify + commit;
                     sb.append(String.format(Locale.ROOT,
-                            "- **Phases.** Of the job's data-plane time, %.0f %% streams chunks in (%s MB/s while "
-                                    + "streaming, %s of the consumer), %.0f %% verifies digests after the last chunk "
-                                    + "(serial: nothing else moves meanwhile) and %.0f %% waits for the committing "
-                                    + "checkpoint.%n",
+                            "- **Phases.** Of the job's data-plane time, %.0f %% stages chunks (%s MB/s while "
+                                    + "staging, %s of the consumer), %.0f %% is the sink's verification after the last "
+                                    + "chunk (outstanding writes and digests; nothing else moves meanwhile) and %.0f %% "
+                                    + "waits for the committing checkpoint.%n",
                             100 * stream / total, Table.num(r.median(bench, c, "job_stream_mbps")),
                             Table.ratio(r.median(bench, c, "job_stream_mbps") / consumer), 100 * verify / total,
                             100 * commit / total));
