@@ -107,15 +107,16 @@ public final class WeightStoreConfig implements Serializable {
 
     /** Builder; {@link #build()} checks every setting. */
     public static final class Builder {
-        private StoreBackend backend = StoreBackend.AUTO;
-        private int slotsPerModel = 2;
-        private int residentVersions = 0;
-        private int cudaDevice = -1;
-        private int stagingBuffers = 8;
-        private int stagingBufferBytes = 16 * 1024 * 1024;
-        private int copyThreads = 4;
-        private int verifyThreads = 4;
-        private Duration leaseWaitTimeout = Duration.ofSeconds(30);
+        // The defaults are the options' defaults: one source of truth for code and configuration.
+        private StoreBackend backend = SinkOptions.BACKEND.defaultValue();
+        private int slotsPerModel = SinkOptions.SLOTS_PER_MODEL.defaultValue();
+        private int residentVersions = SinkOptions.RESIDENT_VERSIONS.defaultValue();
+        private int cudaDevice = SinkOptions.CUDA_DEVICE.defaultValue();
+        private int stagingBuffers = SinkOptions.STAGING_BUFFERS.defaultValue();
+        private int stagingBufferBytes = (int) SinkOptions.STAGING_BUFFER_SIZE.defaultValue().getBytes();
+        private int copyThreads = SinkOptions.COPY_THREADS.defaultValue();
+        private int verifyThreads = SinkOptions.VERIFY_THREADS.defaultValue();
+        private Duration leaseWaitTimeout = SinkOptions.LEASE_WAIT_TIMEOUT.defaultValue();
 
         private Builder() {}
 
