@@ -97,7 +97,8 @@ if [ "$cmd" = report ]; then
   exit 0
 fi
 
-work="$root/bench/target/bench-broker"
+# one work folder per invocation: concurrent runs never stop each other's broker
+work="$root/bench/target/bench-broker-$$"
 "$root/scripts/cluster/stop-all.sh" --work "$work" --only kafka --purge >/dev/null 2>&1 || true
 MAVEN_ARGS="$MVN_ARGS" "$root/scripts/cluster/fetch.sh" >/dev/null
 bootstrap=$("$root/scripts/cluster/start-kafka.sh" --work "$work" --heap "${BENCH_BROKER_HEAP:-1g}" | tail -1)
