@@ -94,6 +94,11 @@ public final class WeightPublishingJob {
                 .setGroupId(conf.get(JobOptions.GROUP_ID))
                 .setStartingOffsets(startingOffsets(conf.get(JobOptions.STARTING_OFFSETS)))
                 .setDeserializer(new InputRecordDeserializer(topics))
+                // Chunk records are ~1 MiB: fetch big and keep a socket buffer as large as Kafka's own
+                // consumer tool does; kafka.-prefixed settings below override these.
+                .setProperty("receive.buffer.bytes", String.valueOf(2 << 20))
+                .setProperty("max.partition.fetch.bytes", String.valueOf(16 << 20))
+                .setProperty("fetch.max.bytes", String.valueOf(64 << 20))
                 .setProperties(kafkaProperties(conf))
                 // A transactional publish must never be seen half-written.
                 .setProperty("isolation.level", "read_committed")
