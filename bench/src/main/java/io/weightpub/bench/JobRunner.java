@@ -155,6 +155,10 @@ public final class JobRunner {
                 .setStartingOffsets(OffsetsInitializer.earliest())
                 .setBounded(OffsetsInitializer.latest())
                 .setDeserializer(new FloorDeserializer())
+                // the job's own fetch settings (WeightPublishingJob), so the floor isolates Flink's overhead
+                .setProperty("receive.buffer.bytes", String.valueOf(2 << 20))
+                .setProperty("max.partition.fetch.bytes", String.valueOf(16 << 20))
+                .setProperty("fetch.max.bytes", String.valueOf(64 << 20))
                 .setProperty("isolation.level", "read_committed")
                 .build();
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "chunks").sinkTo(new DiscardingSink<>());
