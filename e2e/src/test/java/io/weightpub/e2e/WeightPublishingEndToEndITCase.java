@@ -150,6 +150,16 @@ class WeightPublishingEndToEndITCase {
             assertThat(workerStates(version.publishId, VersionState.COMMITTED))
                     .as("workers that committed version %s", version.step).hasSize(WORKERS);
         }
+
+        // The operator's view and a rollback, through the ops commands of the CLI.
+        String versions = weightpub("versions", "--bootstrap-servers", kafka.bootstrapServers(),
+                "--topic-prefix", PREFIX, "--model", MODEL);
+        assertThat(versions).contains(v1.publishId, v2.publishId, v3.publishId);
+        String rollback = weightpub("rollback", "--bootstrap-servers", kafka.bootstrapServers(),
+                "--topic-prefix", PREFIX, "--model", MODEL, "--to", "2", "--reason", "e2e", "--wait", "120",
+                "--workers", String.valueOf(WORKERS));
+        assertThat(rollback).contains("rolled back to the content of version 2 as version 4");
+        awaitWorkersServe(v2, 4);
     }
 
     @Test
