@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
  */
 final class ConsistencyProbe implements AutoCloseable {
 
+    private static final long PAUSE_MILLIS = 100;
     private static final Pattern VERSION = Pattern.compile("\"version\":(\\d+)");
     private static final Pattern SHA256 = Pattern.compile("\"sha256\":\"([0-9a-f]{64})\"");
 
@@ -57,6 +58,8 @@ final class ConsistencyProbe implements AutoCloseable {
                     continue;
                 }
                 check(uri, response.body());
+                // Each read hashes a whole version; pausing keeps the probe from starving the pipeline it watches.
+                Thread.sleep(PAUSE_MILLIS);
             } catch (InterruptedException e) {
                 return;
             } catch (java.io.IOException e) {
