@@ -6,7 +6,8 @@
 #   scripts/bench.sh stages    [--quick] [options]   per-byte cost of each stage (JMH hot loops + raw fetch)
 #   scripts/bench.sh memory    [--quick] [options]   job heap and checkpointed state vs model size
 #   scripts/bench.sh publisher [--quick] [options]   WeightPublisher vs Kafka ProducerPerformance
-#   scripts/bench.sh all       [--quick] [options]   all four, then the report
+#   scripts/bench.sh rollback  [--quick] [options]   resident rollback latency; replay vs a raw consumer
+#   scripts/bench.sh all       [--quick] [options]   all five, then the report
 #   scripts/bench.sh report    [--out DIR]           report.md, summary.csv and plots from the CSVs in DIR
 #   scripts/bench.sh gpu-prepare DIR                 jars for the GPU benchmark, for a GPU host without Maven:
 #                                                    there, java -cp 'DIR/lib/*' io.weightpub.bench.GpuBench OUT
@@ -46,7 +47,7 @@ build() {
 }
 
 case "$cmd" in
-  e2e|stages|memory|publisher|all|report) ;;
+  e2e|stages|memory|publisher|rollback|all|report) ;;
   gpu-prepare)
     dir=${1:?usage: scripts/bench.sh gpu-prepare DIR}
     cp=$(build)
@@ -113,7 +114,7 @@ if [ "$cmd" = all ]; then
   # A fresh report; results that came from a GPU host are kept.
   find "$out" -maxdepth 1 -type f \( -name '*.csv' -o -name '*.png' -o -name 'report.md' \) \
       ! -name 'gpu*.csv' ! -name 'e2e-cuda.csv' ! -name 'env-gpu*.csv' ! -name 'env-e2e-cuda.csv' -delete
-  for bench in e2e stages memory publisher; do
+  for bench in e2e stages memory publisher rollback; do
     run "$bench"
   done
   java_run report --out "$out"

@@ -76,6 +76,10 @@ public final class BenchMain {
                     measured = new PublisherBench(broker, args.intValue("runs", quick ? 1 : 3))
                             .run(args.sizes("sizes", quick ? List.of(64L << 20) : List.of(1L << 30)));
                 }
+                case "rollback" -> {
+                    bench = RollbackBench.BENCH;
+                    measured = new RollbackBench(quick, args.intValue("runs", quick ? 1 : 3)).run();
+                }
                 default -> {
                     usage();
                     System.exit(2);
@@ -93,7 +97,7 @@ public final class BenchMain {
     }
 
     private static void usage() {
-        System.err.println("usage: BenchMain e2e|stages|memory|publisher|report [--out DIR] [--bootstrap HOST:PORT]"
+        System.err.println("usage: BenchMain e2e|stages|memory|publisher|rollback|report [--out DIR] [--bootstrap HOST:PORT]"
                 + " [--quick] [--runs N] [--sizes 1g,4g] [--workers 1,3] [--mem-budget SIZE] [--checkpoint-ms N]"
                 + " [--fetch-size SIZE] [--backend host|cuda]");
     }
