@@ -19,7 +19,7 @@ public final class SinkOptions {
 
     public static final ConfigOption<StoreBackend> BACKEND = ConfigOptions.key("weightpub.sink.backend")
             .enumType(StoreBackend.class)
-            .defaultValue(StoreBackend.AUTO)
+            .defaultValue(WeightStoreConfig.DEFAULT_BACKEND)
             .withDescription("Where weights live: HOST (off-heap), CUDA (GPU through JCuda), or AUTO (CUDA where a "
                     + "device is present, else HOST).");
 
@@ -31,7 +31,7 @@ public final class SinkOptions {
 
     public static final ConfigOption<Integer> SLOTS_PER_MODEL = ConfigOptions.key("weightpub.sink.slots-per-model")
             .intType()
-            .defaultValue(2)
+            .defaultValue(WeightStoreConfig.DEFAULT_SLOTS_PER_MODEL)
             .withDescription("Slots per model, at least 2 (active + shadow). With ON_CHECKPOINT, 3 lets the next "
                     + "version stage while the previous one waits for its checkpoint.");
 
@@ -52,7 +52,7 @@ public final class SinkOptions {
     public static final ConfigOption<Integer> RESIDENT_VERSIONS = ConfigOptions
             .key("weightpub.sink.resident-versions")
             .intType()
-            .defaultValue(0)
+            .defaultValue(WeightStoreConfig.DEFAULT_RESIDENT_VERSIONS)
             .withDescription("Extra slots per model (each the size of a version) that keep retired versions "
                     + "resident, so a rollback to one of them is a flip alone; allocated only while memory "
                     + "permits. Free shadow slots keep the latest retired version anyway until a publish needs "
@@ -100,34 +100,34 @@ public final class SinkOptions {
 
     public static final ConfigOption<Integer> CUDA_DEVICE = ConfigOptions.key("weightpub.sink.cuda.device")
             .intType()
-            .defaultValue(-1)
+            .defaultValue(WeightStoreConfig.DEFAULT_CUDA_DEVICE)
             .withDescription("CUDA device ordinal; -1 gives worker i device i modulo the device count.");
 
     public static final ConfigOption<Integer> STAGING_BUFFERS = ConfigOptions.key("weightpub.sink.staging.buffers")
             .intType()
-            .defaultValue(8)
+            .defaultValue(WeightStoreConfig.DEFAULT_STAGING_BUFFERS)
             .withDescription("Pinned host buffers in the CUDA staging ring (at least 2).");
 
     public static final ConfigOption<MemorySize> STAGING_BUFFER_SIZE = ConfigOptions
             .key("weightpub.sink.staging.buffer-size")
             .memoryType()
-            .defaultValue(MemorySize.ofMebiBytes(16))
+            .defaultValue(new MemorySize(WeightStoreConfig.DEFAULT_STAGING_BUFFER_BYTES))
             .withDescription("Size of each pinned staging buffer; adjacent chunks are coalesced up to it.");
 
     public static final ConfigOption<Integer> COPY_THREADS = ConfigOptions.key("weightpub.sink.staging.copy-threads")
             .intType()
-            .defaultValue(8)
+            .defaultValue(WeightStoreConfig.DEFAULT_COPY_THREADS)
             .withDescription("Threads copying chunk payloads into pinned memory (CUDA). One thread copies about "
                     + "6 GB/s; on an H100 8 threads reach 0.98x of the raw pinned host-to-device bandwidth, 4 only 0.54x.");
 
     public static final ConfigOption<Integer> VERIFY_THREADS = ConfigOptions.key("weightpub.sink.verify-threads")
             .intType()
-            .defaultValue(4)
+            .defaultValue(WeightStoreConfig.DEFAULT_VERIFY_THREADS)
             .withDescription("Threads hashing buckets in parallel when a version is verified.");
 
     public static final ConfigOption<Duration> LEASE_WAIT_TIMEOUT = ConfigOptions
             .key("weightpub.sink.lease-wait-timeout")
             .durationType()
-            .defaultValue(Duration.ofSeconds(30))
+            .defaultValue(WeightStoreConfig.DEFAULT_LEASE_WAIT_TIMEOUT)
             .withDescription("How long staging waits for readers to release a retired slot before failing.");
 }

@@ -7,6 +7,17 @@ import java.util.Objects;
 /** Settings of a {@link WeightStore}; immutable, built with {@link #builder()}. */
 public final class WeightStoreConfig implements Serializable {
 
+    // Defaults, shared with SinkOptions; plain constants because a store runs without Flink too.
+    public static final StoreBackend DEFAULT_BACKEND = StoreBackend.AUTO;
+    public static final int DEFAULT_SLOTS_PER_MODEL = 2;
+    public static final int DEFAULT_RESIDENT_VERSIONS = 0;
+    public static final int DEFAULT_CUDA_DEVICE = -1;
+    public static final int DEFAULT_STAGING_BUFFERS = 8;
+    public static final int DEFAULT_STAGING_BUFFER_BYTES = 16 << 20;
+    public static final int DEFAULT_COPY_THREADS = 8;
+    public static final int DEFAULT_VERIFY_THREADS = 4;
+    public static final Duration DEFAULT_LEASE_WAIT_TIMEOUT = Duration.ofSeconds(30);
+
     private static final long serialVersionUID = 1L;
 
     private final StoreBackend backend;
@@ -107,16 +118,15 @@ public final class WeightStoreConfig implements Serializable {
 
     /** Builder; {@link #build()} checks every setting. */
     public static final class Builder {
-        // The defaults are the options' defaults: one source of truth for code and configuration.
-        private StoreBackend backend = SinkOptions.BACKEND.defaultValue();
-        private int slotsPerModel = SinkOptions.SLOTS_PER_MODEL.defaultValue();
-        private int residentVersions = SinkOptions.RESIDENT_VERSIONS.defaultValue();
-        private int cudaDevice = SinkOptions.CUDA_DEVICE.defaultValue();
-        private int stagingBuffers = SinkOptions.STAGING_BUFFERS.defaultValue();
-        private int stagingBufferBytes = (int) SinkOptions.STAGING_BUFFER_SIZE.defaultValue().getBytes();
-        private int copyThreads = SinkOptions.COPY_THREADS.defaultValue();
-        private int verifyThreads = SinkOptions.VERIFY_THREADS.defaultValue();
-        private Duration leaseWaitTimeout = SinkOptions.LEASE_WAIT_TIMEOUT.defaultValue();
+        private StoreBackend backend = DEFAULT_BACKEND;
+        private int slotsPerModel = DEFAULT_SLOTS_PER_MODEL;
+        private int residentVersions = DEFAULT_RESIDENT_VERSIONS;
+        private int cudaDevice = DEFAULT_CUDA_DEVICE;
+        private int stagingBuffers = DEFAULT_STAGING_BUFFERS;
+        private int stagingBufferBytes = DEFAULT_STAGING_BUFFER_BYTES;
+        private int copyThreads = DEFAULT_COPY_THREADS;
+        private int verifyThreads = DEFAULT_VERIFY_THREADS;
+        private Duration leaseWaitTimeout = DEFAULT_LEASE_WAIT_TIMEOUT;
 
         private Builder() {}
 

@@ -65,6 +65,8 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     /** Worker id in status records written by the job rather than by a sink subtask. */
     public static final int JOB_WORKER = -1;
 
+    private final String chunksTopic;
+    private final String manifestsTopic;
     private final String statusTopic;
     private final String versionsTopic;
     private final String deadLetterTopic;
@@ -85,6 +87,8 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                             + "dead-letter raw bytes %d not negative",
                     publishTimeoutMs, retainedVersions, deadLetterMaxRawBytes));
         }
+        this.chunksTopic = topics.chunks();
+        this.manifestsTopic = topics.manifests();
         this.statusTopic = topics.status();
         this.versionsTopic = topics.versions();
         this.deadLetterTopic = topics.deadLetters();
@@ -494,7 +498,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         List<KafkaOffsetRange> chunkRanges = new ArrayList<>();
         for (Map.Entry<Integer, long[]> range : progress.chunkRanges().entrySet()) {
             chunkRanges.add(new KafkaOffsetRange(
-                    chunkTopicOf(), range.getKey(), range.getValue()[0], range.getValue()[1]));
+                    chunksTopic, range.getKey(), range.getValue()[0], range.getValue()[1]));
         }
         List<ByteBuffer> bucketDigests = new ArrayList<>();
         for (BucketInfo bucket : manifest.getBuckets()) {
@@ -509,7 +513,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                 .setTotalBytes(progress.versionBytes)
                 .setManifestSha256(ByteBuffer.wrap(sha256(progress.manifest)))
                 .setManifestRange(new KafkaOffsetRange(
-                        manifestTopicOf(), progress.manifestPartition, progress.manifestOffset,
+                        manifestsTopic, progress.manifestPartition, progress.manifestOffset,
                         progress.manifestOffset))
                 .setChunkRanges(chunkRanges)
                 .setBucketSha256(bucketDigests)
@@ -735,14 +739,6 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     private ModelLedger ledger() throws Exception {
         ModelLedger ledger = ledgerState.value();
         return ledger == null ? new ModelLedger() : ledger;
-    }
-
-    private String chunkTopicOf() {
-        return statusTopic.substring(0, statusTopic.length() - ".status".length()) + ".chunks";
-    }
-
-    private String manifestTopicOf() {
-        return statusTopic.substring(0, statusTopic.length() - ".status".length()) + ".manifests";
     }
 
     private static VersionManifest decodeValidManifest(byte[] manifest) {

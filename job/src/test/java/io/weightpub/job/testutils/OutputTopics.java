@@ -1,5 +1,6 @@
 package io.weightpub.job.testutils;
 
+import io.weightpub.publisher.testutils.TopicReader;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
@@ -8,17 +9,10 @@ import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.testutils.EmbeddedKafka;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /** Reads what the job wrote: status records, version index entries, dead letters. */
 public final class OutputTopics {
@@ -58,33 +52,6 @@ public final class OutputTopics {
 
     /** Every record now in {@code topic}, read from the beginning to the current end. */
     public List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
-        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo info : consumer.partitionsFor(topic)) {
-                partitions.add(new TopicPartition(topic, info.partition()));
-            }
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (!reachedEnd(consumer, end) && System.currentTimeMillis() < deadline) {
-                consumer.poll(Duration.ofMillis(100)).forEach(records::add);
-            }
-        }
-        return records;
-    }
-
-    private static boolean reachedEnd(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> end) {
-        for (Map.Entry<TopicPartition, Long> partition : end.entrySet()) {
-            if (consumer.position(partition.getKey()) < partition.getValue()) {
-                return false;
-            }
-        }
-        return true;
+        return TopicReader.readAll(kafka.bootstrapServers(), topic, true);
     }
 }
