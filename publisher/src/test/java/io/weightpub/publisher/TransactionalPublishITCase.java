@@ -47,6 +47,18 @@ class TransactionalPublishITCase {
                 .map(TransactionalPublishITCase::chunkPublishId).toList();
     }
 
+    /** Waits until the log holds chunks of this publish (of any publish when {@code publishId} is null). */
+    private static void awaitChunksInLog(TopicNames topics, String publishId) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (true) {
+            List<String> ids = chunkPublishIds(topics, false);
+            if (publishId == null ? !ids.isEmpty() : ids.contains(publishId)) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("chunks reach the log").isLessThan(deadline);
+        }
+    }
+
     @Test
     void anAbortedPublishLeavesNothingForReadCommittedConsumersAndTheNextPublishCommits() {
         TopicNames topics = TopicNames.of("tx-listener");
@@ -55,10 +67,7 @@ class TransactionalPublishITCase {
         // hide records the broker already holds, not only ones still in the producer's buffer.
         PublishProgressListener failHalfway = progress -> {
             if (progress.chunksSent() == progress.totalChunks() / 2) {
-                long deadline = System.nanoTime() + 30_000_000_000L;
-                while (!chunkPublishIds(topics, false).contains(progress.publishId())) {
-                    assertThat(System.nanoTime()).as("chunks reach the log").isLessThan(deadline);
-                }
+                awaitChunksInLog(topics, progress.publishId());
                 throw new IllegalStateException("trainer interrupted");
             }
         };
@@ -89,6 +98,8 @@ class TransactionalPublishITCase {
         tensors.add(new TensorSource("lm_head.weight", DType.BF16, new long[] {3000}) {
             @Override
             public void read(long offset, ByteBuffer dst) throws IOException {
+                // Fail only once earlier chunks are in the log, so the abort has broker-held records to hide.
+                awaitChunksInLog(topics, null);
                 throw new IOException("checkpoint shard deleted");
             }
         });
