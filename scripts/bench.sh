@@ -54,10 +54,15 @@ case "$cmd" in
     rm -rf "$dir"
     mkdir -p "$dir/lib"
     cp "${cp%/\*}"/*.jar "$dir/lib/"
-    ls "$dir/lib" | grep -q 'jcuda-natives-.*-linux-x86_64.jar' \
+    # No log4j: its core needs java.desktop, which a small jlink'ed runtime for GPU hosts leaves out;
+    # the runners print their own failures.
+    rm -f "$dir"/lib/log4j-core-*.jar "$dir"/lib/log4j-slf4j*-impl-*.jar "$dir"/lib/log4j-1.2-api-*.jar
+    compgen -G "$dir/lib/jcuda-natives-*-linux-x86_64.jar" >/dev/null \
         || { echo "the JCuda linux-x86_64 natives jar is missing from $dir/lib" >&2; exit 1; }
     cat >"$dir/README.txt" <<'TXT'
-GPU benchmark (weightpub bench). On the GPU host, with any Java 17+ runtime:
+GPU benchmark (weightpub bench). On the GPU host, with a Java 17+ runtime (a full JDK, or a jlink'ed
+one with at least java.base, java.logging, java.management, jdk.management, java.naming, java.sql,
+jdk.unsupported and jdk.crypto.ec):
 
   java -Xmx8g -cp 'lib/*' io.weightpub.bench.GpuBench OUT [--version-mib 2048] [--rounds 3] [--flips 200]
        [--readers 4] [--sizes 4g] [--workers 1] [--runs 3] [--bootstrap HOST:PORT] [--skip-e2e]

@@ -41,7 +41,6 @@ case "$cmd" in
     # Only what the store and its tests load: no Flink, no Kafka (the CUDA tests never touch them), no
     # JUnit jars (the console standalone jar carries the platform and the Jupiter engine), and no log4j
     # (its core needs java.desktop, which a small jlink'ed runtime for GPU hosts leaves out).
-    # No log4j: its core needs java.desktop, which the jlink'ed runtime carried to GPU hosts leaves out.
     for pattern in 'weightpub-schemas-*.jar' 'avro-*.jar' 'jackson-core-*.jar' 'jackson-databind-*.jar' \
         'jackson-annotations-*.jar' 'jcuda-*.jar' 'slf4j-api-*.jar' \
         'assertj-core-*.jar' 'byte-buddy-[0-9]*.jar' 'commons-compress-*.jar'; do
@@ -50,7 +49,7 @@ case "$cmd" in
     rm -rf "$all"
     mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_PLATFORM_VERSION" \
         -DoutputDirectory="$dir/lib"
-    ls "$dir/lib" | grep -q 'jcuda-natives-.*-linux-x86_64.jar' \
+    compgen -G "$dir/lib/jcuda-natives-*-linux-x86_64.jar" >/dev/null \
         || { echo "the JCuda linux-x86_64 natives jar is missing from $dir/lib" >&2; exit 1; }
     echo "prepared $dir ($(du -sh "$dir" | cut -f1)); carry it to the GPU host and run: scripts/gpu-tests.sh test $dir"
     ;;

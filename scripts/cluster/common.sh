@@ -45,8 +45,11 @@ free_port() {
 # carries -Dweightpub.work=<folder>, so a recycled pid is never mistaken for ours.
 owned_process_alive() {
     local pid="$1" work="$2"
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null \
-        && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "-Dweightpub.work=$work"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+    # Read whole before matching: a grep -q that stops early would fail the pipe under pipefail.
+    local args
+    args=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    grep -qxF -- "-Dweightpub.work=$work" <<<"$args"
 }
 
 # Stops the process of pid file $1 (TERM, then KILL after $3 seconds) and removes the file.

@@ -51,7 +51,10 @@ start_jvm "$PID_FILE" "$DIR/log/taskmanager-$N.out" \
     --configDir "$CONF" -D "taskmanager.resource-id=$ID" \
     "${DYNAMIC[@]+"${DYNAMIC[@]}"}" "${FLINK_MEMORY_DYNAMIC_ARGS[@]}"
 
-registered() { http_get "$REST_PORT" /taskmanagers 2>/dev/null | grep -q "\"id\":\"$ID\""; }
+registered() {
+    local taskmanagers
+    taskmanagers=$(http_get "$REST_PORT" /taskmanagers 2>/dev/null) && [[ $taskmanagers == *"\"id\":\"$ID\""* ]]
+}
 PID_FILE_TO_WATCH="$PID_FILE" wait_until "$LOG" 120 registered
 info "TaskManager $ID registered (pid $(cat "$PID_FILE"), log $LOG)"
 echo "$ID"

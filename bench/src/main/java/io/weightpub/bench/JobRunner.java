@@ -69,7 +69,17 @@ public final class JobRunner {
 
     private JobRunner() {}
 
-    public static void main(String[] argv) throws Exception {
+    public static void main(String[] argv) {
+        try {
+            run(argv);
+        } catch (Throwable t) {
+            // Flink's non-daemon threads would keep a failed runner alive, and its parent waiting
+            t.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] argv) throws Exception {
         BenchArgs args = BenchArgs.parse(argv).allow("mode", "bootstrap", "prefix", "workers", "backend", "model",
                 "version", "checkpoint-ms", "timeout-s");
         String mode = args.get("mode", "job");

@@ -90,11 +90,11 @@ class ReportTest {
 
         String md = Files.readString(dir.resolve("report.md"));
         assertThat(md).contains("## Targets", "| benchmark | ceiling | project | ratio | target | met? |",
-                "> shared machine", "![End to end", "## Where the time goes", "## Memory", "## Publisher",
+                "> **e2e**: shared machine", "![End to end", "## Where the time goes", "## Memory", "## Publisher",
                 "## Rollback and recovery", "Pending.");
         // the missed 3-worker target is explained, with the largest extra stage first
         assertThat(md).contains("### e2e 1GiB/3w").contains("What would close it")
-                .contains("SHA-256 digest (per worker): the SHA-256 verification");
+                .contains("SHA-256 digest (per worker): SHA-256 is paid once per worker");
         assertThat(md).doesNotContain("### e2e 1GiB/1w");
         assertThat(Files.readAllLines(dir.resolve("summary.csv")).get(0))
                 .isEqualTo("bench,case,metric,median,min,max,n,unit");
