@@ -118,7 +118,8 @@ public final class SinkOptions {
             .intType()
             .defaultValue(WeightStoreConfig.DEFAULT_COPY_THREADS)
             .withDescription("Threads copying chunk payloads into pinned memory (CUDA). One thread copies about "
-                    + "6 GB/s; on an H100 8 threads reach 0.98x of the raw pinned host-to-device bandwidth, 4 only 0.54x.");
+                    + "6 GB/s; on an H100 8 threads reached 0.56-0.98x of the raw pinned host-to-device bandwidth "
+                    + "over four runs, 4 threads 0.35-0.54x.");
 
     public static final ConfigOption<Integer> VERIFY_THREADS = ConfigOptions.key("weightpub.sink.verify-threads")
             .intType()
