@@ -97,9 +97,10 @@ class StandaloneClusterSmokeITCase {
                 .slotsPerTaskManager(2)
                 .jobManagerMemory("640m")
                 .taskManagerMemory("1024m")
-                // notice a dead TaskManager within seconds, not the default 50 s
+                // notice a dead TaskManager within seconds, not the default 50 s, but not so soon that a
+                // busy CI machine's GC or scheduling pauses look like a loss
                 .setting("heartbeat.interval", "1000")
-                .setting("heartbeat.timeout", "5000")
+                .setting("heartbeat.timeout", "15000")
                 .start();
         int restPort = flink.restPort();
         List<Long> pids;

@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -40,6 +41,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -50,8 +52,11 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -93,8 +98,10 @@ class WeightPublishingEndToEndITCase {
                 .slotsPerTaskManager(WORKERS)
                 .jobManagerMemory("640m")
                 .taskManagerMemory("1280m")
+                // Notice the killed TaskManager within seconds, not the default 50 s; not so soon that a
+                // busy CI machine's GC or scheduling pauses look like a loss.
                 .setting("heartbeat.interval", "1000")
-                .setting("heartbeat.timeout", "5000")
+                .setting("heartbeat.timeout", "15000")
                 .start();
         workerBasePort = freePortPair();
     }
@@ -123,8 +130,10 @@ class WeightPublishingEndToEndITCase {
         send(v2Records.subList(0, half));
         Waits.untilTrue("every worker staged the first half of version 2", TIMEOUT,
                 () -> workerStates(v2.publishId, VersionState.STAGED).size() == WORKERS);
-        long completed = flink.checkpointCounts(jobId).completed();
-        flink.awaitCompletedCheckpoints(jobId, completed + 1, TIMEOUT);
+        // The next checkpoint to complete may have started before the chunks were staged; the one
+        // after it started after, so it holds the half-staged publish.
+        long completed = checkpointCounts(jobId).completed();
+        flink.awaitCompletedCheckpoints(jobId, completed + 2, TIMEOUT);
 
         flink.killTaskManager("tm-1");
         Waits.untilTrue("tm-1 to be dropped by the JobManager", TIMEOUT,
@@ -144,11 +153,12 @@ class WeightPublishingEndToEndITCase {
         publishWithCli(v3);
         awaitWorkersServe(v3, 3);
 
-        assertThat(flink.checkpointCounts(jobId).restored()).as("restores from a checkpoint").isGreaterThanOrEqualTo(1);
+        assertThat(checkpointCounts(jobId).restored()).as("restores from a checkpoint").isGreaterThanOrEqualTo(1);
         assertIndexMapsEachVersionToOnePublish(Map.of(1L, v1.publishId, 2L, v2.publishId, 3L, v3.publishId));
         for (Checkpoint version : List.of(v1, v2, v3)) {
-            assertThat(workerStates(version.publishId, VersionState.COMMITTED))
-                    .as("workers that committed version %s", version.step).hasSize(WORKERS);
+            // Workers send the record after the flip, asynchronously: serving a version comes first.
+            Waits.untilTrue("every worker reports version " + version.step + " committed", TIMEOUT,
+                    () -> workerStates(version.publishId, VersionState.COMMITTED).size() == WORKERS);
         }
 
         // The operator's view and a rollback, through the ops commands of the CLI.
@@ -234,19 +244,29 @@ class WeightPublishingEndToEndITCase {
         checkpoint.publishId = published.group(1);
     }
 
-    /** Runs the {@code weightpub} command line (bin/weightpub) and returns its standard output. */
-    private static String weightpub(String... args) throws IOException, InterruptedException {
+    /**
+     * Runs the {@code weightpub} command line (bin/weightpub) and returns its output (standard output
+     * and error). The output goes to a file in the work folder: reading a pipe to its end would
+     * block until the process exits, and a hung command would never reach the timeout.
+     */
+    private String weightpub(String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("bash", "bin/weightpub"));
         command.addAll(List.of(args));
+        Path log = Files.createTempFile(work, "weightpub-" + args[0] + "-", ".out");
         Process process = new ProcessBuilder(command)
                 .directory(ClusterScripts.repoRoot().toFile())
                 .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!process.waitFor(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS) || process.exitValue() != 0) {
-            process.destroyForcibly();
-            throw new AssertionError("weightpub " + String.join(" ", args) + " failed:\n" + output);
+        boolean exited = process.waitFor(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        if (!exited) {
+            process.destroyForcibly().waitFor();
+        }
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        if (!exited || process.exitValue() != 0) {
+            throw new AssertionError("weightpub " + String.join(" ", args)
+                    + (exited ? " failed" : " did not finish within " + TIMEOUT) + ":\n" + output);
         }
         return output;
     }
@@ -334,6 +354,12 @@ class WeightPublishingEndToEndITCase {
         return response.body();
     }
 
+    /** The job's checkpoint counts; a REST call that fails now and then is retried. */
+    private StandaloneFlinkCluster.CheckpointCounts checkpointCounts(String jobId) {
+        return Waits.until("the checkpoint counts of job " + jobId, TIMEOUT,
+                () -> Optional.of(flink.checkpointCounts(jobId)));
+    }
+
     // ---------------------------------------------------------------- what the topics say
 
     private Set<Integer> workerStates(String publishId, VersionState state) {
@@ -397,18 +423,27 @@ class WeightPublishingEndToEndITCase {
         return HexFormat.of().formatHex(digest.digest());
     }
 
+    /**
+     * The first of two adjacent free ports for the workers' HTTP endpoints. They are bound only later,
+     * by the TaskManager: taken from 20000-31999 as the cluster scripts' free_port does, below the
+     * ephemeral range, so that no outgoing connection gets one of them in the meantime.
+     */
     private static int freePortPair() throws IOException {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int port;
-            try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-                port = socket.getLocalPort();
-            }
-            try (ServerSocket next = new ServerSocket(port + 1, 1, java.net.InetAddress.getLoopbackAddress())) {
+        Random random = new Random();
+        for (int attempt = 0; attempt < 500; attempt++) {
+            int port = 20000 + random.nextInt(12000 - 1);
+            if (isFree(port) && isFree(port + 1)) {
                 return port;
-            } catch (IOException taken) {
-                // try another pair
             }
         }
-        throw new IOException("no two adjacent free ports on 127.0.0.1");
+        throw new IOException("no two adjacent free ports in 20000-31999 on 127.0.0.1");
+    }
+
+    private static boolean isFree(int port) {
+        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            return true;
+        } catch (IOException taken) {
+            return false;
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.weightpub.job;
 
+import io.weightpub.job.testutils.ArmedByHoldingCheckpoint;
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
 import io.weightpub.job.testutils.TestVersion;
@@ -14,20 +15,14 @@ import io.weightpub.sink.WeightEventTypeInfo;
 import io.weightpub.sink.WeightSink;
 import io.weightpub.testutils.KafkaClusterExtension;
 
-import org.apache.flink.api.common.functions.MapFunction;
-import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -75,13 +70,20 @@ class RecoveryITCase {
             job.awaitVersionOnAllWorkers("llama", 1);
 
             assertThat(job.activeBytes(0, "llama")).isEqualTo(v1.expectedBytes());
-            OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
-            assertThat(workerStatuses(out, v1.publishId(), VersionState.COMMITTED)).last()
-                    .satisfies(s -> assertThat(s.getMessage()).contains("(the worker's store was lost): replayed "
-                            + v1.totalBytes() + " bytes from Kafka"));
-            assertThat(workerStatuses(out, v2.publishId(), VersionState.STAGED))
-                    .anySatisfy(s -> assertThat(s.getMessage()).contains("lost chunks of the publish in flight "
-                            + "re-read"));
+            String replayed = "(the worker's store was lost): replayed " + v1.totalBytes() + " bytes from Kafka";
+            String reread = "lost chunks of the publish in flight re-read";
+            // The worker sends these asynchronously, the re-read one only after a further Kafka read:
+            // serving version 1 again does not mean they are in the topic yet.
+            List<WorkerStatus> statuses = new OutputTopics(KAFKA.kafka(), trainer.topics()).awaitStatuses(
+                    "the restored worker reports the replay and the re-read of the staged chunks",
+                    all -> workerStatuses(all, v1.publishId(), VersionState.COMMITTED).stream()
+                                    .anyMatch(s -> s.getMessage().contains(replayed))
+                            && workerStatuses(all, v2.publishId(), VersionState.STAGED).stream()
+                                    .anyMatch(s -> s.getMessage().contains(reread)));
+            assertThat(workerStatuses(statuses, v1.publishId(), VersionState.COMMITTED)).last()
+                    .satisfies(s -> assertThat(s.getMessage()).contains(replayed));
+            assertThat(workerStatuses(statuses, v2.publishId(), VersionState.STAGED))
+                    .anySatisfy(s -> assertThat(s.getMessage()).contains(reread));
 
             trainer.send(v2, SendPlan.inOrder().droppingBefore(half));
             job.awaitVersionOnAllWorkers("llama", 2);
@@ -91,8 +93,9 @@ class RecoveryITCase {
         }
     }
 
-    private static List<WorkerStatus> workerStatuses(OutputTopics out, String publishId, VersionState state) {
-        return out.statuses().stream()
+    private static List<WorkerStatus> workerStatuses(List<WorkerStatus> statuses, String publishId,
+            VersionState state) {
+        return statuses.stream()
                 .filter(s -> s.getWorker() >= 0 && s.getPublishId().equals(publishId) && s.getState() == state)
                 .collect(Collectors.toList());
     }
@@ -100,34 +103,26 @@ class RecoveryITCase {
     /**
      * Passes events through; once a checkpoint that holds {@code publishId} half-staged completed,
      * the first event of {@code triggerModel} tears the sink's workers down (their stores are freed,
-     * as when a TaskManager dies) and fails the task. State is static: the MiniCluster runs in this
-     * JVM and the loss must happen once across restarts.
+     * as when a TaskManager dies) and fails the task, once across restarts.
      */
-    static final class LoseWorkerOnce
-            implements MapFunction<WeightEvent, WeightEvent>, CheckpointedFunction, CheckpointListener {
+    static final class LoseWorkerOnce extends ArmedByHoldingCheckpoint {
 
         private static final long serialVersionUID = 1L;
-        private static final AtomicBoolean SEEN = new AtomicBoolean();
-        private static final AtomicLong HOLDING_CHECKPOINT = new AtomicLong(Long.MAX_VALUE);
-        private static final AtomicBoolean ARMED = new AtomicBoolean();
+        private static final Arming ARMING = new Arming();
         private static final AtomicBoolean LOST = new AtomicBoolean();
 
-        private final String publishId;
         private final String triggerModel;
         private final String sinkName;
 
         LoseWorkerOnce(String publishId, String triggerModel, String sinkName) {
-            this.publishId = publishId;
+            super(publishId);
             this.triggerModel = triggerModel;
             this.sinkName = sinkName;
-            SEEN.set(false);
-            HOLDING_CHECKPOINT.set(Long.MAX_VALUE);
-            ARMED.set(false);
             LOST.set(false);
         }
 
         static boolean armed() {
-            return ARMED.get();
+            return ARMING.armed();
         }
 
         static boolean lost() {
@@ -135,35 +130,20 @@ class RecoveryITCase {
         }
 
         @Override
-        public WeightEvent map(WeightEvent event) {
-            if (event.kind() == WeightEvent.Kind.STAGE_CHUNK && event.publishId().equals(publishId)) {
-                SEEN.set(true);
-            }
-            if (ARMED.get() && event.modelId().equals(triggerModel) && LOST.compareAndSet(false, true)) {
+        protected Arming arming() {
+            return ARMING;
+        }
+
+        @Override
+        protected WeightEvent injectOrPass(WeightEvent event) {
+            if (event.modelId().equals(triggerModel) && ARMING.fire()) {
+                // Stores freed before the flag is set: a test that saw the loss must not find the old
+                // stores still serving.
                 WeightSink.release(sinkName);
+                LOST.set(true);
                 throw new IllegalStateException("injected loss of the workers of sink " + sinkName);
             }
             return event;
-        }
-
-        @Override
-        public void snapshotState(FunctionSnapshotContext context) {
-            // The sink writer is chained after this function: it staged every chunk this function passed on.
-            if (SEEN.get()) {
-                HOLDING_CHECKPOINT.accumulateAndGet(context.getCheckpointId(), Math::min);
-            }
-        }
-
-        @Override
-        public void initializeState(FunctionInitializationContext context) {
-            // Nothing to restore: the test's state is static.
-        }
-
-        @Override
-        public void notifyCheckpointComplete(long checkpointId) {
-            if (checkpointId >= HOLDING_CHECKPOINT.get()) {
-                ARMED.set(true);
-            }
         }
     }
 }

@@ -64,7 +64,7 @@ class RollbackITCase {
             job.awaitVersionOnAllWorkers("llama", 3);
 
             assertServes(job, "llama", 3, 1, v1);
-            assertThat(workerStatuses(trainer, "llama", 3, VersionState.COMMITTED)).hasSize(WORKERS)
+            assertThat(awaitWorkerStatuses(trainer, "llama", 3, VersionState.COMMITTED)).hasSize(WORKERS)
                     .allSatisfy(s -> assertThat(s.getMessage()).contains("rollback to version 1 (resident flip)"));
         }
     }
@@ -82,7 +82,7 @@ class RollbackITCase {
             job.awaitVersionOnAllWorkers("qwen", 4);
 
             assertServes(job, "qwen", 4, 1, v1);
-            assertThat(workerStatuses(trainer, "qwen", 4, VersionState.COMMITTED)).hasSize(WORKERS)
+            assertThat(awaitWorkerStatuses(trainer, "qwen", 4, VersionState.COMMITTED)).hasSize(WORKERS)
                     .allSatisfy(s -> assertThat(s.getMessage())
                             .contains("rollback to version 1 (replayed " + v1.totalBytes() + " bytes from Kafka"));
         }
@@ -99,10 +99,9 @@ class RollbackITCase {
             deleteChunks(trainer.topics());
 
             trainer.rollback("phi", 1);
-            RunningJob.await("every worker reports the rollback failed",
-                    () -> workerStatuses(trainer, "phi", 4, VersionState.FAILED).size() == WORKERS);
+            List<WorkerStatus> failed = awaitWorkerStatuses(trainer, "phi", 4, VersionState.FAILED);
 
-            assertThat(workerStatuses(trainer, "phi", 4, VersionState.FAILED)).allSatisfy(s ->
+            assertThat(failed).hasSize(WORKERS).allSatisfy(s ->
                     assertThat(s.getMessage()).contains("rollback to version 1 failed, nothing changed on worker")
                             .contains(trainer.topics().chunks()).contains("were deleted (retention"));
             assertServes(job, "phi", 3, 3, v3);
@@ -127,9 +126,9 @@ class RollbackITCase {
             job.awaitVersionOnAllWorkers("gemma", 5);
 
             assertServes(job, "gemma", 5, 2, v2);
-            assertThat(workerStatuses(trainer, "gemma", 4, VersionState.COMMITTED)).hasSize(WORKERS)
+            assertThat(awaitWorkerStatuses(trainer, "gemma", 4, VersionState.COMMITTED)).hasSize(WORKERS)
                     .allSatisfy(s -> assertThat(s.getContentVersion()).isEqualTo(1));
-            assertThat(workerStatuses(trainer, "gemma", 5, VersionState.COMMITTED)).hasSize(WORKERS)
+            assertThat(awaitWorkerStatuses(trainer, "gemma", 5, VersionState.COMMITTED)).hasSize(WORKERS)
                     .allSatisfy(s -> assertThat(s.getContentVersion()).isEqualTo(2));
         }
     }
@@ -192,10 +191,21 @@ class RollbackITCase {
         }
     }
 
-    /** Status records of the workers (not the job) about {@code version} of {@code model} in {@code state}. */
-    private static List<WorkerStatus> workerStatuses(TrainerTopics trainer, String model, long version,
+    /**
+     * Waits until every worker reported {@code state} for {@code version} of {@code model}, and returns
+     * those records of the workers (not the job): workers send them after the flip, asynchronously.
+     */
+    private static List<WorkerStatus> awaitWorkerStatuses(TrainerTopics trainer, String model, long version,
+            VersionState state) throws InterruptedException {
+        List<WorkerStatus> all = new OutputTopics(KAFKA.kafka(), trainer.topics()).awaitStatuses(
+                "every worker reports version " + version + " of " + model + " " + state,
+                statuses -> workerStatuses(statuses, model, version, state).size() >= WORKERS);
+        return workerStatuses(all, model, version, state);
+    }
+
+    private static List<WorkerStatus> workerStatuses(List<WorkerStatus> statuses, String model, long version,
             VersionState state) {
-        return new OutputTopics(KAFKA.kafka(), trainer.topics()).statuses().stream()
+        return statuses.stream()
                 .filter(s -> s.getWorker() >= 0 && s.getModelId().equals(model) && s.getVersion() == version
                         && s.getState() == state)
                 .collect(Collectors.toList());

@@ -11,6 +11,7 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.sink.ActiveVersion;
 import io.weightpub.sink.WeightEventTypeInfo;
 import io.weightpub.testutils.KafkaClusterExtension;
 
@@ -59,7 +60,10 @@ class WeightPublishingJobITCase {
 
             for (int worker = 0; worker < 3; worker++) {
                 assertThat(job.activeBytes(worker, "llama")).as("worker %d", worker).isEqualTo(v2.expectedBytes());
-                assertThat(job.lease(worker, "llama").info().publishId()).isEqualTo(v2.publishId());
+                // A lease left open keeps its slot: closing the job would wait for it.
+                try (ActiveVersion lease = job.lease(worker, "llama")) {
+                    assertThat(lease.info().publishId()).isEqualTo(v2.publishId());
+                }
             }
             OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
             assertThat(out.versionIndex()).extracting(VersionIndexEntry::getVersion, VersionIndexEntry::getPublishId)
@@ -102,10 +106,16 @@ class WeightPublishingJobITCase {
             job.awaitVersionOnAllWorkers("mistral", 1);
 
             for (int worker = 0; worker < 2; worker++) {
-                assertThat(job.lease(worker, "mistral").info().publishId()).isEqualTo(good.publishId());
+                try (ActiveVersion lease = job.lease(worker, "mistral")) {
+                    assertThat(lease.info().publishId()).isEqualTo(good.publishId());
+                }
                 assertThat(job.activeBytes(worker, "mistral")).isEqualTo(good.expectedBytes());
             }
             OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
+            // The good version may be served before the dead letter and the FAILED status are read back.
+            RunningJob.await("the corrupted chunk is dead-lettered and its publish reported failed",
+                    () -> !out.deadLetters().isEmpty()
+                            && jobStatuses(out, bad.publishId()).contains(VersionState.FAILED));
             List<DeadLetter> letters = out.deadLetters();
             assertThat(letters).isNotEmpty();
             assertThat(letters.get(0).getReason()).contains("CRC32C mismatch");
@@ -201,12 +211,19 @@ class WeightPublishingJobITCase {
                     Map.entry(1L, Set.of(v1.publishId())),
                     Map.entry(2L, Set.of(v2.publishId())),
                     Map.entry(3L, Set.of(v3.publishId())));
-            List<WorkerStatus> committed = out.statuses().stream()
-                    .filter(s -> s.getWorker() >= 0 && s.getState() == VersionState.COMMITTED)
-                    .collect(Collectors.toList());
-            assertThat(committed.stream().map(s -> s.getWorker() + "/" + s.getVersion()).collect(Collectors.toSet()))
-                    .containsExactlyInAnyOrder("0/1", "1/1", "0/2", "1/2", "0/3", "1/3");
+            Set<String> expectedCommits = Set.of("0/1", "1/1", "0/2", "1/2", "0/3", "1/3");
+            List<WorkerStatus> statuses = out.awaitStatuses("every worker reports versions 1 to 3 committed",
+                    all -> committedByWorker(all).containsAll(expectedCommits));
+            assertThat(committedByWorker(statuses)).containsExactlyInAnyOrderElementsOf(expectedCommits);
         }
+    }
+
+    /** "worker/version" of every COMMITTED status record of a worker. */
+    private static Set<String> committedByWorker(List<WorkerStatus> statuses) {
+        return statuses.stream()
+                .filter(s -> s.getWorker() >= 0 && s.getState() == VersionState.COMMITTED)
+                .map(s -> s.getWorker() + "/" + s.getVersion())
+                .collect(Collectors.toSet());
     }
 
     private static List<VersionState> jobStatuses(OutputTopics out, String publishId) {

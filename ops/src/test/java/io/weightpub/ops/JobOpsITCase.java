@@ -76,8 +76,9 @@ class JobOpsITCase {
             assertThat(jobState.activeVersion()).isEqualTo(2);
             assertThat(jobState.state()).isEqualTo(VersionState.COMPLETED);
 
+            // As long as RunningJob.await: a slow CI machine may take a while to replay and flip.
             RollbackResult rollback = Rollback.builder().modelId("llama").targetVersion(1).reason("test")
-                    .waitFor(Duration.ofSeconds(60)).waitForWorkers(0).build()
+                    .waitFor(Duration.ofSeconds(180)).waitForWorkers(0).build()
                     .execute(kafka.connection(), kafka.topics());
 
             assertThat(rollback.newVersion()).hasValue(3);

@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -49,13 +50,19 @@ class TransactionalPublishITCase {
 
     /** Waits until the log holds chunks of this publish (of any publish when {@code publishId} is null). */
     private static void awaitChunksInLog(TopicNames topics, String publishId) {
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             List<String> ids = chunkPublishIds(topics, false);
             if (publishId == null ? !ids.isEmpty() : ids.contains(publishId)) {
                 return;
             }
             assertThat(System.nanoTime()).as("chunks reach the log").isLessThan(deadline);
+            try {
+                Thread.sleep(50); // give the producer's sender thread the CPU, not another read
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted while waiting for chunks in the log", e);
+            }
         }
     }
 

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -328,27 +330,36 @@ public abstract class WeightStoreContract {
         AtomicLong reads = new AtomicLong();
         List<String> mixed = new ArrayList<>();
         Set<Long> seen = ConcurrentHashMap.newKeySet();
-        List<Thread> readers = new ArrayList<>();
-        for (int r = 0; r < 3; r++) {
-            Thread reader = new Thread(() -> {
-                while (!done.get()) {
-                    try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
-                        long version = lease.info().version();
-                        byte[] digest = lease.sha256(0, lease.info().sizeBytes());
-                        if (!java.util.Arrays.equals(digest, expected.get(version))) {
-                            synchronized (mixed) {
-                                mixed.add("version " + version + " read as " + HexFormat.of().formatHex(digest));
-                            }
-                        }
-                        seen.add(version);
-                        reads.incrementAndGet();
+        Runnable read = () -> {
+            try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
+                long version = lease.info().version();
+                byte[] digest = lease.sha256(0, lease.info().sizeBytes());
+                if (!java.util.Arrays.equals(digest, expected.get(version))) {
+                    synchronized (mixed) {
+                        mixed.add("version " + version + " read as " + HexFormat.of().formatHex(digest));
                     }
+                }
+                seen.add(version);
+                reads.incrementAndGet();
+            }
+        };
+        List<Thread> readers = new ArrayList<>();
+        int readerCount = 3;
+        CountDownLatch everyReaderRead = new CountDownLatch(readerCount);
+        for (int r = 0; r < readerCount; r++) {
+            Thread reader = new Thread(() -> {
+                read.run();
+                everyReaderRead.countDown();
+                while (!done.get()) {
+                    read.run();
                 }
             });
             reader.start();
             readers.add(reader);
         }
         try {
+            // Flip only once every reader is reading: a slow-starting thread could otherwise miss every flip.
+            assertThat(everyReaderRead.await(60, TimeUnit.SECONDS)).as("every reader read once").isTrue();
             for (long v = 2; v <= versions; v++) {
                 commit(store, byVersion.get(v));
             }

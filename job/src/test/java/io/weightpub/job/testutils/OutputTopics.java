@@ -13,6 +13,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 
 /** Reads what the job wrote: status records, version index entries, dead letters. */
 public final class OutputTopics {
@@ -27,6 +29,21 @@ public final class OutputTopics {
 
     public List<WorkerStatus> statuses() {
         return decodeAll(topics.status(), WireCodec.STATUS);
+    }
+
+    /**
+     * Waits until the status records satisfy {@code condition} and returns them. Workers send their
+     * records asynchronously (after the flip, through a lingering producer): a store that serves a
+     * version does not mean its status record is in the topic yet.
+     */
+    public List<WorkerStatus> awaitStatuses(String what, Predicate<List<WorkerStatus>> condition)
+            throws InterruptedException {
+        AtomicReference<List<WorkerStatus>> last = new AtomicReference<>();
+        RunningJob.await(what, () -> {
+            last.set(statuses());
+            return condition.test(last.get());
+        });
+        return last.get();
     }
 
     public List<VersionIndexEntry> versionIndex() {

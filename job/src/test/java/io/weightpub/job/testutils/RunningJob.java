@@ -27,6 +27,9 @@ import java.util.function.UnaryOperator;
  */
 public final class RunningJob implements AutoCloseable {
 
+    /** How long {@link #await} waits: generous, since a slow CI machine may run this next to other builds. */
+    private static final long AWAIT_SECONDS = Long.getLong("weightpub.test.await.seconds", 180);
+
     private final JobClient client;
     private final String sinkName;
     private final int workers;
@@ -116,11 +119,12 @@ public final class RunningJob implements AutoCloseable {
         });
     }
 
+    /** Polls {@code condition} until it holds; fails after {@code weightpub.test.await.seconds} (180 s). */
     public static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AWAIT_SECONDS);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting until " + what);
+                throw new AssertionError("timed out after " + AWAIT_SECONDS + " s waiting until " + what);
             }
             Thread.sleep(50);
         }
