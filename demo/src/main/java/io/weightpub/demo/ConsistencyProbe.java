@@ -1,5 +1,7 @@
 package io.weightpub.demo;
 
+import io.weightpub.sink.ReferenceWorker;
+
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -35,7 +37,7 @@ final class ConsistencyProbe implements AutoCloseable {
     ConsistencyProbe(List<URI> workers, String model) {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         for (URI worker : workers) {
-            Thread thread = new Thread(() -> probe(client, worker.resolve("/models/" + model + "/sha256")),
+            Thread thread = new Thread(() -> probe(client, worker.resolve(ReferenceWorker.modelPath(model) + "/sha256")),
                     "consistency-probe-" + worker.getPort());
             thread.setDaemon(true);
             threads.add(thread);

@@ -153,13 +153,13 @@ class WeightPublishingJobITCase {
         try (TrainerTopics trainer = trainer(prefix);
                 RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 2))) {
             TestVersion a1 = TestVersion.create("actor", 10, 9, 30, 10_000, BUCKET, CHUNK);
-            TestVersion b1 = TestVersion.create("critic", 3, 10, 30, 10_000, BUCKET, CHUNK);
+            TestVersion b1 = TestVersion.create("org/critic", 3, 10, 30, 10_000, BUCKET, CHUNK);
             TestVersion a2 = TestVersion.create("actor", 11, 11, 30, 10_000, BUCKET, CHUNK);
             trainer.send(a1, SendPlan.inOrder().shuffled(1));
             trainer.send(b1, SendPlan.inOrder().shuffled(2));
             trainer.send(a2, SendPlan.inOrder().shuffled(3));
             job.awaitVersionOnAllWorkers("actor", 2);
-            job.awaitVersionOnAllWorkers("critic", 1);
+            job.awaitVersionOnAllWorkers("org/critic", 1);
 
             TestVersion staleA = TestVersion.create("actor", 10, 12, 30, 10_000, BUCKET, CHUNK);
             trainer.publish(staleA);
@@ -168,7 +168,7 @@ class WeightPublishingJobITCase {
                     () -> jobStatuses(out, staleA.publishId()).contains(VersionState.REJECTED));
             for (int worker = 0; worker < 2; worker++) {
                 assertThat(job.activeBytes(worker, "actor")).isEqualTo(a2.expectedBytes());
-                assertThat(job.activeBytes(worker, "critic")).isEqualTo(b1.expectedBytes());
+                assertThat(job.activeBytes(worker, "org/critic")).isEqualTo(b1.expectedBytes());
                 assertThat(job.activeVersion(worker, "actor")).isEqualTo(2);
             }
         }

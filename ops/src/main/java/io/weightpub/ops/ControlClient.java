@@ -85,8 +85,8 @@ public final class ControlClient implements AutoCloseable {
     }
 
     private static String checkModel(String modelId) {
-        if (modelId == null || modelId.isEmpty() || modelId.contains("/")) {
-            throw new IllegalArgumentException("model id must be non-empty and contain no '/', got '" + modelId + "'");
+        if (modelId == null || modelId.isBlank()) {
+            throw new IllegalArgumentException("model id must be non-blank, got '" + modelId + "'");
         }
         return modelId;
     }

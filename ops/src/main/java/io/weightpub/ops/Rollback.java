@@ -198,8 +198,8 @@ public final class Rollback {
         }
 
         public Rollback build() {
-            if (modelId == null || modelId.isEmpty() || modelId.contains("/")) {
-                throw new IllegalArgumentException("rollback needs a model id without '/', got '" + modelId + "'");
+            if (modelId == null || modelId.isBlank()) {
+                throw new IllegalArgumentException("rollback needs a non-blank model id, got '" + modelId + "'");
             }
             if (targetVersion < 1) {
                 throw new IllegalArgumentException("rollback needs a target version of at least 1, got "

@@ -28,6 +28,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class JobOpsITCase {
 
+    /** An "org/name" id: every key that carries it ends in segments without a '/'. */
+    private static final String MODEL = "meta/llama";
+
     @RegisterExtension
     static final KafkaClusterExtension KAFKA = new KafkaClusterExtension();
 
@@ -51,16 +54,16 @@ class JobOpsITCase {
                         .chunkSizeBytes(8 * 1024)
                         .build()) {
             byte[] first = weights(1);
-            PublishResult v1 = publisher.publish("llama", 10, List.of(
+            PublishResult v1 = publisher.publish(MODEL, 10, List.of(
                     TensorSource.ofBytes("w", DType.F32, new long[] {first.length / 4}, first)));
-            job.awaitVersionOnAllWorkers("llama", 1);
-            PublishResult v2 = publisher.publish("llama", 11, List.of(
+            job.awaitVersionOnAllWorkers(MODEL, 1);
+            PublishResult v2 = publisher.publish(MODEL, 11, List.of(
                     TensorSource.ofBytes("w", DType.F32, new long[] {first.length / 4}, weights(2))));
-            job.awaitVersionOnAllWorkers("llama", 2);
+            job.awaitVersionOnAllWorkers(MODEL, 2);
 
             VersionIndexReader versions = new VersionIndexReader(kafka.connection(), kafka.topics());
             RunningJob.await("the index lists versions 1 and 2", () -> versions.read().versions().size() == 2);
-            VersionIndex index = versions.read(Optional.of("llama"));
+            VersionIndex index = versions.read(Optional.of(MODEL));
             assertThat(index.versions()).extracting(VersionInfo::publishId).containsExactly(v1.publishId(), v2.publishId());
             assertThat(index.versions()).allSatisfy(v -> {
                 assertThat(v.retained()).isTrue();
@@ -70,25 +73,25 @@ class JobOpsITCase {
             assertThat(index.versions()).extracting(VersionInfo::step).containsExactly(10L, 11L);
 
             StatusReader status = new StatusReader(kafka.connection(), kafka.topics());
-            RunningJob.await("every worker reports version 2 active", () -> status.read().workers("llama").stream()
+            RunningJob.await("every worker reports version 2 active", () -> status.read().workers(MODEL).stream()
                     .filter(w -> !w.isJob() && w.activeVersion() == 2).count() == WORKERS);
-            WorkerState jobState = status.read().find("llama", WorkerState.JOB).orElseThrow();
+            WorkerState jobState = status.read().find(MODEL, WorkerState.JOB).orElseThrow();
             assertThat(jobState.activeVersion()).isEqualTo(2);
             assertThat(jobState.state()).isEqualTo(VersionState.COMPLETED);
 
             // As long as RunningJob.await: a slow CI machine may take a while to replay and flip.
-            RollbackResult rollback = Rollback.builder().modelId("llama").targetVersion(1).reason("test")
+            RollbackResult rollback = Rollback.builder().modelId(MODEL).targetVersion(1).reason("test")
                     .waitFor(Duration.ofSeconds(180)).waitForWorkers(0).build()
                     .execute(kafka.connection(), kafka.topics());
 
             assertThat(rollback.newVersion()).hasValue(3);
             assertThat(rollback.workers()).extracting(WorkerStatus::getWorker).containsExactly(0, 1);
             for (int worker = 0; worker < WORKERS; worker++) {
-                assertThat(job.activeVersion(worker, "llama")).isEqualTo(3);
-                assertThat(job.activeBytes(worker, "llama")).isEqualTo(first);
+                assertThat(job.activeVersion(worker, MODEL)).isEqualTo(3);
+                assertThat(job.activeBytes(worker, MODEL)).isEqualTo(first);
             }
-            RunningJob.await("the index lists version 3", () -> versions.read().find("llama", 3).isPresent());
-            VersionInfo rolledBack = versions.read().find("llama", 3).orElseThrow();
+            RunningJob.await("the index lists version 3", () -> versions.read().find(MODEL, 3).isPresent());
+            VersionInfo rolledBack = versions.read().find(MODEL, 3).orElseThrow();
             assertThat(rolledBack.contentVersion()).isEqualTo(1);
             assertThat(rolledBack.publishId()).isEqualTo(v1.publishId());
             assertThat(rolledBack.reason()).startsWith("rollback to version 1 by request " + rollback.requestId());

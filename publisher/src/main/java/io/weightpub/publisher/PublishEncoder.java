@@ -320,9 +320,9 @@ public final class PublishEncoder {
     }
 
     static void checkModelId(String modelId) {
-        if (modelId == null || modelId.isBlank() || modelId.contains("/")) {
-            throw new IllegalArgumentException("model id '" + modelId
-                    + "' must be non-blank and must not contain '/' (it is part of the chunk key)");
+        // '/' is allowed ("org/name"): keys end in fixed segments without one, and readers parse them from the end.
+        if (modelId == null || modelId.isBlank()) {
+            throw new IllegalArgumentException("model id '" + modelId + "' must be non-blank");
         }
     }
 

@@ -10,6 +10,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLDecoder;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.List;
@@ -31,6 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       the active slot, with the version they were read from;
  *   <li>{@code /models/{model}/sha256}: SHA-256 of the whole active version, with its version.
  * </ul>
+ * Model ids and tensor names are percent-encoded path segments ({@code org/name} is
+ * {@code org%2Fname}); {@link #modelPath} and {@link #tensorDigestPath} build them.
  */
 public final class ReferenceWorker implements AutoCloseable {
 
@@ -227,8 +230,23 @@ public final class ReferenceWorker implements AutoCloseable {
         }
     }
 
+    /** {@code /models/{model}}, the model id percent-encoded; append "/sha256" or "/tensors". */
+    public static String modelPath(String modelId) {
+        return MODELS + encode(modelId);
+    }
+
+    /** {@code /models/{model}/tensors/{name}/sha256}, both percent-encoded. */
+    public static String tensorDigestPath(String modelId, String tensorName) {
+        return modelPath(modelId) + "/tensors/" + encode(tensorName) + "/sha256";
+    }
+
+    private static String encode(String segment) {
+        return URLEncoder.encode(segment, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
     private static String decode(String segment) {
-        return URLDecoder.decode(segment, StandardCharsets.UTF_8);
+        // Percent-decoding only: a '+' in a model id or tensor name is itself, not a space.
+        return URLDecoder.decode(segment.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
     private static String error(String message) {

@@ -47,7 +47,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class WeightSinkITCase {
 
     private static final int WORKERS = 3;
-    private static final String MODEL = "llm";
+    // An "org/name" id, as Hugging Face names models: it travels percent-encoded in worker URLs.
+    private static final String MODEL = "org/llm";
     private static final int BUCKETS = 3;
     private static final int BUCKET_BYTES = 96 * 1024;
     private static final int CHUNK_BYTES = 64 * 1024;
@@ -187,9 +188,9 @@ class WeightSinkITCase {
                 URI base = awaitUri(sink.name(), w, done);
                 try {
                     while (base != null && !done.get()) {
-                        check(http, base.resolve("/models/" + MODEL + "/sha256"), versionDigests, "version", w,
+                        check(http, base.resolve(ReferenceWorker.modelPath(MODEL) + "/sha256"), versionDigests, "version", w,
                                 mixed, seen, reads);
-                        check(http, base.resolve("/models/" + MODEL + "/tensors/" + tensor + "/sha256"),
+                        check(http, base.resolve(ReferenceWorker.tensorDigestPath(MODEL, tensor)),
                                 tensorDigests, tensor, w, mixed, seen, reads);
                     }
                 } catch (RuntimeException e) {

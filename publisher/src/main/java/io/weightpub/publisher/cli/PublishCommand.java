@@ -31,7 +31,7 @@ final class PublishCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A .safetensors file or a checkpoint directory.")
     Path checkpoint;
 
-    @Option(names = "--model", required = true, description = "Model id (no '/').")
+    @Option(names = "--model", required = true, description = "Model id, e.g. org/name.")
     String model;
 
     @Option(names = "--step", required = true, description = "Trainer step this version carries.")
