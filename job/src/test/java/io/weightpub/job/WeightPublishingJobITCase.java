@@ -128,7 +128,8 @@ class WeightPublishingJobITCase {
     }
 
     @Test
-    void publishMissingAChunkIsAbortedAfterTheTimeoutAndNeverApplied(TestInfo test) throws Exception {
+    void publishMissingAChunkIsAbortedAfterTheTimeoutNeverAppliedAndItsStepPublishesAgain(TestInfo test)
+            throws Exception {
         String prefix = prefix(test);
         Configuration conf = RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 1);
         conf.set(JobOptions.PUBLISH_TIMEOUT, Duration.ofSeconds(2));
@@ -140,10 +141,13 @@ class WeightPublishingJobITCase {
                     () -> jobStatuses(out, incomplete.publishId()).contains(VersionState.ABORTED));
 
             assertThat(job.activeVersion(0, "phi")).isEqualTo(-1);
-            TestVersion next = TestVersion.create("phi", 2, 8, 20, 20_000, BUCKET, CHUNK);
-            trainer.publish(next);
+            // The trainer restarts and republishes the same step: an aborted step is not stale.
+            TestVersion republished = TestVersion.create("phi", 1, 8, 20, 20_000, BUCKET, CHUNK);
+            trainer.publish(republished);
             job.awaitVersionOnAllWorkers("phi", 1);
-            assertThat(job.activeBytes(0, "phi")).isEqualTo(next.expectedBytes());
+            assertThat(job.activeBytes(0, "phi")).isEqualTo(republished.expectedBytes());
+            assertThat(jobStatuses(out, republished.publishId())).contains(VersionState.COMPLETED)
+                    .doesNotContain(VersionState.REJECTED);
         }
     }
 
