@@ -104,6 +104,25 @@ public class StageBenchmarks {
         }
     }
 
+    /** A host weight store whose slot is fresh memory at every invocation: no page of it touched yet. */
+    @State(Scope.Thread)
+    public static class FreshSlot {
+        /** 64 chunks: above glibc's largest mmap threshold (32 MiB), so each slot is a new mapping. */
+        static final int CHUNKS = 64;
+        WeightStore store;
+
+        @Setup(Level.Invocation)
+        public void setUp() throws SlotsExhaustedException {
+            store = WeightStore.open(WeightStoreConfig.builder().backend(StoreBackend.HOST).build(), 0);
+            store.stage("bench", "p", 1, (long) CHUNKS * CHUNK);
+        }
+
+        @TearDown(Level.Invocation)
+        public void tearDown() {
+            store.close();
+        }
+    }
+
     /** The job's assembler behind Flink's keyed operator harness, fed one fresh publish per invocation. */
     @State(Scope.Thread)
     public static class Assembler {
@@ -189,6 +208,19 @@ public class StageBenchmarks {
         s.store.write("bench", "p", at, c.payload, 0, c.payload.length);
         s.offset = at + CHUNK + CHUNK > Slot.SLOT_BYTES ? 0 : at + CHUNK;
         return at;
+    }
+
+    /**
+     * The same copy into a slot no version has used yet, as a worker's first two versions write: every
+     * page faults in (mapped and zeroed by the kernel) on the writer's thread.
+     */
+    @Benchmark
+    @OperationsPerInvocation(FreshSlot.CHUNKS)
+    public int slotFirstTouch(Chunk c, FreshSlot s) {
+        for (int i = 0; i < FreshSlot.CHUNKS; i++) {
+            s.store.write("bench", "p", (long) i * CHUNK, c.payload, 0, c.payload.length);
+        }
+        return FreshSlot.CHUNKS;
     }
 
     /**

@@ -42,7 +42,7 @@ class ReportTest {
 
         List<Measurement> stages = new ArrayList<>();
         Map<String, Double> ns = Map.of("chunkParse", 0.2, "crc32c", 0.02, "assembler", 0.3, "eventSerde", 0.25,
-                "slotCopy", 0.1, "sha256", 0.6);
+                "slotCopy", 0.1, "slotFirstTouch", 0.4, "sha256", 0.6);
         ns.forEach((s, v) -> stages.add(new Measurement("stages", s, -1, "ns_per_byte", v, "ns/B")));
         stages.add(new Measurement("stages", "kafkaFetch", 0, "ns_per_byte", 1.3, "ns/B"));
         Results.write(dir, "stages", stages);
