@@ -53,8 +53,12 @@ final class PublishProgress {
     long lastSeenMs;
     long stagedBytes;
     byte[] manifest;
-    /** The manifest's chunk size, kept decoded so checking a chunk never decodes the manifest. */
-    int manifestChunkSize = -1;
+    /**
+     * The size every chunk of the publish is cut at: the manifest's once it arrived, before that the
+     * size its first chunks implied; -1 while unknown. Kept decoded so checking a chunk never decodes
+     * the manifest.
+     */
+    int chunkSize = -1;
     int manifestPartition = -1;
     long manifestOffset = -1;
     /** Per partition of the chunks topic: the lowest and highest offset of this publish's chunks. */
@@ -75,7 +79,7 @@ final class PublishProgress {
             long lastSeenMs,
             long stagedBytes,
             byte[] manifest,
-            int manifestChunkSize,
+            int chunkSize,
             int manifestPartition,
             long manifestOffset,
             TreeMap<Integer, long[]> chunkRanges) {
@@ -88,7 +92,7 @@ final class PublishProgress {
         this.lastSeenMs = lastSeenMs;
         this.stagedBytes = stagedBytes;
         this.manifest = manifest;
-        this.manifestChunkSize = manifestChunkSize;
+        this.chunkSize = chunkSize;
         this.manifestPartition = manifestPartition;
         this.manifestOffset = manifestOffset;
         this.chunkRanges = chunkRanges;

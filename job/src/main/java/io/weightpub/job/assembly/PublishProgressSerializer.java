@@ -46,7 +46,7 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
         if (progress.manifest != null) {
             out.write(progress.manifest);
         }
-        out.writeInt(progress.manifestChunkSize);
+        out.writeInt(progress.chunkSize);
         out.writeInt(progress.manifestPartition);
         out.writeLong(progress.manifestOffset);
         out.writeInt(progress.chunkRanges.size());
@@ -91,7 +91,7 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
             manifest = new byte[manifestLength];
             in.readFully(manifest);
         }
-        int manifestChunkSize = in.readInt();
+        int chunkSize = in.readInt();
         int manifestPartition = in.readInt();
         long manifestOffset = in.readLong();
         int ranges = in.readInt();
@@ -100,6 +100,6 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
             chunkRanges.put(in.readInt(), new long[] {in.readLong(), in.readLong()});
         }
         return new PublishProgress(modelId, publishId, step, versionBytes, buckets, firstSeenMs, lastSeenMs,
-                stagedBytes, manifest, manifestChunkSize, manifestPartition, manifestOffset, chunkRanges);
+                stagedBytes, manifest, chunkSize, manifestPartition, manifestOffset, chunkRanges);
     }
 }

@@ -196,6 +196,9 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             return;
         }
         bucket.markSeen(chunk.chunkIndex());
+        if (progress.chunkSize <= 0) {
+            progress.chunkSize = (int) impliedChunkSize(chunk, chunk.payloadLength());
+        }
         progress.stagedBytes += chunk.payloadLength();
         progress.recordChunkOffset(record.partition(), record.offset());
         // The payload stays inside the record's value: no copy between Kafka and the sink's slot.
@@ -249,18 +252,49 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             return String.format("chunk bytes [%d, %d) outside bucket %d of %d bytes", chunk.chunkOffset(),
                     chunk.chunkOffset() + payloadLength, bucketIndex, chunk.bucketSize());
         }
-        if (progress.manifest != null) {
-            int chunkSize = progress.manifestChunkSize;
-            long expectedOffset = (long) chunk.chunkIndex() * chunkSize;
-            long expectedLength = Math.min(chunkSize, chunk.bucketSize() - expectedOffset);
-            if (chunk.chunkOffset() != expectedOffset || payloadLength != expectedLength) {
-                return String.format("chunk %d of bucket %d has %d bytes at offset %d; with the manifest's chunk "
-                                + "size %d expected %d bytes at offset %d", chunk.chunkIndex(), bucketIndex,
-                        payloadLength, chunk.chunkOffset(), chunkSize, expectedLength,
-                        expectedOffset);
+        return checkChunkGeometry(progress, chunk, payloadLength);
+    }
+
+    /**
+     * Every chunk of a publish is cut at one size: the manifest's, or, before the manifest arrives,
+     * the size its chunks imply. So a chunk cut wrongly is caught as it arrives, whether its manifest
+     * came first or not.
+     */
+    private static String checkChunkGeometry(PublishProgress progress, ChunkView chunk, int payloadLength) {
+        int bucketIndex = chunk.bucketIndex();
+        long chunkSize = progress.chunkSize > 0 ? progress.chunkSize : impliedChunkSize(chunk, payloadLength);
+        if (chunkSize <= 0) {
+            // The one chunk of a one-chunk bucket implies no size: it must hold the whole bucket.
+            if (chunk.chunkIndex() == 0 && chunk.chunkCount() == 1
+                    && chunk.chunkOffset() == 0 && payloadLength == chunk.bucketSize()) {
+                return null;
             }
+            return String.format("chunk %d of %d of bucket %d has %d bytes at offset %d: no chunk size cuts a "
+                            + "bucket of %d bytes that way", chunk.chunkIndex(), chunk.chunkCount(), bucketIndex,
+                    payloadLength, chunk.chunkOffset(), chunk.bucketSize());
+        }
+        long expectedOffset = chunk.chunkIndex() * chunkSize;
+        long expectedLength = Math.min(chunkSize, chunk.bucketSize() - expectedOffset);
+        long expectedChunks = Math.max(1, (chunk.bucketSize() + chunkSize - 1) / chunkSize);
+        if (chunk.chunkOffset() != expectedOffset || payloadLength != expectedLength
+                || chunk.chunkCount() != expectedChunks) {
+            String source = progress.manifest != null ? "the manifest's chunk size"
+                    : progress.chunkSize > 0 ? "the chunk size of the publish's earlier chunks"
+                    : "the chunk size the chunk itself implies";
+            return String.format("chunk %d of %d of bucket %d has %d bytes at offset %d; with %s, %d, expected %d "
+                            + "bytes at offset %d in %d chunks", chunk.chunkIndex(), chunk.chunkCount(), bucketIndex,
+                    payloadLength, chunk.chunkOffset(), source, chunkSize, expectedLength, expectedOffset,
+                    expectedChunks);
         }
         return null;
+    }
+
+    /** The chunk size a chunk implies: its offset over its index, or a first chunk's length; -1 for none. */
+    static long impliedChunkSize(ChunkView chunk, int payloadLength) {
+        if (chunk.chunkIndex() > 0) {
+            return chunk.chunkOffset() / chunk.chunkIndex();
+        }
+        return chunk.chunkCount() > 1 ? payloadLength : -1;
     }
 
     // ---------------------------------------------------------------- manifests
@@ -330,7 +364,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             }
         }
         progress.manifest = record.value();
-        progress.manifestChunkSize = manifest.getChunkSize();
+        progress.chunkSize = manifest.getChunkSize();
         progress.manifestPartition = record.partition();
         progress.manifestOffset = record.offset();
         progress.lastSeenMs = ctx.timerService().currentProcessingTime();
@@ -380,6 +414,10 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     }
 
     private static String checkManifestAgainstProgress(PublishProgress progress, VersionManifest manifest) {
+        if (progress.chunkSize > 0 && progress.chunkSize != manifest.getChunkSize()) {
+            return String.format("manifest says chunk size %d; its chunks were cut at %d", manifest.getChunkSize(),
+                    progress.chunkSize);
+        }
         if (manifest.getStep() != progress.step || manifest.getTotalBytes() != progress.versionBytes
                 || manifest.getBuckets().size() != progress.buckets.length) {
             return String.format("manifest says step %d, %d bytes, %d buckets; its chunks say step %d, %d bytes, "

@@ -2,11 +2,13 @@ package io.weightpub.job.assembly;
 
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.ControlAction;
 import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
+import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
@@ -130,6 +132,55 @@ class VersionAssemblerTest {
                 });
         assertThat(jobStatuses()).extracting(WorkerStatus::getState)
                 .containsExactly(VersionState.FAILED, VersionState.COMPLETED);
+    }
+
+    @Test
+    void chunkCutAtAnotherSizeThanItsPublishsEarlierChunksFailsThePublishBeforeItsManifestArrives()
+            throws Exception {
+        TestVersion version = TestVersion.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
+        List<WeightChunk> chunks = version.chunks();
+        WeightChunk third = chunks.stream().filter(c -> c.getChunkIndex() == 3).findFirst().orElseThrow();
+        // Same payload and CRC32C, moved 500 bytes down: its bucket's digest would fail only at the sink.
+        WeightChunk misplaced = WeightChunk.newBuilder(third).setChunkOffset(third.getChunkOffset() - 500).build();
+
+        sendChunks(chunks.subList(0, 2));
+        send(InputRecord.Kind.CHUNK, MODEL, WireCodec.CHUNK.encode(misplaced));
+
+        assertThat(deadLetters()).singleElement().satisfies(letter -> {
+            assertThat(letter.getReason()).contains("the chunk size of the publish's earlier chunks, 1000")
+                    .contains("bytes at offset 3000");
+            assertThat(letter.getChunkIndex()).isEqualTo(3);
+        });
+        assertThat(jobStatuses()).extracting(WorkerStatus::getState).containsExactly(VersionState.FAILED);
+        assertThat(harness.extractOutputValues()).filteredOn(e -> e.kind() == WeightEvent.Kind.ABORT_VERSION)
+                .singleElement();
+    }
+
+    @Test
+    void firstChunkOfAPublishIsCheckedAgainstTheChunkSizeItImpliesAndTheManifestAgainstItsChunks()
+            throws Exception {
+        TestVersion version = TestVersion.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
+        WeightChunk third = version.chunks().stream().filter(c -> c.getChunkIndex() == 3).findFirst().orElseThrow();
+        WeightChunk misplaced = WeightChunk.newBuilder(third).setChunkOffset(2500).build();
+        send(InputRecord.Kind.CHUNK, MODEL, WireCodec.CHUNK.encode(misplaced));
+        assertThat(deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
+                .contains("the chunk size the chunk itself implies, 833"));
+
+        // Chunks cut at 1000 bytes, then a manifest consistent in itself that says 2000: it is refused.
+        TestVersion other = TestVersion.create(MODEL, 11, 5, 6, 3000, 8 * 1024, 1000);
+        sendChunks(other.chunks().subList(0, 3));
+        List<BucketInfo> recut = other.manifest().getBuckets().stream()
+                .map(b -> BucketInfo.newBuilder(b).setChunkCount((int) Math.max(1, (b.getSizeBytes() + 1999) / 2000))
+                        .build())
+                .collect(Collectors.toList());
+        VersionManifest lying = VersionManifest.newBuilder(other.manifest()).setChunkSize(2000).setBuckets(recut)
+                .build();
+        send(InputRecord.Kind.MANIFEST, MODEL, WireCodec.MANIFEST.encode(lying));
+        assertThat(deadLetters()).filteredOn(letter -> letter.getPublishId().equals(other.publishId()))
+                .singleElement().satisfies(letter -> assertThat(letter.getReason())
+                        .contains("manifest says chunk size 2000; its chunks were cut at 1000"));
+        assertThat(jobStatuses()).filteredOn(s -> s.getPublishId().equals(other.publishId()))
+                .extracting(WorkerStatus::getState).containsExactly(VersionState.FAILED);
     }
 
     @Test
