@@ -16,7 +16,6 @@ import io.weightpub.sink.WeightEventTypeInfo;
 import io.weightpub.testutils.KafkaClusterExtension;
 
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -38,10 +37,7 @@ class WeightPublishingJobITCase {
     static final KafkaClusterExtension KAFKA = new KafkaClusterExtension();
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(4)
-            .build());
+    static final MiniClusterExtension FLINK = RunningJob.miniCluster(4);
 
     private static final long BUCKET = 64 * 1024;
     private static final int CHUNK = 8 * 1024;

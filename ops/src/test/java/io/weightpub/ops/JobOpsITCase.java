@@ -9,7 +9,6 @@ import io.weightpub.publisher.WeightPublisher;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.testutils.KafkaClusterExtension;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -35,10 +34,7 @@ class JobOpsITCase {
     static final KafkaClusterExtension KAFKA = new KafkaClusterExtension();
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(4)
-            .build());
+    static final MiniClusterExtension FLINK = RunningJob.miniCluster(4);
 
     private static final int WORKERS = 2;
 

@@ -11,8 +11,10 @@ import io.weightpub.sink.WeightStore;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
 
 import java.time.Duration;
 import java.util.Map;
@@ -117,6 +119,14 @@ public final class RunningJob implements AutoCloseable {
             }
             return true;
         });
+    }
+
+    /** A MiniCluster of one TaskManager with {@code slots} slots, for the job's ITCases to register. */
+    public static MiniClusterExtension miniCluster(int slots) {
+        return new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                .setNumberTaskManagers(1)
+                .setNumberSlotsPerTaskManager(slots)
+                .build());
     }
 
     /** Polls {@code condition} until it holds; fails after {@code weightpub.test.await.seconds} (180 s). */
