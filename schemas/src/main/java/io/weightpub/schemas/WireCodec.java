@@ -22,7 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Avro single-object encoding (marker {@code C3 01}, little-endian CRC-64-AVRO fingerprint of the
  * writer schema, binary datum) for one record type. Readers resolve any writer schema they were
- * told about, so a newer reader reads older records without a registry; anything else is a typed
+ * told about (every earlier version of its schema, see {@link SchemaHistory}, and any added with
+ * {@link #addWriterSchema}), so a newer reader reads older records without a registry; anything else is a typed
  * {@link WireFormatException}, never a runtime crash. Instances are thread-safe.
  */
 public final class WireCodec<T extends SpecificRecord> {
@@ -52,6 +53,7 @@ public final class WireCodec<T extends SpecificRecord> {
         this.header = header(fingerprint(readerSchema));
         this.writer = new SpecificDatumWriter<>(readerSchema, SpecificData.getForClass(type));
         addWriterSchema(readerSchema);
+        SchemaHistory.earlierVersionsOf(readerSchema).forEach(this::addWriterSchema);
     }
 
     public static <T extends SpecificRecord> WireCodec<T> of(Class<T> type, Schema readerSchema) {
