@@ -39,11 +39,22 @@ public final class PublisherOptions {
             "The producer's transactional.id; required when transactional. Keep it stable per trainer so a"
                     + " restarted trainer fences its predecessor.");
 
+    public static final Option<String> SIGNING_KEY = new Option<>(
+            "publisher.signing.key", null,
+            "Ed25519 private key (PKCS#8 PEM file, `weightpub keys generate` or `openssl genpkey -algorithm ed25519`)"
+                    + " that signs every manifest; unset: manifests are unsigned. See docs/security.md.");
+
+    public static final Option<String> SIGNING_KEY_ID = new Option<>(
+            "publisher.signing.key-id", null,
+            "Key id put in signed manifests; it must be the id the verifiers' public key file gives the key."
+                    + " Default: the key file's Key-Id line, else the public key's fingerprint.");
+
     /** Keys starting with this prefix are passed to the Kafka producer without it (TLS, SASL, tuning). */
     public static final String PRODUCER_PREFIX = "publisher.producer.";
 
     public static final List<Option<?>> ALL =
-            List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, BUCKET_SIZE, CHUNK_SIZE, TRANSACTIONAL, TRANSACTIONAL_ID);
+            List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, BUCKET_SIZE, CHUNK_SIZE, TRANSACTIONAL, TRANSACTIONAL_ID,
+                    SIGNING_KEY, SIGNING_KEY_ID);
 
     private PublisherOptions() {
     }

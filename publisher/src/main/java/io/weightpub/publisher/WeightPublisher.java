@@ -3,6 +3,8 @@ package io.weightpub.publisher;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
+import io.weightpub.schemas.signing.RecordSigner;
+import io.weightpub.schemas.signing.SigningKey;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -10,6 +12,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
@@ -30,7 +33,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * chunk is acknowledged, so a consumer that sees a manifest can find all its chunks; with
  * transactions the whole version is one Kafka transaction, so {@code read_committed} consumers
  * see all of it or nothing. One publish runs at a time; a publisher is meant to live as long as
- * the trainer.
+ * the trainer. With a signing key every manifest is signed (Ed25519, key id and signature in the
+ * manifest), so jobs and workers configured with its public key can prove where a version came from.
  */
 public final class WeightPublisher implements AutoCloseable {
 
@@ -46,6 +50,7 @@ public final class WeightPublisher implements AutoCloseable {
     private final boolean transactional;
     private final Map<String, Object> producerConfig;
     private final PublishProgressListener listener;
+    private final RecordSigner signer;
     private KafkaProducer<byte[], byte[]> producer;
     private boolean closed;
 
@@ -56,6 +61,7 @@ public final class WeightPublisher implements AutoCloseable {
         this.transactional = b.transactional;
         this.producerConfig = Map.copyOf(b.producerConfig());
         this.listener = b.listener;
+        this.signer = b.signingKey == null ? null : new RecordSigner(b.signingKey);
         this.producer = newProducer();
     }
 
@@ -69,6 +75,11 @@ public final class WeightPublisher implements AutoCloseable {
 
     public boolean transactional() {
         return transactional;
+    }
+
+    /** The id of the key that signs manifests, or empty when they are unsigned. */
+    public java.util.Optional<String> signingKeyId() {
+        return java.util.Optional.ofNullable(signer).map(RecordSigner::keyId);
     }
 
     /** The effective producer configuration (what the builder set plus the publisher's own). */
@@ -154,7 +165,7 @@ public final class WeightPublisher implements AutoCloseable {
             producer.flush();
         }
         throwIfFailed(failure);
-        VersionManifest manifest = encoder.manifest();
+        VersionManifest manifest = signer == null ? encoder.manifest() : signer.sign(encoder.manifest());
         Future<RecordMetadata> manifestSent = producer.send(PublishRecords.manifestRecord(topics, manifest));
         if (transactional) {
             producer.commitTransaction();
@@ -247,8 +258,29 @@ public final class WeightPublisher implements AutoCloseable {
         private String transactionalId;
         private final Map<String, String> extraProducerProperties = new LinkedHashMap<>();
         private PublishProgressListener listener = PublishProgressListener.NONE;
+        private SigningKey signingKey;
+        private Path signingKeyFile;
+        private String signingKeyId;
 
         private Builder() {
+        }
+
+        /** Signs every manifest with {@code key}. */
+        public Builder signingKey(SigningKey key) {
+            this.signingKey = Objects.requireNonNull(key, "key");
+            return this;
+        }
+
+        /** Signs every manifest with the PKCS#8 PEM private key in {@code file} (read by {@link #build()}). */
+        public Builder signingKeyFile(Path file) {
+            this.signingKeyFile = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /** The key id to sign with, instead of the key's own (see {@link PublisherOptions#SIGNING_KEY_ID}). */
+        public Builder signingKeyId(String keyId) {
+            this.signingKeyId = Objects.requireNonNull(keyId, "keyId");
+            return this;
         }
 
         public Builder bootstrapServers(String bootstrapServers) {
@@ -322,6 +354,10 @@ public final class WeightPublisher implements AutoCloseable {
                     transactional(parseBoolean(key, value));
                 } else if (key.equals(PublisherOptions.TRANSACTIONAL_ID.key())) {
                     transactionalId(value);
+                } else if (key.equals(PublisherOptions.SIGNING_KEY.key())) {
+                    signingKeyFile(Path.of(value));
+                } else if (key.equals(PublisherOptions.SIGNING_KEY_ID.key())) {
+                    signingKeyId(value);
                 } else if (key.startsWith("publisher.")) {
                     throw new IllegalArgumentException("unknown setting '" + key + "', expected one of "
                             + PublisherOptions.ALL.stream().map(PublisherOptions.Option::key).toList()
@@ -377,6 +413,20 @@ public final class WeightPublisher implements AutoCloseable {
                 throw new IllegalArgumentException(ProducerConfig.MAX_REQUEST_SIZE_CONFIG + "=" + maxRequest
                         + " cannot carry a chunk of " + chunkSizeBytes + " bytes; it needs at least "
                         + (chunkSizeBytes + RECORD_OVERHEAD_BYTES));
+            }
+            if (signingKeyFile != null) {
+                try {
+                    signingKey = SigningKey.load(signingKeyFile);
+                } catch (IOException | UncheckedIOException e) {
+                    throw new IllegalArgumentException(PublisherOptions.SIGNING_KEY.key() + ": " + e.getMessage(), e);
+                }
+            }
+            if (signingKeyId != null) {
+                if (signingKey == null) {
+                    throw new IllegalArgumentException(PublisherOptions.SIGNING_KEY_ID.key() + " is set but no"
+                            + " signing key (" + PublisherOptions.SIGNING_KEY.key() + ")");
+                }
+                signingKey = signingKey.withKeyId(signingKeyId);
             }
             return new WeightPublisher(this);
         }

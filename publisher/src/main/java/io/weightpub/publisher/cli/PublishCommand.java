@@ -62,6 +62,14 @@ final class PublishCommand implements Callable<Integer> {
             description = "Kafka producer setting, e.g. security.protocol=SSL (repeatable).")
     Map<String, String> producerProperties = new LinkedHashMap<>();
 
+    @Option(names = "--signing-key", paramLabel = "FILE",
+            description = "Ed25519 private key (PKCS#8 PEM) that signs the manifest (`weightpub keys generate`).")
+    Path signingKey;
+
+    @Option(names = "--signing-key-id", paramLabel = "ID",
+            description = "Key id to sign with (default: the key file's Key-Id line, else the key's fingerprint).")
+    String signingKeyId;
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "Properties file of publisher.* settings; command-line options take precedence.")
     Path config;
@@ -93,6 +101,12 @@ final class PublishCommand implements Callable<Integer> {
             // Stable per model, so a restarted publisher of the same model fences a stuck one.
             builder.transactionalId("weightpub-publisher-" + model);
         }
+        if (signingKey != null) {
+            builder.signingKeyFile(signingKey);
+        }
+        if (signingKeyId != null) {
+            builder.signingKeyId(signingKeyId);
+        }
         builder.producerProperties(producerProperties);
         builder.progressListener(noProgress ? PublishProgressListener.NONE
                 : new ProgressBar(spec.commandLine().getErr(), 200));
@@ -101,6 +115,7 @@ final class PublishCommand implements Callable<Integer> {
                 WeightPublisher publisher = builder.build()) {
             PublishResult result = publisher.publish(model, step, opened);
             spec.commandLine().getOut().println(result);
+            publisher.signingKeyId().ifPresent(id -> spec.commandLine().getOut().println("manifest signed with key " + id));
             spec.commandLine().getOut().flush();
         }
         return 0;

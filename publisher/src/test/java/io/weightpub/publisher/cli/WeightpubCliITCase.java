@@ -5,7 +5,12 @@ import io.weightpub.publisher.testutils.MalformedSafetensors;
 import io.weightpub.publisher.testutils.ReassembledVersion;
 import io.weightpub.publisher.testutils.TopicReader;
 import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WireCodec;
+import io.weightpub.schemas.signing.KeyFiles;
+import io.weightpub.schemas.signing.SignatureVerifier;
+import io.weightpub.schemas.signing.SigningKey;
+import io.weightpub.schemas.signing.TrustedKeys;
 import io.weightpub.testutils.KafkaClusterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -16,6 +21,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -70,6 +76,25 @@ class WeightpubCliITCase {
             assertThat(version.manifest().getTotalBytes()).isEqualTo(Long.parseLong(summary.group(2)));
             assertThat(version.manifest().getChunkSize()).isEqualTo(256 * 1024);
         }
+    }
+
+    @Test
+    void publishWithASigningKeySendsAManifestThatVerifiesWithThePublicKey() throws Exception {
+        Path checkpoint = dir.resolve("ckpt");
+        assertThat(run("generate", checkpoint.toString(), "--target-size", "1MiB").exitCode()).isZero();
+        KeyFiles.Written key = KeyFiles.write(SigningKey.generate(), dir.resolve("keys"), "trainer", List.of("tiny*"));
+
+        Run publish = run("publish", checkpoint.toString(), "--model", "tiny-signed", "--step", "1",
+                "--bootstrap-servers", KAFKA.bootstrapServers(), "--topic-prefix", "cli-signed", "--no-progress",
+                "--signing-key", key.privateKey().toString());
+        assertThat(publish.exitCode()).as(publish.err()).isZero();
+        assertThat(publish.out()).contains("manifest signed with key " + key.keyId());
+
+        VersionManifest manifest = WireCodec.MANIFEST.decode(TopicReader.readAll(
+                KAFKA.bootstrapServers(), TopicNames.of("cli-signed").manifests(), true).get(0).value());
+        SignatureVerifier verifier = SignatureVerifier.builder()
+                .publisherKeys(TrustedKeys.load(key.publicKey())).build();
+        assertThat(verifier.checkManifest(manifest)).isEmpty();
     }
 
     @Test
