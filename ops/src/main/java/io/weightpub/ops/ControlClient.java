@@ -4,6 +4,7 @@ import io.weightpub.schemas.ControlAction;
 import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WireCodec;
+import io.weightpub.schemas.signing.RecordSigner;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -17,17 +18,26 @@ import java.util.concurrent.TimeoutException;
 /**
  * Sends operator commands to the job: {@link ControlRecord}s on {@code <prefix>.control}, keyed
  * by model, each with a fresh request id. A send returns once the broker has acknowledged it.
+ * With a signer every record is signed with the operator's key, as a job that requires operator
+ * signatures demands.
  */
 public final class ControlClient implements AutoCloseable {
 
     private final KafkaConnection connection;
     private final String topic;
     private final Producer<String, byte[]> producer;
+    private final RecordSigner signer;
 
     public ControlClient(KafkaConnection connection, TopicNames topics) {
+        this(connection, topics, null);
+    }
+
+    /** A client that signs every record with {@code signer} (null: unsigned). */
+    public ControlClient(KafkaConnection connection, TopicNames topics, RecordSigner signer) {
         this.connection = connection;
         this.topic = topics.control();
         this.producer = connection.producer();
+        this.signer = signer;
     }
 
     /** Asks the job to publish the content of {@code targetVersion} again as a new version. */
@@ -60,8 +70,9 @@ public final class ControlClient implements AutoCloseable {
                 .build());
     }
 
-    /** Sends {@code record} as it is, keyed by its model. */
-    public ControlRecord send(ControlRecord record) {
+    /** Sends {@code record} keyed by its model, signed if this client has a signer; returns what was sent. */
+    public ControlRecord send(ControlRecord unsigned) {
+        ControlRecord record = signer == null ? unsigned : signer.sign(unsigned);
         ProducerRecord<String, byte[]> kafkaRecord =
                 new ProducerRecord<>(topic, record.getModelId(), WireCodec.CONTROL.encode(record));
         try {

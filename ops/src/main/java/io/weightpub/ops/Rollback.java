@@ -4,6 +4,7 @@ import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.schemas.signing.RecordSigner;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -34,6 +35,7 @@ public final class Rollback {
     private final Duration wait;
     private final boolean waitForWorkers;
     private final int workers;
+    private final RecordSigner signer;
 
     private Rollback(Builder builder) {
         this.modelId = builder.modelId;
@@ -43,6 +45,7 @@ public final class Rollback {
         this.wait = builder.wait;
         this.waitForWorkers = builder.waitForWorkers;
         this.workers = builder.workers;
+        this.signer = builder.signer;
     }
 
     public static Builder builder() {
@@ -56,7 +59,7 @@ public final class Rollback {
         }
         Set<Integer> knownWorkers = waitForWorkers && workers == 0 ? knownWorkers(connection, topics) : Set.of();
         if (wait == null) {
-            try (ControlClient control = new ControlClient(connection, topics)) {
+            try (ControlClient control = new ControlClient(connection, topics, signer)) {
                 ControlRecord sent = control.rollback(modelId, targetVersion, reason);
                 return new RollbackResult(modelId, targetVersion, sent.getRequestId(), OptionalLong.empty(),
                         List.of());
@@ -65,7 +68,7 @@ public final class Rollback {
         Instant deadline = Instant.now().plus(wait);
         // The follower starts at the status topic's end before the request goes out: no answer is missed.
         try (StatusFollower follower = new StatusFollower(connection, topics);
-                ControlClient control = new ControlClient(connection, topics)) {
+                ControlClient control = new ControlClient(connection, topics, signer)) {
             ControlRecord sent = control.rollback(modelId, targetVersion, reason);
             String requestId = sent.getRequestId();
             WorkerStatus published = follower.await(deadline,
@@ -146,8 +149,15 @@ public final class Rollback {
         private Duration wait;
         private boolean waitForWorkers;
         private int workers;
+        private RecordSigner signer;
 
         private Builder() {
+        }
+
+        /** Signs the request with an operator key (a job that requires signatures refuses unsigned ones). */
+        public Builder signer(RecordSigner signer) {
+            this.signer = signer;
+            return this;
         }
 
         public Builder modelId(String modelId) {

@@ -4,6 +4,7 @@ import io.weightpub.ops.ControlClient;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
 import io.weightpub.schemas.ControlRecord;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -19,14 +20,18 @@ public final class AbortCommand extends OpsCommand implements WeightpubSubcomman
     @Option(names = "--publish", required = true, paramLabel = "ID", description = "Publish id to abort.")
     String publishId;
 
+    @Mixin
+    SigningOptions signing;
+
     @Option(names = "--reason", defaultValue = "", description = "Why; recorded with the abort.")
     String reason;
 
     @Override
     int run() throws IOException {
-        try (ControlClient control = new ControlClient(kafka.connection(), kafka.topics())) {
+        try (ControlClient control = new ControlClient(kafka.connection(), kafka.topics(), signing.signer())) {
             ControlRecord sent = control.abort(model, publishId, reason);
-            out().println("sent abort request " + sent.getRequestId() + " for publish " + publishId + " of model " + model);
+            out().println("sent abort request " + sent.getRequestId() + " for publish " + publishId + " of model " + model
+                    + (sent.getKeyId() == null ? "" : ", signed with key " + sent.getKeyId()));
         }
         out().flush();
         return 0;

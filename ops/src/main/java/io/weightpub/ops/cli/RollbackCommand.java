@@ -4,7 +4,9 @@ import io.weightpub.ops.Rollback;
 import io.weightpub.ops.RollbackResult;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
 import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.schemas.signing.RecordSigner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
@@ -21,6 +23,9 @@ public final class RollbackCommand extends OpsCommand implements WeightpubSubcom
 
     @Option(names = "--to", required = true, paramLabel = "VERSION", description = "The version whose content becomes current again.")
     long targetVersion;
+
+    @Mixin
+    SigningOptions signing;
 
     @Option(names = "--reason", defaultValue = "", description = "Why; recorded with the new version.")
     String reason;
@@ -43,7 +48,9 @@ public final class RollbackCommand extends OpsCommand implements WeightpubSubcom
 
     @Override
     int run() throws IOException {
-        Rollback.Builder builder = Rollback.builder().modelId(model).targetVersion(targetVersion).reason(reason).force(force);
+        RecordSigner signer = signing.signer();
+        Rollback.Builder builder = Rollback.builder().modelId(model).targetVersion(targetVersion).reason(reason).force(force)
+                .signer(signer);
         if (waitSeconds != null) {
             if (waitSeconds < 1) {
                 throw new ParameterException(spec.commandLine(), "--wait needs at least 1 second, got " + waitSeconds);
@@ -70,6 +77,9 @@ public final class RollbackCommand extends OpsCommand implements WeightpubSubcom
             for (WorkerStatus worker : result.workers()) {
                 out().println("worker " + worker.getWorker() + ": " + worker.getState() + " version " + worker.getVersion());
             }
+        }
+        if (signer != null) {
+            out().println("request signed with key " + signer.keyId());
         }
         out().flush();
         return 0;
