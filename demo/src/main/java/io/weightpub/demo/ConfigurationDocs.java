@@ -1,8 +1,10 @@
 package io.weightpub.demo;
 
 import io.weightpub.job.JobOptions;
+import io.weightpub.job.SecurityOptions;
 import io.weightpub.publisher.PublisherOptions;
 import io.weightpub.sink.SinkOptions;
+import io.weightpub.sink.SinkSecurityOptions;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.description.HtmlFormatter;
@@ -57,9 +59,17 @@ public final class ConfigurationDocs {
             row(out, "job", option.key(), option.hasDefaultValue() ? option.defaultValue() : null,
                     new HtmlFormatter().format(option.description()));
         }
+        for (ConfigOption<?> option : flinkOptions(SecurityOptions.class)) {
+            row(out, "job", option.key(), option.hasDefaultValue() ? option.defaultValue() : null,
+                    new HtmlFormatter().format(option.description()));
+        }
         row(out, "job", JobOptions.KAFKA_PROPERTY_PREFIX + "*", null,
                 "Kafka client properties for every consumer and producer of the job, prefix removed (TLS, SASL).");
         for (ConfigOption<?> option : flinkOptions(SinkOptions.class)) {
+            row(out, "sink", option.key(), option.hasDefaultValue() ? option.defaultValue() : null,
+                    new HtmlFormatter().format(option.description()));
+        }
+        for (ConfigOption<?> option : flinkOptions(SinkSecurityOptions.class)) {
             row(out, "sink", option.key(), option.hasDefaultValue() ? option.defaultValue() : null,
                     new HtmlFormatter().format(option.description()));
         }
