@@ -26,15 +26,16 @@ public final class RecordSigner {
 
     /** A copy of {@code manifest} with this signer's key id and signature. */
     public VersionManifest sign(VersionManifest manifest) {
-        VersionManifest unsigned = VersionManifest.newBuilder(manifest).setKeyId(key.keyId()).setSignature(null).build();
-        byte[] signature = Ed25519.sign(key.privateKey(), CanonicalEncoding.of(unsigned));
-        return VersionManifest.newBuilder(unsigned).setSignature(ByteBuffer.wrap(signature)).build();
+        // One copy, so the caller's manifest is never changed; the encoding leaves the signature field out.
+        VersionManifest signed = VersionManifest.newBuilder(manifest).setKeyId(key.keyId()).build();
+        signed.setSignature(ByteBuffer.wrap(Ed25519.sign(key.privateKey(), CanonicalEncoding.of(signed))));
+        return signed;
     }
 
     /** A copy of {@code control} with this signer's key id and signature. */
     public ControlRecord sign(ControlRecord control) {
-        ControlRecord unsigned = ControlRecord.newBuilder(control).setKeyId(key.keyId()).setSignature(null).build();
-        byte[] signature = Ed25519.sign(key.privateKey(), CanonicalEncoding.of(unsigned));
-        return ControlRecord.newBuilder(unsigned).setSignature(ByteBuffer.wrap(signature)).build();
+        ControlRecord signed = ControlRecord.newBuilder(control).setKeyId(key.keyId()).build();
+        signed.setSignature(ByteBuffer.wrap(Ed25519.sign(key.privateKey(), CanonicalEncoding.of(signed))));
+        return signed;
     }
 }

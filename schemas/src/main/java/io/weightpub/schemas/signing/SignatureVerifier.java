@@ -58,8 +58,7 @@ public final class SignatureVerifier implements Serializable {
         String what = "manifest of model '" + manifest.getModelId() + "' step " + manifest.getStep() + " publish "
                 + manifest.getPublishId();
         return check(what, manifest.getModelId(), manifest.getKeyId(), manifest.getSignature(), publisherKeys,
-                manifestsRequired, "publisher", () -> CanonicalEncoding.of(
-                        VersionManifest.newBuilder(manifest).setSignature(null).build()));
+                manifestsRequired, "publisher", () -> CanonicalEncoding.of(manifest));
     }
 
     /** Why {@code control} must not be obeyed, or empty when it may. */
@@ -67,8 +66,7 @@ public final class SignatureVerifier implements Serializable {
         String what = control.getAction() + " request " + control.getRequestId() + " for model '"
                 + control.getModelId() + "'";
         return check(what, control.getModelId(), control.getKeyId(), control.getSignature(), operatorKeys,
-                controlRequired, "operator", () -> CanonicalEncoding.of(
-                        ControlRecord.newBuilder(control).setSignature(null).build()));
+                controlRequired, "operator", () -> CanonicalEncoding.of(control));
     }
 
     private static Optional<String> check(String what, String modelId, String keyId, ByteBuffer signature,

@@ -5,9 +5,9 @@ import org.apache.avro.generic.GenericEnumSymbol;
 import org.apache.avro.generic.GenericFixed;
 import org.apache.avro.generic.IndexedRecord;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Collection;
 
 /**
@@ -32,7 +32,8 @@ public final class CanonicalEncoding {
     public static final String DOMAIN = "weightpub-signed-v1";
     public static final String SIGNATURE_FIELD = "signature";
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
+    private byte[] buffer = new byte[16 * 1024];
+    private int size;
 
     private CanonicalEncoding() {}
 
@@ -42,7 +43,7 @@ public final class CanonicalEncoding {
         encoding.string(DOMAIN);
         encoding.string(record.getSchema().getFullName());
         encoding.record(record, SIGNATURE_FIELD);
-        return encoding.out.toByteArray();
+        return Arrays.copyOf(encoding.buffer, encoding.size);
     }
 
     private void record(IndexedRecord record, String excluded) {
@@ -64,7 +65,7 @@ public final class CanonicalEncoding {
 
     private void value(Schema schema, Object value, String where) {
         switch (schema.getType()) {
-            case BOOLEAN -> out.write((Boolean) value ? 1 : 0);
+            case BOOLEAN -> write((Boolean) value ? 1 : 0);
             case INT -> u32((Integer) value);
             case LONG -> u64((Long) value);
             case STRING -> string(value.toString());
@@ -98,22 +99,41 @@ public final class CanonicalEncoding {
     private void string(String s) {
         byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
         u32(utf8.length);
-        out.writeBytes(utf8);
+        write(utf8, utf8.length);
     }
 
     private void bytes(ByteBuffer buffer) {
         ByteBuffer view = buffer.duplicate();
-        byte[] bytes = new byte[view.remaining()];
-        view.get(bytes);
-        u32(bytes.length);
-        out.writeBytes(bytes);
+        int length = view.remaining();
+        u32(length);
+        ensure(length);
+        view.get(this.buffer, size, length);
+        size += length;
     }
 
     private void u32(int v) {
-        out.write(v >>> 24);
-        out.write(v >>> 16);
-        out.write(v >>> 8);
-        out.write(v);
+        ensure(4);
+        buffer[size++] = (byte) (v >>> 24);
+        buffer[size++] = (byte) (v >>> 16);
+        buffer[size++] = (byte) (v >>> 8);
+        buffer[size++] = (byte) v;
+    }
+
+    private void write(int b) {
+        ensure(1);
+        buffer[size++] = (byte) b;
+    }
+
+    private void write(byte[] bytes, int length) {
+        ensure(length);
+        System.arraycopy(bytes, 0, buffer, size, length);
+        size += length;
+    }
+
+    private void ensure(int more) {
+        if (buffer.length - size < more) {
+            buffer = Arrays.copyOf(buffer, Math.max(buffer.length * 2, size + more));
+        }
     }
 
     private void u64(long v) {
