@@ -130,8 +130,10 @@ public final class ClusterScripts {
         Path out = null;
         Path err = null;
         try {
-            out = Files.createTempFile("weightpub-" + script, ".out");
-            err = Files.createTempFile("weightpub-" + script, ".err");
+            // A script in a subfolder (secure/...) has a '/' a temp file name cannot hold.
+            String stem = "weightpub-" + script.replace('/', '-');
+            out = Files.createTempFile(stem, ".out");
+            err = Files.createTempFile(stem, ".err");
             ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(repoRoot().toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
