@@ -165,7 +165,8 @@ public final class VersionIndexReader {
                 entry.getCompletedAtMs(),
                 entry.getReason(),
                 evicted.isEmpty(),
-                evicted);
+                evicted,
+                entry.getKeyId());
     }
 
     private static String hex(ByteBuffer buffer) {

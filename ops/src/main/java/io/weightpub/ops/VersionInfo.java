@@ -11,6 +11,7 @@ import java.util.List;
  * @param reason         why the version exists: {@code publish}, or the rollback that made it
  * @param retained       every chunk range of the version is still in its chunks topic
  * @param evicted        the chunk ranges that are not (empty when retained), each saying why
+ * @param keyId          id of the publisher key whose manifest signature the job verified; null when unsigned
  */
 public record VersionInfo(
         String modelId,
@@ -23,7 +24,8 @@ public record VersionInfo(
         long completedAtMs,
         String reason,
         boolean retained,
-        List<String> evicted) {
+        List<String> evicted,
+        String keyId) {
 
     public VersionInfo {
         evicted = List.copyOf(evicted);

@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 @Command(name = "versions", mixinStandardHelpOptions = true,
         description = "Lists the version index (latest entry per model and version) and whether each version's"
@@ -32,12 +34,25 @@ public final class VersionsCommand extends OpsCommand implements WeightpubSubcom
             out().flush();
             return 0;
         }
-        TextTable table = new TextTable(
-                "MODEL", "VERSION", "CONTENT", "STEP", "PUBLISH", "SIZE", "MANIFEST", "COMPLETED", "RETAINED", "REASON");
+        // The signing key column appears once any listed version was signed.
+        boolean signed = index.versions().stream().anyMatch(v -> v.keyId() != null);
+        List<String> header = new ArrayList<>(List.of(
+                "MODEL", "VERSION", "CONTENT", "STEP", "PUBLISH", "SIZE", "MANIFEST", "COMPLETED", "RETAINED"));
+        if (signed) {
+            header.add("SIGNED BY");
+        }
+        header.add("REASON");
+        TextTable table = new TextTable(header.toArray(String[]::new));
         for (VersionInfo v : index.versions()) {
-            table.row(v.modelId(), v.version(), v.contentVersion(), v.step(), v.publishId(), ByteSize.format(v.totalBytes()),
+            List<Object> row = new ArrayList<>(List.of(v.modelId(), v.version(), v.contentVersion(), v.step(),
+                    v.publishId(), ByteSize.format(v.totalBytes()),
                     v.manifestSha256().substring(0, Math.min(12, v.manifestSha256().length())),
-                    Formats.time(v.completedAtMs()), v.retained() ? "yes" : "no", Formats.clip(v.reason(), 60));
+                    Formats.time(v.completedAtMs()), v.retained() ? "yes" : "no"));
+            if (signed) {
+                row.add(v.keyId() == null ? "-" : v.keyId());
+            }
+            row.add(Formats.clip(v.reason(), 60));
+            table.row(row.toArray());
         }
         table.print(out());
         return 0;

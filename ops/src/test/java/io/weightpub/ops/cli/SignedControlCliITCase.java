@@ -4,6 +4,7 @@ import io.weightpub.ops.testutils.OpsTopics;
 import io.weightpub.publisher.cli.WeightpubCli;
 import io.weightpub.schemas.ControlAction;
 import io.weightpub.schemas.ControlRecord;
+import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.schemas.signing.TrustedKeys;
 import io.weightpub.testutils.KafkaClusterExtension;
@@ -55,6 +56,26 @@ class SignedControlCliITCase {
             }
             ControlRecord altered = ControlRecord.newBuilder(sent.get(0)).setTargetVersion(2L).build();
             assertThat(verifier.checkControl(altered)).get().asString().contains("bad signature");
+        }
+    }
+
+    @Test
+    void versionsShowsTheKeyThatSignedEachVersionOnceAnyIsSigned() throws Exception {
+        try (OpsTopics kafka = OpsTopics.create(KAFKA)) {
+            kafka.write(kafka.entry("llama", 1, 1, "publish", List.of(kafka.writeChunks(0, 1))));
+            Run unsigned = run(kafka, "versions");
+            assertThat(unsigned.out().lines().findFirst().orElseThrow()).doesNotContain("SIGNED BY");
+
+            kafka.write(VersionIndexEntry.newBuilder(kafka.entry("llama", 2, 2, "publish",
+                    List.of(kafka.writeChunks(0, 1)))).setKeyId("trainer-a").build());
+            Run signed = run(kafka, "versions", "--model", "llama");
+
+            assertThat(signed.exitCode()).as(signed.err()).isZero();
+            List<String> lines = signed.out().lines().toList();
+            assertThat(lines.get(0)).contains("RETAINED", "SIGNED BY", "REASON");
+            assertThat(lines.get(1).split("\\s+")).endsWith("yes", "-", "publish");
+            assertThat(lines.get(2).split("\\s+")).endsWith("yes", "trainer-a", "publish");
+            assertThat(run(kafka, "versions", "--json").out()).contains("\"keyId\":\"trainer-a\"");
         }
     }
 
