@@ -44,7 +44,18 @@ public final class WireCodec<T extends SpecificRecord> {
     private final Schema readerSchema;
     private final byte[] header;
     private final SpecificDatumWriter<T> writer;
-    private final Map<Long, SpecificDatumReader<T>> readersByFingerprint = new ConcurrentHashMap<>();
+    private final Map<Long, Reader<T>> readersByFingerprint = new ConcurrentHashMap<>();
+
+    /** How to read records of one writer schema: the walk that bounds them, then Avro. */
+    private static final class Reader<T> {
+        final Schema writerSchema;
+        final SpecificDatumReader<T> datumReader;
+
+        Reader(Schema writerSchema, SpecificDatumReader<T> datumReader) {
+            this.writerSchema = writerSchema;
+            this.datumReader = datumReader;
+        }
+    }
 
     private WireCodec(Class<T> type, Schema readerSchema) {
         this.type = type;
@@ -62,7 +73,7 @@ public final class WireCodec<T extends SpecificRecord> {
     public WireCodec<T> addWriterSchema(Schema writerSchema) {
         SpecificDatumReader<T> reader =
                 new SpecificDatumReader<>(writerSchema, readerSchema, SpecificData.getForClass(type));
-        readersByFingerprint.put(fingerprint(writerSchema), reader);
+        readersByFingerprint.put(fingerprint(writerSchema), new Reader<>(writerSchema, reader));
         return this;
     }
 
@@ -102,7 +113,7 @@ public final class WireCodec<T extends SpecificRecord> {
                     String.format("marker %02X %02X, expected C3 01", bytes[offset], bytes[offset + 1]));
         }
         long fingerprint = readLongLittleEndian(bytes, offset + 2);
-        SpecificDatumReader<T> reader = readersByFingerprint.get(fingerprint);
+        Reader<T> reader = readersByFingerprint.get(fingerprint);
         if (reader == null) {
             throw new WireFormatException(
                     WireFormatException.Kind.UNKNOWN_SCHEMA,
@@ -110,17 +121,19 @@ public final class WireCodec<T extends SpecificRecord> {
                             "writer schema fingerprint %016x is not a known %s schema",
                             fingerprint, readerSchema.getFullName()));
         }
+        // Every length and count is checked against the bytes first: Avro allocates what they claim.
+        BoundedDatum.check(reader.writerSchema, bytes, offset + HEADER_BYTES, length - HEADER_BYTES);
         BinaryDecoder decoder = DecoderFactory.get()
                 .binaryDecoder(bytes, offset + HEADER_BYTES, length - HEADER_BYTES, null);
         T record;
         try {
-            record = reader.read(null, decoder);
+            record = reader.datumReader.read(null, decoder);
         } catch (EOFException e) {
             throw new WireFormatException(
                     WireFormatException.Kind.TRUNCATED,
                     readerSchema.getName() + " datum ends early (" + length + " bytes)", e);
         } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException
-                | ClassCastException | OutOfMemoryError e) {
+                | ClassCastException | UnsupportedOperationException e) {
             throw new WireFormatException(
                     WireFormatException.Kind.MALFORMED,
                     readerSchema.getName() + " datum does not decode: " + e, e);
