@@ -15,6 +15,7 @@ import org.apache.avro.specific.SpecificRecord;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,7 +31,9 @@ public final class WireCodec<T extends SpecificRecord> {
     public static final WireCodec<WeightChunk> CHUNK = of(WeightChunk.class, WeightChunk.getClassSchema());
     public static final WireCodec<VersionManifest> MANIFEST =
             of(VersionManifest.class, VersionManifest.getClassSchema());
-    public static final WireCodec<ControlRecord> CONTROL = of(ControlRecord.class, ControlRecord.getClassSchema());
+    /** Also reads control records written before RESET_STEP existed (ops tools of earlier releases). */
+    public static final WireCodec<ControlRecord> CONTROL = of(ControlRecord.class, ControlRecord.getClassSchema())
+            .addWriterSchema(earlierSchema("ControlRecord-1.avsc"));
     public static final WireCodec<WorkerStatus> STATUS = of(WorkerStatus.class, WorkerStatus.getClassSchema());
     public static final WireCodec<VersionIndexEntry> VERSION_INDEX =
             of(VersionIndexEntry.class, VersionIndexEntry.getClassSchema());
@@ -75,6 +78,18 @@ public final class WireCodec<T extends SpecificRecord> {
                 new SpecificDatumReader<>(writerSchema, readerSchema, SpecificData.getForClass(type));
         readersByFingerprint.put(fingerprint(writerSchema), new Reader<>(writerSchema, reader));
         return this;
+    }
+
+    /** A schema an earlier release wrote, kept as a resource under {@code history/}. */
+    static Schema earlierSchema(String resource) {
+        try (InputStream in = WireCodec.class.getResourceAsStream("history/" + resource)) {
+            if (in == null) {
+                throw new IllegalStateException("schema resource history/" + resource + " is missing");
+            }
+            return new Schema.Parser().parse(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public Schema schema() {
