@@ -434,9 +434,12 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             publishes.put(progress.publishId, progress);
             return;
         }
-        if (isStale(ledger, progress.step)) {
-            reject(ctx, out, ledger, progress.modelId, progress.publishId, progress.step, true,
-                    staleReason(ledger, progress.step));
+        // Checked again: the watermark may have moved (or appeared) since the publish started.
+        String late = isStale(ledger, progress.step)
+                ? staleReason(ledger, progress.step)
+                : checks.stepJump(ledger, progress.step).orElse(null);
+        if (late != null) {
+            reject(ctx, out, ledger, progress.modelId, progress.publishId, progress.step, true, late);
             return;
         }
         VersionManifest manifest = decodeValidManifest(progress.manifest);

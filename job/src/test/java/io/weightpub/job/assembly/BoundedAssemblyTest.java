@@ -291,4 +291,19 @@ class BoundedAssemblyTest {
         assertThat(harness.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
                 .contains("model id of 1048576 characters"));
     }
+
+    @Test
+    void aPublishThatStartedBeforeTheWatermarkExistedIsStillBoundedWhenItCompletes() throws Exception {
+        TestVersion poison = TestVersion.create(MODEL, Long.MAX_VALUE, 33, 4, 2000, 8 * 1024, 1000);
+        harness.chunks(poison.chunks());
+        harness.publish(TestVersion.create(MODEL, 10, 34, 4, 2000, 8 * 1024, 1000));
+        harness.manifest(poison.manifest());
+        harness.publish(TestVersion.create(MODEL, 11, 35, 4, 2000, 8 * 1024, 1000));
+
+        assertThat(harness.statuses()).extracting(WorkerStatus::getState)
+                .containsExactly(VersionState.COMPLETED, VersionState.REJECTED, VersionState.COMPLETED);
+        assertThat(harness.statuses().get(1).getMessage()).contains("limits.max-step-jump");
+        assertThat(harness.events(WeightEvent.Kind.ABORT_VERSION)).singleElement()
+                .satisfies(abort -> assertThat(abort.publishId()).isEqualTo(poison.publishId()));
+    }
 }
