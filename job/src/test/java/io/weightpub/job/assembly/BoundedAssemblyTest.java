@@ -306,4 +306,20 @@ class BoundedAssemblyTest {
         assertThat(harness.events(WeightEvent.Kind.ABORT_VERSION)).singleElement()
                 .satisfies(abort -> assertThat(abort.publishId()).isEqualTo(poison.publishId()));
     }
+
+    @Test
+    void aCorruptedDuplicateOfAStagedChunkIsQuarantinedAndThePublishStillCompletes() throws Exception {
+        TestVersion version = TestVersion.create(MODEL, 10, 36, 4, 2000, 8 * 1024, 1000);
+        byte[] corrupted = WireCodec.CHUNK.encode(version.chunks().get(1));
+        corrupted[corrupted.length - 3] ^= 0x10;
+
+        harness.chunks(version.chunks());
+        harness.send(InputRecord.Kind.CHUNK, MODEL, corrupted);
+        harness.manifest(version.manifest());
+
+        assertThat(harness.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
+                .contains("duplicate of a chunk already staged").contains("CRC32C mismatch"));
+        assertThat(harness.events(WeightEvent.Kind.COMMIT_VERSION)).singleElement()
+                .satisfies(commit -> assertThat(commit.publishId()).isEqualTo(version.publishId()));
+    }
 }
