@@ -20,10 +20,17 @@ public abstract class WeightStoreMemoryContract extends WeightStoreContract {
 
     /** A slot no allocator can give (a petabyte): allocation fails for real, whatever the budget. */
     protected static final long UNALLOCATABLE = 1L << 50;
+    /** Bytes of a contract version ({@link #BUCKETS} buckets). */
+    protected static final long S = (long) BUCKETS * BUCKET_BYTES;
+
+    /** Budgets so large that only the allocator can fail. */
+    private static WeightStoreConfig.Builder unbounded() {
+        return WeightStoreConfig.builder().maxBytesPerWorker(1L << 60);
+    }
 
     @Test
     void slotThatCannotBeAllocatedLeavesTheStoreAsItWasAndTheNextPublishBecomesActive() throws Exception {
-        WeightStore store = store();
+        WeightStore store = store(unbounded());
         TestVersion v1 = TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES);
         TestVersion v2 = TestVersion.of(MODEL, 2, BUCKETS, BUCKET_BYTES);
         commit(store, v1);
@@ -31,8 +38,9 @@ public abstract class WeightStoreMemoryContract extends WeightStoreContract {
         MemoryStats before = store.memory();
 
         assertThatThrownBy(() -> store.stage(MODEL, "huge", 30, UNALLOCATABLE))
-                .isInstanceOf(Throwable.class)
-                .hasMessageContaining("huge");
+                .isInstanceOf(SlotAllocationException.class)
+                .isNotInstanceOf(MemoryBudgetExceededException.class)
+                .hasMessageContaining("huge").hasMessageContaining("could not be allocated");
 
         assertThat(store.memory()).isEqualTo(before);
         assertThat(store.status(MODEL).staged()).isEmpty();
@@ -49,11 +57,12 @@ public abstract class WeightStoreMemoryContract extends WeightStoreContract {
 
     @Test
     void firstSlotOfAModelThatCannotBeAllocatedLeavesNoTraceAndTheNextPublishBecomesActive() throws Exception {
-        WeightStore store = store();
+        WeightStore store = store(unbounded());
 
         assertThatThrownBy(() -> store.stage(MODEL, "huge", 10, UNALLOCATABLE))
-                .isInstanceOf(Throwable.class)
-                .hasMessageContaining("huge");
+                .isInstanceOf(SlotAllocationException.class)
+                .isNotInstanceOf(MemoryBudgetExceededException.class)
+                .hasMessageContaining("huge").hasMessageContaining("could not be allocated");
 
         assertThat(store.models()).isEmpty();
         assertThat(store.memory().slots()).isZero();
@@ -62,6 +71,115 @@ public abstract class WeightStoreMemoryContract extends WeightStoreContract {
         try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
             assertThat(readAll(lease)).isEqualTo(v1.bytes());
         }
+    }
+
+    @Test
+    void publishOverTheModelBudgetIsRefusedBeforeAnythingIsAllocatedAndTheNextThatFitsBecomesActive()
+            throws Exception {
+        WeightStore store = store(WeightStoreConfig.builder().slotsPerModel(3).maxBytesPerModel(3 * S));
+        assertThat(store.memory().maxBytesPerModel()).isEqualTo(3 * S);
+        // Larger than half the budget: no room for an active and a shadow slot, whatever is resident.
+        assertThatThrownBy(() -> store.stage("other", "twice", 10, 2 * S))
+                .isInstanceOfSatisfying(MemoryBudgetExceededException.class, e -> {
+                    assertThat(e.budget()).isEqualTo(MemoryBudgetExceededException.Budget.MODEL);
+                    assertThat(e.limitBytes()).isEqualTo(3 * S);
+                })
+                .hasMessageContaining("twice").hasMessageContaining("active and a shadow slot");
+        assertThat(store.models()).isEmpty();
+        TestVersion v1 = TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES);
+        TestVersion v2 = TestVersion.of(MODEL, 2, BUCKETS, BUCKET_BYTES);
+        TestVersion v3 = TestVersion.of(MODEL, 3, BUCKETS + 1, BUCKET_BYTES);
+        commit(store, v1);
+        v2.stageInto(store, CHUNK_BYTES);
+        MemoryStats before = store.memory();
+
+        // A third slot of 1.25 S next to the active and the staged one: 3.25 S.
+        assertThatThrownBy(() -> store.stage(MODEL, v3.publishId(), v3.step(), v3.size()))
+                .isInstanceOfSatisfying(MemoryBudgetExceededException.class, e -> {
+                    assertThat(e.budget()).isEqualTo(MemoryBudgetExceededException.Budget.MODEL);
+                    assertThat(e.neededBytes()).isEqualTo(2 * S + v3.size());
+                })
+                .hasMessageContaining(v3.publishId()).hasMessageContaining("max-per-model");
+
+        assertThat(store.memory()).isEqualTo(before);
+        assertThat(store.status(MODEL).staged()).extracting(StagedPublish::publishId).containsExactly(v2.publishId());
+        assertThat(store.verify(MODEL, v2.publishId(), v2.manifest()).ok()).isTrue();
+        assertThat(store.commit(MODEL, v2.publishId(), 2, 2)).isEqualTo(CommitOutcome.FLIPPED);
+        // With v1 retired its slot grows to 1.25 S: 2.25 S in all.
+        commit(store, v3);
+        try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
+            assertThat(readAll(lease)).isEqualTo(v3.bytes());
+        }
+        assertThat(store.memory().slotBytes()).isEqualTo(S + v3.size());
+    }
+
+    @Test
+    void budgetCountsRetiredVersionsAndEvictsOnlyThoseNoReaderHolds() throws Exception {
+        WeightStore store = store(WeightStoreConfig.builder().slotsPerModel(2).residentVersions(1)
+                .maxBytesPerModel(3 * S + S / 8));
+        TestVersion v1 = TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES);
+        TestVersion v2 = TestVersion.of(MODEL, 2, BUCKETS, BUCKET_BYTES);
+        TestVersion v4 = TestVersion.of(MODEL, 4, BUCKETS + 1, BUCKET_BYTES);
+        commit(store, v1);
+        commit(store, v2);
+        ActiveVersion reader = store.acquire(MODEL).orElseThrow();
+        commit(store, TestVersion.of(MODEL, 3, BUCKETS, BUCKET_BYTES));
+        MemoryStats before = store.memory();
+        assertThat(before.slots()).isEqualTo(3);
+
+        // v1's slot would grow by S/4 past the budget; only v2's could make room, and a reader holds it.
+        assertThatThrownBy(() -> store.stage(MODEL, v4.publishId(), v4.step(), v4.size()))
+                .isInstanceOf(MemoryBudgetExceededException.class)
+                .hasMessageContaining("could be evicted");
+        assertThat(store.memory()).isEqualTo(before);
+        assertThat(readAll(reader)).isEqualTo(v2.bytes());
+
+        reader.close();
+        commit(store, v4);
+
+        try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
+            assertThat(readAll(lease)).isEqualTo(v4.bytes());
+        }
+        assertThat(store.stageResident(MODEL, v2.publishId())).as("evicted").isEmpty();
+        assertThat(store.memory().slots()).isEqualTo(2);
+        assertThat(store.memory().slotBytes()).isEqualTo(S + v4.size());
+    }
+
+    @Test
+    void workerBudgetEvictsRetiredVersionsOfOtherModelsAndRefusesWhenNoneIsLeft() throws Exception {
+        WeightStore store = store(WeightStoreConfig.builder().maxBytesPerWorker(3 * S));
+        TestVersion a1 = TestVersion.of("a", 1, BUCKETS, BUCKET_BYTES);
+        commitAs(store, a1);
+        commitAs(store, TestVersion.of("a", 2, BUCKETS, BUCKET_BYTES));
+        commitAs(store, TestVersion.of("b", 1, BUCKETS, BUCKET_BYTES));
+        assertThat(store.memory().slotBytes()).isEqualTo(3 * S);
+
+        TestVersion c1 = TestVersion.of("c", 1, BUCKETS, BUCKET_BYTES);
+        commitAs(store, c1);
+
+        assertThat(store.stageResident("a", a1.publishId())).as("a's retired version, evicted for c").isEmpty();
+        try (ActiveVersion lease = store.acquire("c").orElseThrow()) {
+            assertThat(readAll(lease)).isEqualTo(c1.bytes());
+        }
+        MemoryStats before = store.memory();
+        assertThat(before.slotBytes()).isEqualTo(3 * S);
+        assertThatThrownBy(() -> store.stage("d", "d-publish-1", 10, S))
+                .isInstanceOfSatisfying(MemoryBudgetExceededException.class,
+                        e -> assertThat(e.budget()).isEqualTo(MemoryBudgetExceededException.Budget.WORKER))
+                .hasMessageContaining("max-per-worker");
+        assertThat(store.memory()).isEqualTo(before);
+        assertThat(store.models()).containsExactlyInAnyOrder("a", "b", "c");
+        for (String model : List.of("a", "b", "c")) {
+            assertThat(store.status(model).active()).as(model).isPresent();
+        }
+    }
+
+    private static void commitAs(WeightStore store, TestVersion version) throws SlotsExhaustedException {
+        version.stageInto(store, CHUNK_BYTES);
+        VerifyResult result = store.verify(version.modelId(), version.publishId(), version.manifest());
+        assertThat(result.ok()).as(result.describe()).isTrue();
+        assertThat(store.commit(version.modelId(), version.publishId(), version.version(), version.version()))
+                .isEqualTo(CommitOutcome.FLIPPED);
     }
 
     @Test

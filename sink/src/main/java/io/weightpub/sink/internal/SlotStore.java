@@ -4,8 +4,10 @@ import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.sink.ActiveVersion;
 import io.weightpub.sink.CommitOutcome;
+import io.weightpub.sink.MemoryBudgetExceededException;
 import io.weightpub.sink.MemoryStats;
 import io.weightpub.sink.ModelStatus;
+import io.weightpub.sink.SlotAllocationException;
 import io.weightpub.sink.SlotsExhaustedException;
 import io.weightpub.sink.StagedPublish;
 import io.weightpub.sink.StoreBackend;
@@ -45,6 +47,10 @@ import java.util.concurrent.locks.LockSupport;
  * version is one {@link AtomicReference}; a flip is a single {@code set}. Readers pin the active
  * slot lock-free (a pin count per slot); the writer claims a free slot by moving its count from 0
  * to -1, so a slot is never reused while a reader holds it.
+ *
+ * <p>Slot memory is kept within a budget per model and per worker ({@link MemoryBudget}): a publish
+ * that does not fit is refused before anything is allocated, retired versions are evicted to make
+ * room, and a failed allocation leaves the store as it was.
  */
 abstract class SlotStore implements WeightStore {
 
@@ -54,10 +60,20 @@ abstract class SlotStore implements WeightStore {
     private final WeightStoreConfig config;
     private final Map<String, Model> models = new ConcurrentHashMap<>();
     private final ExecutorService hashPool;
+    private final MemoryBudget budget;
+    /**
+     * Held, before any model's lock, by everything that allocates, evicts or re-stages slots: eviction
+     * takes other models' locks too, and no two threads then nest model locks.
+     */
+    private final Object allocationLock = new Object();
+    /** Capacity of every model's slots together. */
+    private final AtomicLong slotBytes = new AtomicLong();
     private volatile boolean closed;
 
-    SlotStore(WeightStoreConfig config, String threadName) {
+    /** @param memoryBytes the worker's memory (device or host), from which unset budgets are derived */
+    SlotStore(WeightStoreConfig config, String threadName, long memoryBytes, String memory) {
         this.config = config;
+        this.budget = MemoryBudget.resolve(config, memoryBytes, memory);
         AtomicInteger threads = new AtomicInteger();
         this.hashPool = Executors.newFixedThreadPool(config.verifyThreads(), r -> {
             Thread t = new Thread(r, threadName + "-verify-" + threads.incrementAndGet());
@@ -66,7 +82,10 @@ abstract class SlotStore implements WeightStore {
         });
     }
 
-    /** Allocates memory for a slot of {@code bytes}; the caller owns it until it calls {@link SlotMemory#free()}. */
+    /**
+     * Allocates memory for a slot of {@code bytes}; the caller owns it until it calls {@link SlotMemory#free()}.
+     * Fails with an exception (or, for off-heap memory, {@link OutOfMemoryError}) and allocates nothing.
+     */
     abstract SlotMemory allocate(String modelId, long bytes);
 
     /** Returns once every write issued so far has landed in slot memory. */
@@ -91,18 +110,36 @@ abstract class SlotStore implements WeightStore {
             throw new IllegalArgumentException(
                     "publish " + publishId + " of model " + modelId + ": version size " + versionBytes + " is negative");
         }
-        Model model = models.computeIfAbsent(modelId, Model::new);
-        synchronized (model) {
-            Staged existing = model.staged.get(publishId);
-            if (existing != null) {
-                if (existing.versionBytes != versionBytes) {
-                    throw new IllegalArgumentException("publish " + publishId + " of model " + modelId
-                            + " is staged with " + existing.versionBytes + " bytes, now announced with " + versionBytes);
+        synchronized (allocationLock) {
+            Model model = models.computeIfAbsent(modelId, Model::new);
+            try {
+                synchronized (model) {
+                    Staged existing = model.staged.get(publishId);
+                    if (existing != null) {
+                        if (existing.versionBytes != versionBytes) {
+                            throw new IllegalArgumentException("publish " + publishId + " of model " + modelId
+                                    + " is staged with " + existing.versionBytes + " bytes, now announced with "
+                                    + versionBytes);
+                        }
+                        return;
+                    }
+                    budget.checkVersion(modelId, publishId, versionBytes);
+                    Slot slot = claimSlot(model, publishId, versionBytes);
+                    model.staged.put(publishId, new Staged(publishId, step, versionBytes, slot, false));
                 }
-                return;
+            } finally {
+                forgetIfEmpty(model);
             }
-            Slot slot = claimSlot(model, publishId, versionBytes);
-            model.staged.put(publishId, new Staged(publishId, step, versionBytes, slot, false));
+        }
+    }
+
+    /** A model whose first publish could not stage leaves no trace. */
+    private void forgetIfEmpty(Model model) {
+        synchronized (model) {
+            if (model.slots.isEmpty() && model.staged.isEmpty() && model.active.get() == null
+                    && model.lastError == null) {
+                models.remove(model.id, model);
+            }
         }
     }
 
@@ -116,27 +153,17 @@ abstract class SlotStore implements WeightStore {
         long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
         int capacity = config.slotsPerModel() + config.residentVersions();
         while (true) {
-            Active active = model.active.get();
-            Set<Slot> held = new HashSet<>();
-            model.staged.values().forEach(s -> held.add(s.slot));
-            List<Slot> free = new ArrayList<>();
-            for (Slot slot : model.slots) {
-                if ((active == null || slot != active.slot) && !held.contains(slot)) {
-                    free.add(slot);
-                }
-            }
-            free.sort(Comparator.comparing((Slot s) -> s.resident != null).thenComparingLong(s -> s.retiredSeq));
+            List<Slot> free = freeSlots(model);
             for (Slot slot : free) {
                 if (slot.resident == null && slot.tryClaim()) {
-                    return fit(model, slot, versionBytes);
+                    return fit(model, slot, publishId, versionBytes);
                 }
             }
             if (model.slots.size() < Math.min(capacity, model.allocatableSlots)) {
-                Slot slot = allocateSlot(model, versionBytes);
+                Slot slot = newSlot(model, publishId, versionBytes, free.isEmpty());
                 if (slot != null) {
                     return slot;
                 }
-                continue;
             }
             for (Slot slot : free) {
                 if (slot.tryClaim()) {
@@ -144,7 +171,7 @@ abstract class SlotStore implements WeightStore {
                         LOG.info("model {}: publish {} reuses the slot of retired publish {}; it is no longer "
                                 + "resident", model.id, publishId, slot.resident.publishId());
                     }
-                    return fit(model, slot, versionBytes);
+                    return fit(model, slot, publishId, versionBytes);
                 }
             }
             if (free.isEmpty()) {
@@ -161,38 +188,174 @@ abstract class SlotStore implements WeightStore {
         }
     }
 
+    /** The model's slots neither active nor staged: no retired version first, then the longest retired. */
+    private static List<Slot> freeSlots(Model model) {
+        Active active = model.active.get();
+        Set<Slot> held = new HashSet<>();
+        model.staged.values().forEach(s -> held.add(s.slot));
+        List<Slot> free = new ArrayList<>();
+        for (Slot slot : model.slots) {
+            if ((active == null || slot != active.slot) && !held.contains(slot)) {
+                free.add(slot);
+            }
+        }
+        free.sort(Comparator.comparing((Slot s) -> s.resident != null).thenComparingLong(s -> s.retiredSeq));
+        return free;
+    }
+
     /**
-     * A new slot, or null when memory for a slot kept only for resident versions ran out (the
-     * model then keeps the slots it has). Running out for an active or shadow slot is an error.
+     * A new slot, or null when it is not {@code required} (a free slot can be reused instead) and does
+     * not fit the budget, or its memory ran out (the model then keeps the slots it has). A required
+     * slot evicts other models' retired versions to fit the worker's budget, or fails.
      */
-    private Slot allocateSlot(Model model, long versionBytes) {
+    private Slot newSlot(Model model, String publishId, long versionBytes, boolean required) {
+        if (!budget.fits(model.slotBytes + versionBytes, slotBytes.get() + versionBytes)) {
+            if (!required) {
+                return null;
+            }
+            makeRoom(model, publishId, versionBytes, versionBytes, null);
+        }
         try {
-            Slot slot = new Slot(allocate(model.id, versionBytes));
+            Slot slot = new Slot(allocateMemory(model, publishId, versionBytes));
             model.slots.add(slot);
             return slot;
-        } catch (RuntimeException | OutOfMemoryError e) {
-            if (model.slots.size() < config.slotsPerModel()) {
+        } catch (SlotAllocationException e) {
+            if (required) {
                 throw e;
             }
-            LOG.warn("model {}: no memory for another slot of {} bytes to keep retired versions resident; "
-                    + "keeping {} slots", model.id, versionBytes, model.slots.size(), e);
+            LOG.warn("model {}: no memory for another slot of {} bytes; keeping {} slots", model.id, versionBytes,
+                    model.slots.size(), e);
             model.allocatableSlots = model.slots.size();
             return null;
         }
     }
 
-    /** The claimed slot with its old content forgotten, replaced by a bigger one if too small. */
-    private Slot fit(Model model, Slot slot, long versionBytes) {
-        slot.resident = null;
-        if (slot.memory.capacity() >= versionBytes) {
+    /**
+     * The claimed slot with its old content forgotten, replaced by a bigger one if too small. When the
+     * budget has room for both, the bigger slot is allocated before the old one is freed, so a failure
+     * changes nothing; otherwise the old one is freed first and, if the allocation then fails, dropped.
+     * On failure the slot is unclaimed again, its retired version still resident if it was kept.
+     */
+    private Slot fit(Model model, Slot slot, String publishId, long versionBytes) {
+        long capacity = slot.memory.capacity();
+        if (capacity >= versionBytes) {
+            slot.resident = null;
             return slot;
         }
-        // Too small for this version: replace it (writes to it have all landed before it was freed up).
-        awaitWrites();
-        slot.memory.free();
-        Slot bigger = new Slot(allocate(model.id, versionBytes));
+        try {
+            if (budget.fits(model.slotBytes + versionBytes, slotBytes.get() + versionBytes)) {
+                SlotMemory bigger = allocateMemory(model, publishId, versionBytes);
+                // Writes to the old slot have all landed before it is freed.
+                awaitWrites();
+                freeMemory(model, slot.memory);
+                return replace(model, slot, bigger);
+            }
+            makeRoom(model, publishId, versionBytes, versionBytes - capacity, slot);
+            awaitWrites();
+            freeMemory(model, slot.memory);
+            SlotMemory bigger;
+            try {
+                bigger = allocateMemory(model, publishId, versionBytes);
+            } catch (SlotAllocationException e) {
+                model.slots.remove(slot);
+                throw e;
+            }
+            return replace(model, slot, bigger);
+        } catch (RuntimeException e) {
+            slot.release();
+            throw e;
+        }
+    }
+
+    private static Slot replace(Model model, Slot slot, SlotMemory memory) {
+        Slot bigger = new Slot(memory);
         model.slots.set(model.slots.indexOf(slot), bigger);
         return bigger;
+    }
+
+    /**
+     * Evicts free slots (with their retired versions) until the model's and the worker's slots fit
+     * their budgets with {@code extraBytes} more: this model's first, then, for the worker's budget,
+     * other models'. Slots readers still hold are not evicted. When that cannot make enough room it
+     * evicts nothing and throws.
+     */
+    private void makeRoom(Model model, String publishId, long versionBytes, long extraBytes, Slot keep) {
+        long modelOver = model.slotBytes + extraBytes - budget.perModel();
+        long workerOver = slotBytes.get() + extraBytes - budget.perWorker();
+        Map<Model, List<Slot>> claimed = new LinkedHashMap<>();
+        long ownBytes = claimFree(model, keep, Math.max(modelOver, workerOver), claimed);
+        long otherBytes = 0;
+        if (ownBytes >= modelOver) {
+            for (Model other : models.values()) {
+                if (other != model && ownBytes + otherBytes < workerOver) {
+                    synchronized (other) {
+                        otherBytes += claimFree(other, null, workerOver - ownBytes - otherBytes, claimed);
+                    }
+                }
+            }
+        }
+        if (ownBytes < modelOver || ownBytes + otherBytes < workerOver) {
+            claimed.forEach((owner, slots) -> {
+                synchronized (owner) {
+                    slots.forEach(Slot::release);
+                }
+            });
+            String holders = "the model's slots hold " + model.slotBytes + " bytes, the worker's " + slotBytes.get()
+                    + ", of which " + (ownBytes + otherBytes) + " could be evicted";
+            throw ownBytes < modelOver
+                    ? budget.exceeded(MemoryBudgetExceededException.Budget.MODEL, model.id, publishId, versionBytes,
+                            model.slotBytes + extraBytes - ownBytes, holders)
+                    : budget.exceeded(MemoryBudgetExceededException.Budget.WORKER, model.id, publishId,
+                            versionBytes, slotBytes.get() + extraBytes - ownBytes - otherBytes, holders);
+        }
+        awaitWrites();
+        claimed.forEach((owner, slots) -> {
+            synchronized (owner) {
+                for (Slot slot : slots) {
+                    LOG.info("model {}: evicted a slot of {} bytes{} to make room for publish {} of model {}",
+                            owner.id, slot.memory.capacity(), slot.resident == null ? ""
+                                    : " holding retired publish " + slot.resident.publishId(), publishId, model.id);
+                    freeMemory(owner, slot.memory);
+                    owner.slots.remove(slot);
+                }
+            }
+        });
+    }
+
+    /** Claims free slots of {@code owner} (other than {@code keep}) until {@code wanted} bytes; returns their bytes. */
+    private static long claimFree(Model owner, Slot keep, long wanted, Map<Model, List<Slot>> claimed) {
+        long bytes = 0;
+        for (Slot slot : freeSlots(owner)) {
+            if (bytes >= wanted) {
+                break;
+            }
+            if (slot != keep && slot.tryClaim()) {
+                claimed.computeIfAbsent(owner, o -> new ArrayList<>()).add(slot);
+                bytes += slot.memory.capacity();
+            }
+        }
+        return bytes;
+    }
+
+    private SlotMemory allocateMemory(Model model, String publishId, long bytes) {
+        SlotMemory memory;
+        try {
+            memory = allocate(model.id, bytes);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // Off-heap and device memory report failure so; the Java heap is not involved.
+            throw new SlotAllocationException(model.id, publishId, bytes, "model " + model.id + ": publish "
+                    + publishId + " needs a slot of " + bytes + " bytes, which could not be allocated on "
+                    + describe() + ": " + e.getMessage() + "; the store is unchanged", e);
+        }
+        model.slotBytes += memory.capacity();
+        slotBytes.addAndGet(memory.capacity());
+        return memory;
+    }
+
+    private void freeMemory(Model model, SlotMemory memory) {
+        memory.free();
+        model.slotBytes -= memory.capacity();
+        slotBytes.addAndGet(-memory.capacity());
     }
 
     @Override
@@ -202,6 +365,14 @@ abstract class SlotStore implements WeightStore {
         if (model == null) {
             return Optional.empty();
         }
+        // Under the allocation lock: eviction claims free slots without holding this model's lock throughout.
+        synchronized (allocationLock) {
+            return stageResident(model, publishId);
+        }
+    }
+
+    private Optional<StagedPublish> stageResident(Model model, String publishId) {
+        String modelId = model.id;
         synchronized (model) {
             Staged existing = model.staged.get(publishId);
             if (existing != null) {
@@ -475,7 +646,8 @@ abstract class SlotStore implements WeightStore {
                 }
             }
         }
-        return new MemoryStats(slots, bytes, pinnedBytes(), pinnedAllocations());
+        return new MemoryStats(slots, bytes, pinnedBytes(), pinnedAllocations(), budget.perModel(),
+                budget.perWorker());
     }
 
     @Override
@@ -484,6 +656,14 @@ abstract class SlotStore implements WeightStore {
             return;
         }
         closed = true;
+        synchronized (allocationLock) {
+            freeAll();
+        }
+        hashPool.shutdownNow();
+        closeBackend();
+    }
+
+    private void freeAll() {
         long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
         for (Model model : models.values()) {
             synchronized (model) {
@@ -505,14 +685,12 @@ abstract class SlotStore implements WeightStore {
                         LOG.error("model {}: a slot still has {} open leases after {}; its memory is not freed",
                                 model.id, slot.pins.get(), config.leaseWaitTimeout());
                     } else {
-                        slot.memory.free();
+                        freeMemory(model, slot.memory);
                     }
                 }
                 model.slots.clear();
             }
         }
-        hashPool.shutdownNow();
-        closeBackend();
     }
 
     boolean isClosed() {
@@ -669,6 +847,8 @@ abstract class SlotStore implements WeightStore {
         final AtomicReference<Active> active = new AtomicReference<>();
         /** Slots it may have; lowered when memory for a slot kept for resident versions runs out. */
         int allocatableSlots = Integer.MAX_VALUE;
+        /** Capacity of its slots. */
+        long slotBytes;
         long retirements;
         volatile String lastError;
 
