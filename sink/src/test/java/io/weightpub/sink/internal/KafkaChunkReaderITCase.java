@@ -52,17 +52,22 @@ class KafkaChunkReaderITCase {
     }
 
     @Test
-    void laterCopiesOfAChunkAreSkippedUncheckedAsLiveAssemblyDroppedThemSoTheVersionReplaysBitExact()
+    void eachChunkIsItsFirstCopyWithAGoodCrcAndLaterCopiesAreSkippedUncheckedSoTheVersionReplaysBitExact()
             throws Exception {
         KAFKA.createTopic("reader-dup", 1, Map.of());
         TestVersion version = TestVersion.of("llm", 3, 2, BUCKET_BYTES);
         try (KafkaVersions versions = new KafkaVersions(KAFKA.bootstrapServers(), "reader-dup", 1)) {
             // Chunk (0, 1) is followed by a copy whose CRC does not match and a good copy; chunk (1, 3)
             // by a copy with a valid CRC over other bytes. Live assembly dropped all three unchecked.
+            // Chunk (1, 0) comes first as a corrupt copy (only possible for a committed version when its
+            // copies landed in different partitions): the good copy after it is the chunk.
             KafkaVersions.Published published = versions.publishCopies(version, BUCKET_BYTES, CHUNK_BYTES,
                     chunk -> {
                         if (chunk.getBucketIndex() == 0 && chunk.getChunkIndex() == 1) {
                             return List.of(chunk, withPayload(chunk, flipped(chunk), chunk.getCrc32c()), chunk);
+                        }
+                        if (chunk.getBucketIndex() == 1 && chunk.getChunkIndex() == 0) {
+                            return List.of(withPayload(chunk, flipped(chunk), chunk.getCrc32c()), chunk);
                         }
                         if (chunk.getBucketIndex() == 1 && chunk.getChunkIndex() == 3) {
                             byte[] other = flipped(chunk);
@@ -82,6 +87,7 @@ class KafkaChunkReaderITCase {
             assertThat(read).isEqualTo(version.bytes());
             assertThat(stats.chunks()).isEqualTo(published.chunks().size());
             assertThat(stats.payloadBytes()).isEqualTo(version.size());
+            assertThat(stats.skippedCopies()).isEqualTo(4);
         }
     }
 

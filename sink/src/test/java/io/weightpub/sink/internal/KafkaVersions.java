@@ -95,8 +95,8 @@ final class KafkaVersions implements AutoCloseable {
 
     /**
      * Sends, for every chunk, the records {@code copies} makes of it, back to back in its partition
-     * (a producer retry or a re-sent chunk); the events and offsets are those of the first copy, the
-     * one the job stages, and the ranges cover every copy.
+     * (a producer retry or a re-sent chunk); the events and offsets are those of the first copy, and
+     * the ranges cover every copy.
      */
     Published publishCopies(TestVersion version, int bucketBytes, int chunkBytes,
             Function<WeightChunk, List<WeightChunk>> copies, boolean interleave) {
