@@ -4,10 +4,8 @@ import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.sink.ActiveVersion;
 import io.weightpub.sink.CommitOutcome;
-import io.weightpub.sink.MemoryBudgetExceededException;
 import io.weightpub.sink.MemoryStats;
 import io.weightpub.sink.ModelStatus;
-import io.weightpub.sink.SlotAllocationException;
 import io.weightpub.sink.SlotsExhaustedException;
 import io.weightpub.sink.StagedPublish;
 import io.weightpub.sink.StoreBackend;
@@ -16,6 +14,8 @@ import io.weightpub.sink.VerifyResult;
 import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightStore;
 import io.weightpub.sink.WeightStoreConfig;
+import io.weightpub.sink.internal.Model.Active;
+import io.weightpub.sink.internal.Model.Resident;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,12 +24,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -38,7 +36,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -60,20 +57,18 @@ abstract class SlotStore implements WeightStore {
     private final WeightStoreConfig config;
     private final Map<String, Model> models = new ConcurrentHashMap<>();
     private final ExecutorService hashPool;
-    private final MemoryBudget budget;
+    private final SlotAllocator allocator;
     /**
      * Held, before any model's lock, by everything that allocates, evicts or re-stages slots: eviction
      * takes other models' locks too, and no two threads then nest model locks.
      */
     private final Object allocationLock = new Object();
-    /** Capacity of every model's slots together. */
-    private final AtomicLong slotBytes = new AtomicLong();
     private volatile boolean closed;
 
     /** @param memoryBytes the worker's memory (device or host), from which unset budgets are derived */
     SlotStore(WeightStoreConfig config, String threadName, long memoryBytes, String memory) {
         this.config = config;
-        this.budget = MemoryBudget.resolve(config, memoryBytes, memory);
+        this.allocator = new SlotAllocator(this, config, MemoryBudget.resolve(config, memoryBytes, memory), models);
         AtomicInteger threads = new AtomicInteger();
         this.hashPool = Executors.newFixedThreadPool(config.verifyThreads(), r -> {
             Thread t = new Thread(r, threadName + "-verify-" + threads.incrementAndGet());
@@ -123,8 +118,8 @@ abstract class SlotStore implements WeightStore {
                         }
                         return;
                     }
-                    budget.checkVersion(modelId, publishId, versionBytes);
-                    Slot slot = claimSlot(model, publishId, versionBytes);
+                    allocator.budget().checkVersion(modelId, publishId, versionBytes);
+                    Slot slot = allocator.claimSlot(model, publishId, versionBytes);
                     model.staged.put(publishId, new Staged(publishId, step, versionBytes, slot, false));
                 }
             } finally {
@@ -141,221 +136,6 @@ abstract class SlotStore implements WeightStore {
                 models.remove(model.id, model);
             }
         }
-    }
-
-    /**
-     * Picks a slot for new bytes: first a free slot holding no retired version, then a new slot while
-     * the model has fewer than {@code slotsPerModel + residentVersions}, then the free slot whose
-     * version retired longest ago. Retired versions so stay resident as long as possible, for
-     * rollbacks by a flip alone.
-     */
-    private Slot claimSlot(Model model, String publishId, long versionBytes) throws SlotsExhaustedException {
-        long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
-        int capacity = config.slotsPerModel() + config.residentVersions();
-        while (true) {
-            List<Slot> free = freeSlots(model);
-            for (Slot slot : free) {
-                if (slot.resident == null && slot.tryClaim()) {
-                    return fit(model, slot, publishId, versionBytes);
-                }
-            }
-            if (model.slots.size() < Math.min(capacity, model.allocatableSlots)) {
-                Slot slot = newSlot(model, publishId, versionBytes, free.isEmpty());
-                if (slot != null) {
-                    return slot;
-                }
-            }
-            for (Slot slot : free) {
-                if (slot.tryClaim()) {
-                    if (slot.resident != null) {
-                        LOG.info("model {}: publish {} reuses the slot of retired publish {}; it is no longer "
-                                + "resident", model.id, publishId, slot.resident.publishId());
-                    }
-                    return fit(model, slot, publishId, versionBytes);
-                }
-            }
-            if (free.isEmpty()) {
-                List<StagedPublish> holders = model.staged.values().stream().map(s -> s.describe(model.id)).toList();
-                throw new SlotsExhaustedException("model " + model.id + ": publish " + publishId
-                        + " has no free slot; all " + model.slots.size() + " slots are active or held by "
-                        + holders.stream().map(StagedPublish::publishId).toList(), holders);
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("model " + model.id + ": publish " + publishId + " waited "
-                        + config.leaseWaitTimeout() + " for readers to release a retired slot");
-            }
-            LockSupport.parkNanos(WAIT_PARK_NANOS);
-        }
-    }
-
-    /** The model's slots neither active nor staged: no retired version first, then the longest retired. */
-    private static List<Slot> freeSlots(Model model) {
-        Active active = model.active.get();
-        Set<Slot> held = new HashSet<>();
-        model.staged.values().forEach(s -> held.add(s.slot));
-        List<Slot> free = new ArrayList<>();
-        for (Slot slot : model.slots) {
-            if ((active == null || slot != active.slot) && !held.contains(slot)) {
-                free.add(slot);
-            }
-        }
-        free.sort(Comparator.comparing((Slot s) -> s.resident != null).thenComparingLong(s -> s.retiredSeq));
-        return free;
-    }
-
-    /**
-     * A new slot, or null when it is not {@code required} (a free slot can be reused instead) and does
-     * not fit the budget, or its memory ran out (the model then keeps the slots it has). A required
-     * slot evicts other models' retired versions to fit the worker's budget, or fails.
-     */
-    private Slot newSlot(Model model, String publishId, long versionBytes, boolean required) {
-        if (!budget.fits(model.slotBytes + versionBytes, slotBytes.get() + versionBytes)) {
-            if (!required) {
-                return null;
-            }
-            makeRoom(model, publishId, versionBytes, versionBytes, null);
-        }
-        try {
-            Slot slot = new Slot(allocateMemory(model, publishId, versionBytes));
-            model.slots.add(slot);
-            return slot;
-        } catch (SlotAllocationException e) {
-            if (required) {
-                throw e;
-            }
-            LOG.warn("model {}: no memory for another slot of {} bytes; keeping {} slots", model.id, versionBytes,
-                    model.slots.size(), e);
-            model.allocatableSlots = model.slots.size();
-            return null;
-        }
-    }
-
-    /**
-     * The claimed slot with its old content forgotten, replaced by a bigger one if too small. When the
-     * budget has room for both, the bigger slot is allocated before the old one is freed, so a failure
-     * changes nothing; otherwise the old one is freed first and, if the allocation then fails, dropped.
-     * On failure the slot is unclaimed again, its retired version still resident if it was kept.
-     */
-    private Slot fit(Model model, Slot slot, String publishId, long versionBytes) {
-        long capacity = slot.memory.capacity();
-        if (capacity >= versionBytes) {
-            slot.resident = null;
-            return slot;
-        }
-        try {
-            if (budget.fits(model.slotBytes + versionBytes, slotBytes.get() + versionBytes)) {
-                SlotMemory bigger = allocateMemory(model, publishId, versionBytes);
-                // Writes to the old slot have all landed before it is freed.
-                awaitWrites();
-                freeMemory(model, slot.memory);
-                return replace(model, slot, bigger);
-            }
-            makeRoom(model, publishId, versionBytes, versionBytes - capacity, slot);
-            awaitWrites();
-            freeMemory(model, slot.memory);
-            SlotMemory bigger;
-            try {
-                bigger = allocateMemory(model, publishId, versionBytes);
-            } catch (SlotAllocationException e) {
-                model.slots.remove(slot);
-                throw e;
-            }
-            return replace(model, slot, bigger);
-        } catch (RuntimeException e) {
-            slot.release();
-            throw e;
-        }
-    }
-
-    private static Slot replace(Model model, Slot slot, SlotMemory memory) {
-        Slot bigger = new Slot(memory);
-        model.slots.set(model.slots.indexOf(slot), bigger);
-        return bigger;
-    }
-
-    /**
-     * Evicts free slots (with their retired versions) until the model's and the worker's slots fit
-     * their budgets with {@code extraBytes} more: this model's first, then, for the worker's budget,
-     * other models'. Slots readers still hold are not evicted. When that cannot make enough room it
-     * evicts nothing and throws.
-     */
-    private void makeRoom(Model model, String publishId, long versionBytes, long extraBytes, Slot keep) {
-        long modelOver = model.slotBytes + extraBytes - budget.perModel();
-        long workerOver = slotBytes.get() + extraBytes - budget.perWorker();
-        Map<Model, List<Slot>> claimed = new LinkedHashMap<>();
-        long ownBytes = claimFree(model, keep, Math.max(modelOver, workerOver), claimed);
-        long otherBytes = 0;
-        if (ownBytes >= modelOver) {
-            for (Model other : models.values()) {
-                if (other != model && ownBytes + otherBytes < workerOver) {
-                    synchronized (other) {
-                        otherBytes += claimFree(other, null, workerOver - ownBytes - otherBytes, claimed);
-                    }
-                }
-            }
-        }
-        if (ownBytes < modelOver || ownBytes + otherBytes < workerOver) {
-            claimed.forEach((owner, slots) -> {
-                synchronized (owner) {
-                    slots.forEach(Slot::release);
-                }
-            });
-            String holders = "the model's slots hold " + model.slotBytes + " bytes, the worker's " + slotBytes.get()
-                    + ", of which " + (ownBytes + otherBytes) + " could be evicted";
-            throw ownBytes < modelOver
-                    ? budget.exceeded(MemoryBudgetExceededException.Budget.MODEL, model.id, publishId, versionBytes,
-                            model.slotBytes + extraBytes - ownBytes, holders)
-                    : budget.exceeded(MemoryBudgetExceededException.Budget.WORKER, model.id, publishId,
-                            versionBytes, slotBytes.get() + extraBytes - ownBytes - otherBytes, holders);
-        }
-        awaitWrites();
-        claimed.forEach((owner, slots) -> {
-            synchronized (owner) {
-                for (Slot slot : slots) {
-                    LOG.info("model {}: evicted a slot of {} bytes{} to make room for publish {} of model {}",
-                            owner.id, slot.memory.capacity(), slot.resident == null ? ""
-                                    : " holding retired publish " + slot.resident.publishId(), publishId, model.id);
-                    freeMemory(owner, slot.memory);
-                    owner.slots.remove(slot);
-                }
-            }
-        });
-    }
-
-    /** Claims free slots of {@code owner} (other than {@code keep}) until {@code wanted} bytes; returns their bytes. */
-    private static long claimFree(Model owner, Slot keep, long wanted, Map<Model, List<Slot>> claimed) {
-        long bytes = 0;
-        for (Slot slot : freeSlots(owner)) {
-            if (bytes >= wanted) {
-                break;
-            }
-            if (slot != keep && slot.tryClaim()) {
-                claimed.computeIfAbsent(owner, o -> new ArrayList<>()).add(slot);
-                bytes += slot.memory.capacity();
-            }
-        }
-        return bytes;
-    }
-
-    private SlotMemory allocateMemory(Model model, String publishId, long bytes) {
-        SlotMemory memory;
-        try {
-            memory = allocate(model.id, bytes);
-        } catch (RuntimeException | OutOfMemoryError e) {
-            // Off-heap and device memory report failure so; the Java heap is not involved.
-            throw new SlotAllocationException(model.id, publishId, bytes, "model " + model.id + ": publish "
-                    + publishId + " needs a slot of " + bytes + " bytes, which could not be allocated on "
-                    + describe() + ": " + e.getMessage() + "; the store is unchanged", e);
-        }
-        model.slotBytes += memory.capacity();
-        slotBytes.addAndGet(memory.capacity());
-        return memory;
-    }
-
-    private void freeMemory(Model model, SlotMemory memory) {
-        memory.free();
-        model.slotBytes -= memory.capacity();
-        slotBytes.addAndGet(-memory.capacity());
     }
 
     @Override
@@ -426,7 +206,7 @@ abstract class SlotStore implements WeightStore {
                     + staged.versionBytes + " bytes");
         }
         awaitWrites();
-        staged.prehashes.add(new Prehash(versionOffset, length,
+        staged.prehashes.add(new Staged.Prehash(versionOffset, length,
                 hashPool.submit(() -> staged.slot.memory.sha256(versionOffset, length))));
     }
 
@@ -646,8 +426,8 @@ abstract class SlotStore implements WeightStore {
                 }
             }
         }
-        return new MemoryStats(slots, bytes, pinnedBytes(), pinnedAllocations(), budget.perModel(),
-                budget.perWorker());
+        return new MemoryStats(slots, bytes, pinnedBytes(), pinnedAllocations(), allocator.budget().perModel(),
+                allocator.budget().perWorker());
     }
 
     @Override
@@ -685,7 +465,7 @@ abstract class SlotStore implements WeightStore {
                         LOG.error("model {}: a slot still has {} open leases after {}; its memory is not freed",
                                 model.id, slot.pins.get(), config.leaseWaitTimeout());
                     } else {
-                        freeMemory(model, slot.memory);
+                        allocator.freeMemory(model, slot.memory);
                     }
                 }
                 model.slots.clear();
@@ -723,138 +503,6 @@ abstract class SlotStore implements WeightStore {
                     what + ": publish " + publishId + " of model " + modelId + " is not staged in this store");
         }
         return staged;
-    }
-
-    /** A slot and its pin count: readers holding it (>= 0), or -1 while the writer owns it. */
-    private static final class Slot {
-        final SlotMemory memory;
-        final AtomicInteger pins = new AtomicInteger(-1);
-        /** The committed version whose verified bytes the slot holds; cleared by any claim or write. */
-        volatile Resident resident;
-        /** When its version stopped being active (a model-wide sequence); the lowest is reused first. */
-        long retiredSeq;
-
-        Slot(SlotMemory memory) {
-            this.memory = memory;
-        }
-
-        boolean tryPin() {
-            while (true) {
-                int pins = this.pins.get();
-                if (pins < 0) {
-                    return false;
-                }
-                if (this.pins.compareAndSet(pins, pins + 1)) {
-                    return true;
-                }
-            }
-        }
-
-        void unpin() {
-            pins.decrementAndGet();
-        }
-
-        boolean tryClaim() {
-            return pins.compareAndSet(0, -1);
-        }
-
-        /** The writer gives the slot up: it becomes readable (if active) or free. */
-        void release() {
-            pins.set(0);
-        }
-    }
-
-    /** An early digest of a byte range of a staged publish. */
-    private static final class Prehash {
-        final long offset;
-        final long length;
-        final Future<byte[]> digest;
-        volatile boolean valid = true;
-
-        Prehash(long offset, long length, Future<byte[]> digest) {
-            this.offset = offset;
-            this.length = length;
-            this.digest = digest;
-        }
-    }
-
-    private static final class Staged {
-        final String publishId;
-        final long step;
-        final long versionBytes;
-        final Slot slot;
-        /** Staged on a retired slot that still held its verified bytes: held, not claimed (readers may pin it). */
-        final boolean fromResident;
-        final AtomicLong bytesWritten = new AtomicLong();
-        volatile TensorTable verifiedTensors;
-        /** Digests of buckets hashed while later ones still streamed; all finish before the slot moves on. */
-        final List<Prehash> prehashes = new CopyOnWriteArrayList<>();
-
-        Staged(String publishId, long step, long versionBytes, Slot slot, boolean fromResident) {
-            this.publishId = publishId;
-            this.step = step;
-            this.versionBytes = versionBytes;
-            this.slot = slot;
-            this.fromResident = fromResident;
-        }
-
-        void invalidatePrehashes(long offset, long length) {
-            for (Prehash prehash : prehashes) {
-                if (prehash.valid && offset < prehash.offset + prehash.length && prehash.offset < offset + length) {
-                    prehash.valid = false;
-                }
-            }
-        }
-
-        /** The early digest of exactly [offset, offset + length), if one is still valid. */
-        Future<byte[]> validPrehash(long offset, long length) {
-            for (Prehash prehash : prehashes) {
-                if (prehash.valid && prehash.offset == offset && prehash.length == length) {
-                    return prehash.digest;
-                }
-            }
-            return null;
-        }
-
-        /** Waits until no early hash reads the slot any more (before it is verified, freed or reused). */
-        void awaitPrehashes() {
-            for (Prehash prehash : prehashes) {
-                try {
-                    prehash.digest.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                } catch (ExecutionException e) {
-                    prehash.valid = false; // verify hashes the range again and reports what fails
-                }
-            }
-        }
-
-        StagedPublish describe(String modelId) {
-            return new StagedPublish(modelId, publishId, step, versionBytes, bytesWritten.get(),
-                    verifiedTensors != null);
-        }
-    }
-
-    private record Active(Slot slot, VersionInfo info, TensorTable tensors) {}
-
-    private record Resident(String publishId, long step, long versionBytes, TensorTable tensors) {}
-
-    private static final class Model {
-        final String id;
-        final List<Slot> slots = new ArrayList<>();
-        final Map<String, Staged> staged = new LinkedHashMap<>();
-        final AtomicReference<Active> active = new AtomicReference<>();
-        /** Slots it may have; lowered when memory for a slot kept for resident versions runs out. */
-        int allocatableSlots = Integer.MAX_VALUE;
-        /** Capacity of its slots. */
-        long slotBytes;
-        long retirements;
-        volatile String lastError;
-
-        Model(String id) {
-            this.id = id;
-        }
     }
 
     private final class Lease implements ActiveVersion {
