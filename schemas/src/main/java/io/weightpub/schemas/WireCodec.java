@@ -15,6 +15,7 @@ import org.apache.avro.specific.SpecificRecord;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,19 +23,25 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Avro single-object encoding (marker {@code C3 01}, little-endian CRC-64-AVRO fingerprint of the
  * writer schema, binary datum) for one record type. Readers resolve any writer schema they were
- * told about (every earlier version of its schema, see {@link SchemaHistory}, and any added with
- * {@link #addWriterSchema}), so a newer reader reads older records without a registry; anything else is a typed
+ * told about, so a newer reader reads older records without a registry; anything else is a typed
  * {@link WireFormatException}, never a runtime crash. Instances are thread-safe.
  */
 public final class WireCodec<T extends SpecificRecord> {
 
     public static final WireCodec<WeightChunk> CHUNK = of(WeightChunk.class, WeightChunk.getClassSchema());
+    /** Also reads manifests written before they carried a key id. */
     public static final WireCodec<VersionManifest> MANIFEST =
-            of(VersionManifest.class, VersionManifest.getClassSchema());
-    public static final WireCodec<ControlRecord> CONTROL = of(ControlRecord.class, ControlRecord.getClassSchema());
+            of(VersionManifest.class, VersionManifest.getClassSchema())
+                    .addWriterSchema(earlierSchema("VersionManifest-1.avsc"));
+    /** Also reads control records written before RESET_STEP (1) and before operator signatures (2) existed. */
+    public static final WireCodec<ControlRecord> CONTROL = of(ControlRecord.class, ControlRecord.getClassSchema())
+            .addWriterSchema(earlierSchema("ControlRecord-1.avsc"))
+            .addWriterSchema(earlierSchema("ControlRecord-2.avsc"));
     public static final WireCodec<WorkerStatus> STATUS = of(WorkerStatus.class, WorkerStatus.getClassSchema());
+    /** Also reads index entries written before they recorded the signing key. */
     public static final WireCodec<VersionIndexEntry> VERSION_INDEX =
-            of(VersionIndexEntry.class, VersionIndexEntry.getClassSchema());
+            of(VersionIndexEntry.class, VersionIndexEntry.getClassSchema())
+                    .addWriterSchema(earlierSchema("VersionIndexEntry-1.avsc"));
     public static final WireCodec<DeadLetter> DEAD_LETTER = of(DeadLetter.class, DeadLetter.getClassSchema());
 
     static final int HEADER_BYTES = 10;
@@ -45,7 +52,18 @@ public final class WireCodec<T extends SpecificRecord> {
     private final Schema readerSchema;
     private final byte[] header;
     private final SpecificDatumWriter<T> writer;
-    private final Map<Long, SpecificDatumReader<T>> readersByFingerprint = new ConcurrentHashMap<>();
+    private final Map<Long, Reader<T>> readersByFingerprint = new ConcurrentHashMap<>();
+
+    /** How to read records of one writer schema: the walk that bounds them, then Avro. */
+    private static final class Reader<T> {
+        final Schema writerSchema;
+        final SpecificDatumReader<T> datumReader;
+
+        Reader(Schema writerSchema, SpecificDatumReader<T> datumReader) {
+            this.writerSchema = writerSchema;
+            this.datumReader = datumReader;
+        }
+    }
 
     private WireCodec(Class<T> type, Schema readerSchema) {
         this.type = type;
@@ -53,7 +71,6 @@ public final class WireCodec<T extends SpecificRecord> {
         this.header = header(fingerprint(readerSchema));
         this.writer = new SpecificDatumWriter<>(readerSchema, SpecificData.getForClass(type));
         addWriterSchema(readerSchema);
-        SchemaHistory.earlierVersionsOf(readerSchema).forEach(this::addWriterSchema);
     }
 
     public static <T extends SpecificRecord> WireCodec<T> of(Class<T> type, Schema readerSchema) {
@@ -64,8 +81,20 @@ public final class WireCodec<T extends SpecificRecord> {
     public WireCodec<T> addWriterSchema(Schema writerSchema) {
         SpecificDatumReader<T> reader =
                 new SpecificDatumReader<>(writerSchema, readerSchema, SpecificData.getForClass(type));
-        readersByFingerprint.put(fingerprint(writerSchema), reader);
+        readersByFingerprint.put(fingerprint(writerSchema), new Reader<>(writerSchema, reader));
         return this;
+    }
+
+    /** A schema an earlier release wrote, kept as a resource under {@code history/}. */
+    static Schema earlierSchema(String resource) {
+        try (InputStream in = WireCodec.class.getResourceAsStream("history/" + resource)) {
+            if (in == null) {
+                throw new IllegalStateException("schema resource history/" + resource + " is missing");
+            }
+            return new Schema.Parser().parse(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public Schema schema() {
@@ -104,7 +133,7 @@ public final class WireCodec<T extends SpecificRecord> {
                     String.format("marker %02X %02X, expected C3 01", bytes[offset], bytes[offset + 1]));
         }
         long fingerprint = readLongLittleEndian(bytes, offset + 2);
-        SpecificDatumReader<T> reader = readersByFingerprint.get(fingerprint);
+        Reader<T> reader = readersByFingerprint.get(fingerprint);
         if (reader == null) {
             throw new WireFormatException(
                     WireFormatException.Kind.UNKNOWN_SCHEMA,
@@ -112,17 +141,19 @@ public final class WireCodec<T extends SpecificRecord> {
                             "writer schema fingerprint %016x is not a known %s schema",
                             fingerprint, readerSchema.getFullName()));
         }
+        // Every length and count is checked against the bytes first: Avro allocates what they claim.
+        BoundedDatum.check(reader.writerSchema, bytes, offset + HEADER_BYTES, length - HEADER_BYTES);
         BinaryDecoder decoder = DecoderFactory.get()
                 .binaryDecoder(bytes, offset + HEADER_BYTES, length - HEADER_BYTES, null);
         T record;
         try {
-            record = reader.read(null, decoder);
+            record = reader.datumReader.read(null, decoder);
         } catch (EOFException e) {
             throw new WireFormatException(
                     WireFormatException.Kind.TRUNCATED,
                     readerSchema.getName() + " datum ends early (" + length + " bytes)", e);
         } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException
-                | ClassCastException | OutOfMemoryError e) {
+                | ClassCastException | UnsupportedOperationException e) {
             throw new WireFormatException(
                     WireFormatException.Kind.MALFORMED,
                     readerSchema.getName() + " datum does not decode: " + e, e);

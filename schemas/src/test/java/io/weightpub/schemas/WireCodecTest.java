@@ -101,14 +101,14 @@ class WireCodecTest {
         assertThat(read).isEqualTo(expected);
     }
 
-    /** Records written before the signing fields existed (schema v1, kept under history/) still decode. */
+    /** Records written with every earlier schema (kept under history/ as <Name>-<N>.avsc) still decode. */
     @ParameterizedTest(name = "{1}")
     @MethodSource("everyRecordType")
     <T extends SpecificRecord> void theSharedCodecsReadRecordsWrittenWithEveryEarlierSchemaVersion(
             WireCodec<T> codec, T current) throws Exception {
         String name = codec.schema().getName();
         for (int v = 1; ; v++) {
-            java.io.InputStream in = WireCodec.class.getResourceAsStream("history/" + name + ".v" + v + ".avsc");
+            java.io.InputStream in = WireCodec.class.getResourceAsStream("history/" + name + "-" + v + ".avsc");
             if (in == null) {
                 break;
             }
@@ -128,9 +128,9 @@ class WireCodecTest {
     }
 
     @Test
-    void olderSchemaVersionsOfTheSignedRecordsAreKept() {
+    void theSchemasBeforeSigningAreKept() {
         for (String name : List.of("VersionManifest", "ControlRecord", "VersionIndexEntry")) {
-            assertThat(WireCodec.class.getResource("history/" + name + ".v1.avsc")).as(name).isNotNull();
+            assertThat(WireCodec.class.getResource("history/" + name + "-1.avsc")).as(name).isNotNull();
         }
     }
 

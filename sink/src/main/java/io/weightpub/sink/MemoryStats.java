@@ -2,6 +2,8 @@ package io.weightpub.sink;
 
 /**
  * Memory a weight store holds: slot memory (device memory on CUDA, off-heap on host) and pinned
- * host staging/readback memory. Both are zero after {@link WeightStore#close()}.
+ * host staging/readback memory. Both are zero after {@link WeightStore#close()}. The budgets are
+ * those in force (resolved from the worker's memory where not configured).
  */
-public record MemoryStats(int slots, long slotBytes, long pinnedBytes, long pinnedAllocations) {}
+public record MemoryStats(int slots, long slotBytes, long pinnedBytes, long pinnedAllocations,
+        long maxBytesPerModel, long maxBytesPerWorker) {}

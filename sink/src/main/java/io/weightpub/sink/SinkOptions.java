@@ -131,4 +131,28 @@ public final class SinkOptions {
             .durationType()
             .defaultValue(WeightStoreConfig.DEFAULT_LEASE_WAIT_TIMEOUT)
             .withDescription("How long staging waits for readers to release a retired slot before failing.");
+
+    public static final ConfigOption<MemorySize> MEMORY_MAX_PER_MODEL = ConfigOptions
+            .key("weightpub.sink.memory.max-per-model")
+            .memoryType()
+            .noDefaultValue()
+            .withDescription("Most slot memory one model may hold on a worker (active, staged and resident slots "
+                    + "together). A version may take at most half of it (it needs an active and a shadow slot); a "
+                    + "publish that does not fit, even after evicting retired versions, is refused before anything "
+                    + "is allocated and reported FAILED. Unset: the per-worker budget.");
+
+    public static final ConfigOption<MemorySize> MEMORY_MAX_PER_WORKER = ConfigOptions
+            .key("weightpub.sink.memory.max-per-worker")
+            .memoryType()
+            .noDefaultValue()
+            .withDescription("Most slot memory all models of a worker may hold together; retired versions of any "
+                    + "model are evicted to make room. Unset: weightpub.sink.memory.fraction of the worker's "
+                    + "memory (total device memory on CUDA, physical memory on HOST).");
+
+    public static final ConfigOption<Double> MEMORY_FRACTION = ConfigOptions
+            .key("weightpub.sink.memory.fraction")
+            .doubleType()
+            .defaultValue(WeightStoreConfig.DEFAULT_MEMORY_FRACTION)
+            .withDescription("Share of the worker's memory (device memory on CUDA, physical memory on HOST) that "
+                    + "an unset weightpub.sink.memory.max-per-worker allows, in (0, 1].");
 }

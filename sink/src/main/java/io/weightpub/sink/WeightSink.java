@@ -102,7 +102,12 @@ public final class WeightSink
                         (int) Math.min(Integer.MAX_VALUE, config.get(SinkOptions.STAGING_BUFFER_SIZE).getBytes()))
                 .copyThreads(config.get(SinkOptions.COPY_THREADS))
                 .verifyThreads(config.get(SinkOptions.VERIFY_THREADS))
-                .leaseWaitTimeout(config.get(SinkOptions.LEASE_WAIT_TIMEOUT));
+                .leaseWaitTimeout(config.get(SinkOptions.LEASE_WAIT_TIMEOUT))
+                .memoryBudget(config.getOptional(SinkOptions.MEMORY_MAX_PER_MODEL).map(MemorySize::getBytes)
+                                .orElse(WeightStoreConfig.DERIVED_BUDGET),
+                        config.getOptional(SinkOptions.MEMORY_MAX_PER_WORKER).map(MemorySize::getBytes)
+                                .orElse(WeightStoreConfig.DERIVED_BUDGET),
+                        config.get(SinkOptions.MEMORY_FRACTION));
         config.getOptional(SinkOptions.BOOTSTRAP_SERVERS).ifPresent(builder::bootstrapServers);
         config.getOptional(SinkOptions.REPLAY_CHUNKS_TOPIC).ifPresent(builder::chunksTopic);
         Optional<String> topic = config.getOptional(SinkOptions.STATUS_TOPIC);
@@ -348,6 +353,16 @@ public final class WeightSink
 
         public Builder leaseWaitTimeout(Duration timeout) {
             store.leaseWaitTimeout(timeout);
+            return this;
+        }
+
+        /**
+         * Slot memory budgets per model and per worker in bytes ({@link WeightStoreConfig#DERIVED_BUDGET}:
+         * derived), and the share of the worker's memory a derived per-worker budget allows.
+         */
+        public Builder memoryBudget(long maxBytesPerModel, long maxBytesPerWorker, double memoryFraction) {
+            store.maxBytesPerModel(maxBytesPerModel).maxBytesPerWorker(maxBytesPerWorker)
+                    .memoryFraction(memoryFraction);
             return this;
         }
 

@@ -33,9 +33,22 @@ public interface WeightStore extends AutoCloseable {
      * Claims a shadow slot of at least {@code versionBytes} for a publish. Repeating it for a staged
      * publish is a no-op. Waits (bounded) for leases of a retired slot to be released.
      *
-     * @throws SlotsExhaustedException when every non-active slot holds another staged publish
+     * <p>Slot memory stays within {@link WeightStoreConfig#maxBytesPerModel()} and
+     * {@link WeightStoreConfig#maxBytesPerWorker()}, counting every slot: active, staged and resident.
+     * Retired versions (of this model first, then of others for the worker's budget) are evicted to
+     * make room. A publish that cannot fit is refused before anything is allocated or evicted; an
+     * allocation that fails leaves every staged, active and resident version as it was. Either way
+     * the publish is not staged, and the next publish that fits stages as usual.
+     *
+     * @throws SlotsExhaustedException when every non-active slot holds another staged publish (a
+     *     holder may be committed or aborted to free one)
+     * @throws MemoryBudgetExceededException (a {@link SlotAllocationException}) when the publish would
+     *     exceed a memory budget, or is larger than half of one (it needs an active and a shadow slot)
+     * @throws SlotAllocationException when the slot's memory could not be allocated (off-heap memory or
+     *     {@code cuMemAlloc} failed)
      */
-    void stage(String modelId, String publishId, long step, long versionBytes) throws SlotsExhaustedException;
+    void stage(String modelId, String publishId, long step, long versionBytes)
+            throws SlotsExhaustedException, SlotAllocationException;
 
     /**
      * Stages committed publish {@code publishId} again from the retired slot that still holds its
@@ -59,8 +72,11 @@ public interface WeightStore extends AutoCloseable {
 
     /**
      * Waits for every write of the publish to land, then checks the manifest against the staged
-     * publish and every bucket's SHA-256 against the bytes in the slot. A publish that verifies
-     * may be committed; one that does not stays staged until aborted.
+     * publish, every bucket's SHA-256 against the bytes in the slot, and every tensor's metadata
+     * against its bytes (known dtype, numel the product of the shape, a byte range of numel items
+     * inside its bucket and the version, aligned to its item size, overlapping no other tensor), so
+     * that a {@link TensorRef} never describes bytes outside the slot. A publish that verifies may be
+     * committed; one that does not stays staged until aborted.
      */
     VerifyResult verify(String modelId, String publishId, VersionManifest manifest);
 

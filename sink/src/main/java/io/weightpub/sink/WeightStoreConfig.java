@@ -17,6 +17,9 @@ public final class WeightStoreConfig implements Serializable {
     public static final int DEFAULT_COPY_THREADS = 8;
     public static final int DEFAULT_VERIFY_THREADS = 4;
     public static final Duration DEFAULT_LEASE_WAIT_TIMEOUT = Duration.ofSeconds(30);
+    /** A memory budget of 0 is derived from the worker's memory ({@link #memoryFraction()}). */
+    public static final long DERIVED_BUDGET = 0;
+    public static final double DEFAULT_MEMORY_FRACTION = 0.8;
 
     private static final long serialVersionUID = 1L;
 
@@ -29,6 +32,9 @@ public final class WeightStoreConfig implements Serializable {
     private final int copyThreads;
     private final int verifyThreads;
     private final Duration leaseWaitTimeout;
+    private final long maxBytesPerModel;
+    private final long maxBytesPerWorker;
+    private final double memoryFraction;
 
     private WeightStoreConfig(Builder b) {
         this.backend = b.backend;
@@ -40,6 +46,9 @@ public final class WeightStoreConfig implements Serializable {
         this.copyThreads = b.copyThreads;
         this.verifyThreads = b.verifyThreads;
         this.leaseWaitTimeout = b.leaseWaitTimeout;
+        this.maxBytesPerModel = b.maxBytesPerModel;
+        this.maxBytesPerWorker = b.maxBytesPerWorker;
+        this.memoryFraction = b.memoryFraction;
     }
 
     public static Builder builder() {
@@ -56,7 +65,10 @@ public final class WeightStoreConfig implements Serializable {
                 .stagingBufferBytes(stagingBufferBytes)
                 .copyThreads(copyThreads)
                 .verifyThreads(verifyThreads)
-                .leaseWaitTimeout(leaseWaitTimeout);
+                .leaseWaitTimeout(leaseWaitTimeout)
+                .maxBytesPerModel(maxBytesPerModel)
+                .maxBytesPerWorker(maxBytesPerWorker)
+                .memoryFraction(memoryFraction);
     }
 
     public StoreBackend backend() {
@@ -107,13 +119,37 @@ public final class WeightStoreConfig implements Serializable {
         return leaseWaitTimeout;
     }
 
+    /**
+     * Most bytes of slot memory one model may hold (active, staged and resident slots together);
+     * {@link #DERIVED_BUDGET}: the per-worker budget. A version may take at most half of it, since
+     * it needs an active and a shadow slot.
+     */
+    public long maxBytesPerModel() {
+        return maxBytesPerModel;
+    }
+
+    /**
+     * Most bytes of slot memory all models of a worker may hold together; {@link #DERIVED_BUDGET}:
+     * {@link #memoryFraction()} of the worker's memory (total device memory on CUDA, physical memory
+     * on the host backend).
+     */
+    public long maxBytesPerWorker() {
+        return maxBytesPerWorker;
+    }
+
+    /** The share of the worker's memory that a derived per-worker budget allows, in (0, 1]. */
+    public double memoryFraction() {
+        return memoryFraction;
+    }
+
     @Override
     public String toString() {
         return "WeightStoreConfig{backend=" + backend + ", slotsPerModel=" + slotsPerModel + ", residentVersions="
                 + residentVersions + ", cudaDevice="
                 + cudaDevice + ", stagingBuffers=" + stagingBuffers + ", stagingBufferBytes=" + stagingBufferBytes
                 + ", copyThreads=" + copyThreads + ", verifyThreads=" + verifyThreads + ", leaseWaitTimeout="
-                + leaseWaitTimeout + "}";
+                + leaseWaitTimeout + ", maxBytesPerModel=" + maxBytesPerModel + ", maxBytesPerWorker="
+                + maxBytesPerWorker + ", memoryFraction=" + memoryFraction + "}";
     }
 
     /** Builder; {@link #build()} checks every setting. */
@@ -127,6 +163,9 @@ public final class WeightStoreConfig implements Serializable {
         private int copyThreads = DEFAULT_COPY_THREADS;
         private int verifyThreads = DEFAULT_VERIFY_THREADS;
         private Duration leaseWaitTimeout = DEFAULT_LEASE_WAIT_TIMEOUT;
+        private long maxBytesPerModel = DERIVED_BUDGET;
+        private long maxBytesPerWorker = DERIVED_BUDGET;
+        private double memoryFraction = DEFAULT_MEMORY_FRACTION;
 
         private Builder() {}
 
@@ -175,6 +214,21 @@ public final class WeightStoreConfig implements Serializable {
             return this;
         }
 
+        public Builder maxBytesPerModel(long bytes) {
+            this.maxBytesPerModel = bytes;
+            return this;
+        }
+
+        public Builder maxBytesPerWorker(long bytes) {
+            this.maxBytesPerWorker = bytes;
+            return this;
+        }
+
+        public Builder memoryFraction(double fraction) {
+            this.memoryFraction = fraction;
+            return this;
+        }
+
         public WeightStoreConfig build() {
             if (slotsPerModel < 2) {
                 throw new IllegalArgumentException(
@@ -199,6 +253,13 @@ public final class WeightStoreConfig implements Serializable {
             }
             if (leaseWaitTimeout.isNegative() || leaseWaitTimeout.isZero()) {
                 throw new IllegalArgumentException("leaseWaitTimeout is " + leaseWaitTimeout + ", must be positive");
+            }
+            if (maxBytesPerModel < 0 || maxBytesPerWorker < 0) {
+                throw new IllegalArgumentException("memory budgets per model (" + maxBytesPerModel + ") and per "
+                        + "worker (" + maxBytesPerWorker + ") must be positive, or 0 to derive them");
+            }
+            if (!(memoryFraction > 0 && memoryFraction <= 1)) {
+                throw new IllegalArgumentException("memoryFraction is " + memoryFraction + ", must be in (0, 1]");
             }
             return new WeightStoreConfig(this);
         }

@@ -3,7 +3,7 @@ package io.weightpub.sink;
 import io.weightpub.sink.internal.HostWeightStore;
 
 /** The store contract on off-heap host memory. */
-class HostWeightStoreTest extends WeightStoreContract {
+class HostWeightStoreTest extends WeightStoreMemoryContract {
 
     @Override
     protected WeightStore open(WeightStoreConfig.Builder config) {

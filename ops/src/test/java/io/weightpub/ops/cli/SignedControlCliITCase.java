@@ -34,7 +34,7 @@ class SignedControlCliITCase {
     }
 
     @Test
-    void rollbackAndAbortWithAnOperatorKeySendSignedRequestsThatVerify() throws Exception {
+    void rollbackAbortAndResetStepWithAnOperatorKeySendSignedRequestsThatVerify() throws Exception {
         assertThat(run("keys", "generate", "--out", dir.toString(), "--name", "oncall").exitCode()).isZero();
         Path key = dir.resolve("oncall.key.pem");
         SignatureVerifier verifier = SignatureVerifier.builder()
@@ -44,15 +44,17 @@ class SignedControlCliITCase {
 
             Run rollback = run(kafka, "rollback", "--model", "llama", "--to", "1", "--key", key.toString());
             Run abort = run(kafka, "abort", "--model", "llama", "--publish", "p-7", "--key", key.toString());
+            Run reset = run(kafka, "reset-step", "--model", "llama", "--step", "5", "--key", key.toString());
 
             assertThat(rollback.exitCode()).as(rollback.err()).isZero();
             assertThat(abort.exitCode()).as(abort.err()).isZero();
+            assertThat(reset.exitCode()).as(reset.err()).isZero();
             List<ControlRecord> sent = kafka.controlRecords();
             assertThat(sent).extracting(ControlRecord::getAction)
-                    .containsExactly(ControlAction.ROLLBACK, ControlAction.ABORT);
+                    .containsExactly(ControlAction.ROLLBACK, ControlAction.ABORT, ControlAction.RESET_STEP);
             for (ControlRecord record : sent) {
                 assertThat(verifier.checkControl(record)).as(record.toString()).isEmpty();
-                assertThat(rollback.out() + abort.out()).contains("signed with key " + record.getKeyId());
+                assertThat(rollback.out() + abort.out() + reset.out()).contains("signed with key " + record.getKeyId());
             }
             ControlRecord altered = ControlRecord.newBuilder(sent.get(0)).setTargetVersion(2L).build();
             assertThat(verifier.checkControl(altered)).get().asString().contains("bad signature");

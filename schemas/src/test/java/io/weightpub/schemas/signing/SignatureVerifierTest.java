@@ -104,6 +104,7 @@ class SignatureVerifierTest {
                 control("request id", c -> c.setRequestId("r-2")),
                 control("reason", c -> c.setReason("")),
                 control("requested at", c -> c.setRequestedAtMs(1L)),
+                control("step added", c -> c.setStep(9L)),
                 control("key id", c -> c.setKeyId(TRAINER.keyId())));
     }
 

@@ -28,8 +28,8 @@ public final class CudaWeightStore extends SlotStore {
     private final int readbackBytes;
     private final AtomicLong pinnedAllocations = new AtomicLong();
 
-    private CudaWeightStore(WeightStoreConfig config, CudaDevice device) {
-        super(config, "weightpub-cuda" + device.ordinal());
+    private CudaWeightStore(WeightStoreConfig config, CudaDevice device, long deviceBytes) {
+        super(config, "weightpub-cuda" + device.ordinal(), deviceBytes, "CUDA device " + device.ordinal());
         this.device = device;
         this.readbackBytes = Math.min(config.stagingBufferBytes(), MAX_READBACK_BYTES);
         this.readbackCount = config.verifyThreads() + 2;
@@ -64,7 +64,15 @@ public final class CudaWeightStore extends SlotStore {
             throw new IllegalStateException("the CUDA backend needs a CUDA device and driver: "
                     + CudaAvailability.unavailableReason());
         }
-        return new CudaWeightStore(config, CudaDevice.open(ordinal));
+        CudaDevice device = CudaDevice.open(ordinal);
+        long deviceBytes;
+        try {
+            deviceBytes = device.memInfo()[1];
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+        return new CudaWeightStore(config, device, deviceBytes);
     }
 
     @Override

@@ -7,7 +7,7 @@ import io.weightpub.sink.WeightStoreConfig;
 public final class HostWeightStore extends SlotStore {
 
     public HostWeightStore(WeightStoreConfig config) {
-        super(config, "weightpub-host");
+        super(config, "weightpub-host", MemoryBudget.hostMemoryBytes(), "the host's physical memory");
     }
 
     @Override

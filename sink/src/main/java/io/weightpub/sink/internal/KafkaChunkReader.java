@@ -56,8 +56,11 @@ public final class KafkaChunkReader {
         void chunk(ChunkView chunk, int partition, long offset) throws ReplayException;
     }
 
-    /** What a replay read: records scanned, chunks of the publish, their payload bytes, and the time taken. */
-    record Stats(long records, long chunks, long payloadBytes, long nanos) {
+    /**
+     * What a replay read: records scanned, chunks of the publish handed over, their payload bytes, the
+     * time taken, and the copies of chunks skipped (later copies, and copies whose CRC32C did not match).
+     */
+    record Stats(long records, long chunks, long payloadBytes, long nanos, long skippedCopies) {
         double megabytesPerSecond() {
             return nanos == 0 ? 0 : payloadBytes / 1e6 / (nanos / 1e9);
         }
@@ -143,8 +146,13 @@ public final class KafkaChunkReader {
         }
 
         /**
-         * Reads every range to its last offset and hands each chunk of the publish whose CRC32C
-         * matches to {@code handler}; records of other publishes in the ranges are skipped.
+         * Reads every range to its last offset and hands each chunk of the publish to {@code handler}
+         * once, by the rule live assembly applied: the first copy of a (bucket, chunk) with a matching
+         * CRC32C is the chunk; later copies (producer retries, re-sends, even corrupt ones) are skipped
+         * unchecked, as the job dropped them. Records of other publishes in the ranges are skipped.
+         *
+         * @throws ReplayException when a chunk has no copy with a matching CRC32C (naming the first bad
+         *     copy), or a chunk does not fit the version
          */
         Stats readInto(ChunkHandler handler) throws ReplayException {
             long start = System.nanoTime();
@@ -153,6 +161,10 @@ public final class KafkaChunkReader {
             long records = 0;
             long chunks = 0;
             long bytes = 0;
+            long skippedCopies = 0;
+            Set<Long> staged = new HashSet<>();
+            // Chunks seen only with a wrong CRC so far (a later good copy may still come), with the first one's problem.
+            Map<Long, String> corrupt = new LinkedHashMap<>();
             long lastProgress = System.nanoTime();
             try {
                 while (!open.isEmpty()) {
@@ -169,7 +181,20 @@ public final class KafkaChunkReader {
                                     || !chunk.publishId().equals(publishId)) {
                                 continue;
                             }
-                            check(chunk, record, crc);
+                            long key = ((long) chunk.bucketIndex() << 32) | (chunk.chunkIndex() & 0xffffffffL);
+                            if (staged.contains(key)) {
+                                skippedCopies++;
+                                continue;
+                            }
+                            String crcProblem = crcProblem(chunk, record, crc);
+                            if (crcProblem != null) {
+                                corrupt.putIfAbsent(key, crcProblem);
+                                skippedCopies++;
+                                continue;
+                            }
+                            checkFits(chunk, record);
+                            staged.add(key);
+                            corrupt.remove(key);
                             handler.chunk(chunk, record.partition(), record.offset());
                             chunks++;
                             bytes += chunk.payloadLength();
@@ -197,7 +222,11 @@ public final class KafkaChunkReader {
                 throw new ReplayException("publish " + publishId + " of model " + modelId + ": reading "
                         + spans.keySet() + " from Kafka failed: " + e, e);
             }
-            return new Stats(records, chunks, bytes, System.nanoTime() - start);
+            if (!corrupt.isEmpty()) {
+                throw new ReplayException(corrupt.values().iterator().next() + (corrupt.size() == 1 ? ""
+                        : " (and " + (corrupt.size() - 1) + " more chunks without a copy whose CRC32C matches)"));
+            }
+            return new Stats(records, chunks, bytes, System.nanoTime() - start, skippedCopies);
         }
 
         /** The record's chunk, or null for a record that does not decode. */
@@ -210,20 +239,27 @@ public final class KafkaChunkReader {
             }
         }
 
-        private void check(ChunkView chunk, ConsumerRecord<byte[], byte[]> record, CRC32C crc)
-                throws ReplayException {
-            String where = "bucket " + chunk.bucketIndex() + " chunk " + chunk.chunkIndex() + " of publish " + publishId
-                    + " of model " + modelId + " at " + record.topic() + "-" + record.partition() + " offset "
-                    + record.offset();
+        private static String where(ChunkView chunk, ConsumerRecord<byte[], byte[]> record) {
+            return "bucket " + chunk.bucketIndex() + " chunk " + chunk.chunkIndex() + " of publish "
+                    + chunk.publishId() + " of model " + chunk.modelId() + " at " + record.topic() + "-"
+                    + record.partition() + " offset " + record.offset();
+        }
+
+        /** What is wrong with the copy's CRC32C, or null when it matches its payload. */
+        private static String crcProblem(ChunkView chunk, ConsumerRecord<byte[], byte[]> record, CRC32C crc) {
             crc.reset();
             crc.update(chunk.payload(), chunk.payloadOffset(), chunk.payloadLength());
-            if ((int) crc.getValue() != chunk.crc32c()) {
-                throw new ReplayException(String.format("%s: CRC32C mismatch: the record says %08x, its %d payload "
-                        + "bytes have %08x", where, chunk.crc32c(), chunk.payloadLength(), (int) crc.getValue()));
+            if ((int) crc.getValue() == chunk.crc32c()) {
+                return null;
             }
+            return String.format("%s: CRC32C mismatch: the record says %08x, its %d payload bytes have %08x",
+                    where(chunk, record), chunk.crc32c(), chunk.payloadLength(), (int) crc.getValue());
+        }
+
+        private void checkFits(ChunkView chunk, ConsumerRecord<byte[], byte[]> record) throws ReplayException {
             if (chunk.versionBytes() != versionBytes || chunk.chunkOffset() < 0 || chunk.bucketOffset() < 0
-                    || chunk.versionOffset() + chunk.payloadLength() > versionBytes) {
-                throw new ReplayException(where + ": bytes [" + chunk.versionOffset() + ", "
+                    || chunk.versionOffset() < 0 || chunk.versionOffset() + chunk.payloadLength() > versionBytes) {
+                throw new ReplayException(where(chunk, record) + ": bytes [" + chunk.versionOffset() + ", "
                         + (chunk.versionOffset() + chunk.payloadLength()) + ") of a " + chunk.versionBytes()
                         + "-byte version do not fit the expected " + versionBytes + " bytes");
             }

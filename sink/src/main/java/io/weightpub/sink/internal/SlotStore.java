@@ -14,6 +14,8 @@ import io.weightpub.sink.VerifyResult;
 import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightStore;
 import io.weightpub.sink.WeightStoreConfig;
+import io.weightpub.sink.internal.Model.Active;
+import io.weightpub.sink.internal.Model.Resident;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,12 +24,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -36,7 +36,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -45,6 +44,10 @@ import java.util.concurrent.locks.LockSupport;
  * version is one {@link AtomicReference}; a flip is a single {@code set}. Readers pin the active
  * slot lock-free (a pin count per slot); the writer claims a free slot by moving its count from 0
  * to -1, so a slot is never reused while a reader holds it.
+ *
+ * <p>Slot memory is kept within a budget per model and per worker ({@link MemoryBudget}): a publish
+ * that does not fit is refused before anything is allocated, retired versions are evicted to make
+ * room, and a failed allocation leaves the store as it was.
  */
 abstract class SlotStore implements WeightStore {
 
@@ -54,10 +57,18 @@ abstract class SlotStore implements WeightStore {
     private final WeightStoreConfig config;
     private final Map<String, Model> models = new ConcurrentHashMap<>();
     private final ExecutorService hashPool;
+    private final SlotAllocator allocator;
+    /**
+     * Held, before any model's lock, by everything that allocates, evicts or re-stages slots: eviction
+     * takes other models' locks too, and no two threads then nest model locks.
+     */
+    private final Object allocationLock = new Object();
     private volatile boolean closed;
 
-    SlotStore(WeightStoreConfig config, String threadName) {
+    /** @param memoryBytes the worker's memory (device or host), from which unset budgets are derived */
+    SlotStore(WeightStoreConfig config, String threadName, long memoryBytes, String memory) {
         this.config = config;
+        this.allocator = new SlotAllocator(this, config, MemoryBudget.resolve(config, memoryBytes, memory), models);
         AtomicInteger threads = new AtomicInteger();
         this.hashPool = Executors.newFixedThreadPool(config.verifyThreads(), r -> {
             Thread t = new Thread(r, threadName + "-verify-" + threads.incrementAndGet());
@@ -66,7 +77,10 @@ abstract class SlotStore implements WeightStore {
         });
     }
 
-    /** Allocates memory for a slot of {@code bytes}; the caller owns it until it calls {@link SlotMemory#free()}. */
+    /**
+     * Allocates memory for a slot of {@code bytes}; the caller owns it until it calls {@link SlotMemory#free()}.
+     * Fails with an exception (or, for off-heap memory, {@link OutOfMemoryError}) and allocates nothing.
+     */
     abstract SlotMemory allocate(String modelId, long bytes);
 
     /** Returns once every write issued so far has landed in slot memory. */
@@ -91,108 +105,37 @@ abstract class SlotStore implements WeightStore {
             throw new IllegalArgumentException(
                     "publish " + publishId + " of model " + modelId + ": version size " + versionBytes + " is negative");
         }
-        Model model = models.computeIfAbsent(modelId, Model::new);
-        synchronized (model) {
-            Staged existing = model.staged.get(publishId);
-            if (existing != null) {
-                if (existing.versionBytes != versionBytes) {
-                    throw new IllegalArgumentException("publish " + publishId + " of model " + modelId
-                            + " is staged with " + existing.versionBytes + " bytes, now announced with " + versionBytes);
-                }
-                return;
-            }
-            Slot slot = claimSlot(model, publishId, versionBytes);
-            model.staged.put(publishId, new Staged(publishId, step, versionBytes, slot, false));
-        }
-    }
-
-    /**
-     * Picks a slot for new bytes: first a free slot holding no retired version, then a new slot while
-     * the model has fewer than {@code slotsPerModel + residentVersions}, then the free slot whose
-     * version retired longest ago. Retired versions so stay resident as long as possible, for
-     * rollbacks by a flip alone.
-     */
-    private Slot claimSlot(Model model, String publishId, long versionBytes) throws SlotsExhaustedException {
-        long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
-        int capacity = config.slotsPerModel() + config.residentVersions();
-        while (true) {
-            Active active = model.active.get();
-            Set<Slot> held = new HashSet<>();
-            model.staged.values().forEach(s -> held.add(s.slot));
-            List<Slot> free = new ArrayList<>();
-            for (Slot slot : model.slots) {
-                if ((active == null || slot != active.slot) && !held.contains(slot)) {
-                    free.add(slot);
-                }
-            }
-            free.sort(Comparator.comparing((Slot s) -> s.resident != null).thenComparingLong(s -> s.retiredSeq));
-            for (Slot slot : free) {
-                if (slot.resident == null && slot.tryClaim()) {
-                    return fit(model, slot, versionBytes);
-                }
-            }
-            if (model.slots.size() < Math.min(capacity, model.allocatableSlots)) {
-                Slot slot = allocateSlot(model, versionBytes);
-                if (slot != null) {
-                    return slot;
-                }
-                continue;
-            }
-            for (Slot slot : free) {
-                if (slot.tryClaim()) {
-                    if (slot.resident != null) {
-                        LOG.info("model {}: publish {} reuses the slot of retired publish {}; it is no longer "
-                                + "resident", model.id, publishId, slot.resident.publishId());
+        synchronized (allocationLock) {
+            Model model = models.computeIfAbsent(modelId, Model::new);
+            try {
+                synchronized (model) {
+                    Staged existing = model.staged.get(publishId);
+                    if (existing != null) {
+                        if (existing.versionBytes != versionBytes) {
+                            throw new IllegalArgumentException("publish " + publishId + " of model " + modelId
+                                    + " is staged with " + existing.versionBytes + " bytes, now announced with "
+                                    + versionBytes);
+                        }
+                        return;
                     }
-                    return fit(model, slot, versionBytes);
+                    allocator.budget().checkVersion(modelId, publishId, versionBytes);
+                    Slot slot = allocator.claimSlot(model, publishId, versionBytes);
+                    model.staged.put(publishId, new Staged(publishId, step, versionBytes, slot, false));
                 }
+            } finally {
+                forgetIfEmpty(model);
             }
-            if (free.isEmpty()) {
-                List<StagedPublish> holders = model.staged.values().stream().map(s -> s.describe(model.id)).toList();
-                throw new SlotsExhaustedException("model " + model.id + ": publish " + publishId
-                        + " has no free slot; all " + model.slots.size() + " slots are active or held by "
-                        + holders.stream().map(StagedPublish::publishId).toList(), holders);
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("model " + model.id + ": publish " + publishId + " waited "
-                        + config.leaseWaitTimeout() + " for readers to release a retired slot");
-            }
-            LockSupport.parkNanos(WAIT_PARK_NANOS);
         }
     }
 
-    /**
-     * A new slot, or null when memory for a slot kept only for resident versions ran out (the
-     * model then keeps the slots it has). Running out for an active or shadow slot is an error.
-     */
-    private Slot allocateSlot(Model model, long versionBytes) {
-        try {
-            Slot slot = new Slot(allocate(model.id, versionBytes));
-            model.slots.add(slot);
-            return slot;
-        } catch (RuntimeException | OutOfMemoryError e) {
-            if (model.slots.size() < config.slotsPerModel()) {
-                throw e;
+    /** A model whose first publish could not stage leaves no trace. */
+    private void forgetIfEmpty(Model model) {
+        synchronized (model) {
+            if (model.slots.isEmpty() && model.staged.isEmpty() && model.active.get() == null
+                    && model.lastError == null) {
+                models.remove(model.id, model);
             }
-            LOG.warn("model {}: no memory for another slot of {} bytes to keep retired versions resident; "
-                    + "keeping {} slots", model.id, versionBytes, model.slots.size(), e);
-            model.allocatableSlots = model.slots.size();
-            return null;
         }
-    }
-
-    /** The claimed slot with its old content forgotten, replaced by a bigger one if too small. */
-    private Slot fit(Model model, Slot slot, long versionBytes) {
-        slot.resident = null;
-        if (slot.memory.capacity() >= versionBytes) {
-            return slot;
-        }
-        // Too small for this version: replace it (writes to it have all landed before it was freed up).
-        awaitWrites();
-        slot.memory.free();
-        Slot bigger = new Slot(allocate(model.id, versionBytes));
-        model.slots.set(model.slots.indexOf(slot), bigger);
-        return bigger;
     }
 
     @Override
@@ -202,6 +145,14 @@ abstract class SlotStore implements WeightStore {
         if (model == null) {
             return Optional.empty();
         }
+        // Under the allocation lock: eviction claims free slots without holding this model's lock throughout.
+        synchronized (allocationLock) {
+            return stageResident(model, publishId);
+        }
+    }
+
+    private Optional<StagedPublish> stageResident(Model model, String publishId) {
+        String modelId = model.id;
         synchronized (model) {
             Staged existing = model.staged.get(publishId);
             if (existing != null) {
@@ -255,7 +206,7 @@ abstract class SlotStore implements WeightStore {
                     + staged.versionBytes + " bytes");
         }
         awaitWrites();
-        staged.prehashes.add(new Prehash(versionOffset, length,
+        staged.prehashes.add(new Staged.Prehash(versionOffset, length,
                 hashPool.submit(() -> staged.slot.memory.sha256(versionOffset, length))));
     }
 
@@ -475,7 +426,8 @@ abstract class SlotStore implements WeightStore {
                 }
             }
         }
-        return new MemoryStats(slots, bytes, pinnedBytes(), pinnedAllocations());
+        return new MemoryStats(slots, bytes, pinnedBytes(), pinnedAllocations(), allocator.budget().perModel(),
+                allocator.budget().perWorker());
     }
 
     @Override
@@ -484,6 +436,14 @@ abstract class SlotStore implements WeightStore {
             return;
         }
         closed = true;
+        synchronized (allocationLock) {
+            freeAll();
+        }
+        hashPool.shutdownNow();
+        closeBackend();
+    }
+
+    private void freeAll() {
         long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
         for (Model model : models.values()) {
             synchronized (model) {
@@ -505,14 +465,12 @@ abstract class SlotStore implements WeightStore {
                         LOG.error("model {}: a slot still has {} open leases after {}; its memory is not freed",
                                 model.id, slot.pins.get(), config.leaseWaitTimeout());
                     } else {
-                        slot.memory.free();
+                        allocator.freeMemory(model, slot.memory);
                     }
                 }
                 model.slots.clear();
             }
         }
-        hashPool.shutdownNow();
-        closeBackend();
     }
 
     boolean isClosed() {
@@ -545,136 +503,6 @@ abstract class SlotStore implements WeightStore {
                     what + ": publish " + publishId + " of model " + modelId + " is not staged in this store");
         }
         return staged;
-    }
-
-    /** A slot and its pin count: readers holding it (>= 0), or -1 while the writer owns it. */
-    private static final class Slot {
-        final SlotMemory memory;
-        final AtomicInteger pins = new AtomicInteger(-1);
-        /** The committed version whose verified bytes the slot holds; cleared by any claim or write. */
-        volatile Resident resident;
-        /** When its version stopped being active (a model-wide sequence); the lowest is reused first. */
-        long retiredSeq;
-
-        Slot(SlotMemory memory) {
-            this.memory = memory;
-        }
-
-        boolean tryPin() {
-            while (true) {
-                int pins = this.pins.get();
-                if (pins < 0) {
-                    return false;
-                }
-                if (this.pins.compareAndSet(pins, pins + 1)) {
-                    return true;
-                }
-            }
-        }
-
-        void unpin() {
-            pins.decrementAndGet();
-        }
-
-        boolean tryClaim() {
-            return pins.compareAndSet(0, -1);
-        }
-
-        /** The writer gives the slot up: it becomes readable (if active) or free. */
-        void release() {
-            pins.set(0);
-        }
-    }
-
-    /** An early digest of a byte range of a staged publish. */
-    private static final class Prehash {
-        final long offset;
-        final long length;
-        final Future<byte[]> digest;
-        volatile boolean valid = true;
-
-        Prehash(long offset, long length, Future<byte[]> digest) {
-            this.offset = offset;
-            this.length = length;
-            this.digest = digest;
-        }
-    }
-
-    private static final class Staged {
-        final String publishId;
-        final long step;
-        final long versionBytes;
-        final Slot slot;
-        /** Staged on a retired slot that still held its verified bytes: held, not claimed (readers may pin it). */
-        final boolean fromResident;
-        final AtomicLong bytesWritten = new AtomicLong();
-        volatile TensorTable verifiedTensors;
-        /** Digests of buckets hashed while later ones still streamed; all finish before the slot moves on. */
-        final List<Prehash> prehashes = new CopyOnWriteArrayList<>();
-
-        Staged(String publishId, long step, long versionBytes, Slot slot, boolean fromResident) {
-            this.publishId = publishId;
-            this.step = step;
-            this.versionBytes = versionBytes;
-            this.slot = slot;
-            this.fromResident = fromResident;
-        }
-
-        void invalidatePrehashes(long offset, long length) {
-            for (Prehash prehash : prehashes) {
-                if (prehash.valid && offset < prehash.offset + prehash.length && prehash.offset < offset + length) {
-                    prehash.valid = false;
-                }
-            }
-        }
-
-        /** The early digest of exactly [offset, offset + length), if one is still valid. */
-        Future<byte[]> validPrehash(long offset, long length) {
-            for (Prehash prehash : prehashes) {
-                if (prehash.valid && prehash.offset == offset && prehash.length == length) {
-                    return prehash.digest;
-                }
-            }
-            return null;
-        }
-
-        /** Waits until no early hash reads the slot any more (before it is verified, freed or reused). */
-        void awaitPrehashes() {
-            for (Prehash prehash : prehashes) {
-                try {
-                    prehash.digest.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                } catch (ExecutionException e) {
-                    prehash.valid = false; // verify hashes the range again and reports what fails
-                }
-            }
-        }
-
-        StagedPublish describe(String modelId) {
-            return new StagedPublish(modelId, publishId, step, versionBytes, bytesWritten.get(),
-                    verifiedTensors != null);
-        }
-    }
-
-    private record Active(Slot slot, VersionInfo info, TensorTable tensors) {}
-
-    private record Resident(String publishId, long step, long versionBytes, TensorTable tensors) {}
-
-    private static final class Model {
-        final String id;
-        final List<Slot> slots = new ArrayList<>();
-        final Map<String, Staged> staged = new LinkedHashMap<>();
-        final AtomicReference<Active> active = new AtomicReference<>();
-        /** Slots it may have; lowered when memory for a slot kept for resident versions runs out. */
-        int allocatableSlots = Integer.MAX_VALUE;
-        long retirements;
-        volatile String lastError;
-
-        Model(String id) {
-            this.id = id;
-        }
     }
 
     private final class Lease implements ActiveVersion {

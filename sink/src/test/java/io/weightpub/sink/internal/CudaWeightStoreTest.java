@@ -8,7 +8,7 @@ import io.weightpub.sink.TestVersion;
 import io.weightpub.sink.VerifyResult;
 import io.weightpub.sink.WeightStore;
 import io.weightpub.sink.WeightStoreConfig;
-import io.weightpub.sink.WeightStoreContract;
+import io.weightpub.sink.WeightStoreMemoryContract;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The store contract on a GPU, plus what only the device path has: bytes copied back from the
  * device, the pinned ring wrapping around, and memory back to baseline. Skipped without a GPU.
  */
-class CudaWeightStoreTest extends WeightStoreContract {
+class CudaWeightStoreTest extends WeightStoreMemoryContract {
 
     private static final int MIB = 1024 * 1024;
 

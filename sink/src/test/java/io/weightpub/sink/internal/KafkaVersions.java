@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import java.util.zip.CRC32C;
 
@@ -89,11 +90,22 @@ final class KafkaVersions implements AutoCloseable {
      */
     Published publish(TestVersion version, int bucketBytes, int chunkBytes, UnaryOperator<WeightChunk> tamper,
             boolean interleave) {
+        return publishCopies(version, bucketBytes, chunkBytes, chunk -> List.of(tamper.apply(chunk)), interleave);
+    }
+
+    /**
+     * Sends, for every chunk, the records {@code copies} makes of it, back to back in its partition
+     * (a producer retry or a re-sent chunk); the events and offsets are those of the first copy, and
+     * the ranges cover every copy.
+     */
+    Published publishCopies(TestVersion version, int bucketBytes, int chunkBytes,
+            Function<WeightChunk, List<WeightChunk>> copies, boolean interleave) {
         byte[] bytes = version.bytes();
         int buckets = bytes.length / bucketBytes;
         List<Future<RecordMetadata>> sends = new ArrayList<>();
         List<byte[]> payloads = new ArrayList<>();
         List<int[]> positions = new ArrayList<>();
+        List<Future<RecordMetadata>> copySends = new ArrayList<>();
         int sent = 0;
         for (int b = 0; b < buckets; b++) {
             int chunksPerBucket = bucketBytes / chunkBytes;
@@ -102,7 +114,7 @@ final class KafkaVersions implements AutoCloseable {
                 byte[] payload = Arrays.copyOfRange(bytes, from, from + chunkBytes);
                 CRC32C crc = new CRC32C();
                 crc.update(payload);
-                WeightChunk chunk = tamper.apply(WeightChunk.newBuilder()
+                List<WeightChunk> records = copies.apply(WeightChunk.newBuilder()
                         .setModelId(version.modelId())
                         .setStep(version.step())
                         .setPublishId(version.publishId())
@@ -118,7 +130,12 @@ final class KafkaVersions implements AutoCloseable {
                         .setPayload(ByteBuffer.wrap(payload))
                         .build());
                 int partition = sent++ % partitions;
-                sends.add(producer.send(new ProducerRecord<>(topic, partition, null, WireCodec.CHUNK.encode(chunk))));
+                sends.add(producer.send(new ProducerRecord<>(topic, partition, null,
+                        WireCodec.CHUNK.encode(records.get(0)))));
+                for (WeightChunk copy : records.subList(1, records.size())) {
+                    copySends.add(producer.send(new ProducerRecord<>(topic, partition, null,
+                            WireCodec.CHUNK.encode(copy))));
+                }
                 if (interleave) {
                     producer.send(new ProducerRecord<>(topic, partition, null, noise(version)));
                 }
@@ -134,6 +151,11 @@ final class KafkaVersions implements AutoCloseable {
             int[] position = positions.get(i);
             events.add(WeightEvent.stageChunk(version.modelId(), version.publishId(), version.step(), bytes.length,
                     position[2], position[0], position[1], at.partition(), at.offset(), payloads.get(i)));
+            spans.merge(at.partition(), new long[] {at.offset(), at.offset()},
+                    (x, y) -> new long[] {Math.min(x[0], y[0]), Math.max(x[1], y[1])});
+        }
+        for (Future<RecordMetadata> copy : copySends) {
+            RecordMetadata at = await(copy);
             spans.merge(at.partition(), new long[] {at.offset(), at.offset()},
                     (x, y) -> new long[] {Math.min(x[0], y[0]), Math.max(x[1], y[1])});
         }
