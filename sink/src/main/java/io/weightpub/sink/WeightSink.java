@@ -1,5 +1,6 @@
 package io.weightpub.sink;
 
+import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.internal.FlipCommittable;
 import io.weightpub.sink.internal.FlipCommittableSerializer;
 import io.weightpub.sink.internal.FlipCommitter;
@@ -61,6 +62,7 @@ public final class WeightSink
     private final Duration replayStallTimeout;
     private final boolean workerHttp;
     private final int httpBasePort;
+    private final SignatureVerifier signatures;
 
     private WeightSink(Builder b) {
         this.name = b.name;
@@ -78,6 +80,7 @@ public final class WeightSink
         this.replayStallTimeout = b.replayStallTimeout;
         this.workerHttp = b.workerHttp;
         this.httpBasePort = b.httpBasePort;
+        this.signatures = b.signatures;
     }
 
     public static Builder builder() {
@@ -107,7 +110,8 @@ public final class WeightSink
                                 .orElse(WeightStoreConfig.DERIVED_BUDGET),
                         config.getOptional(SinkOptions.MEMORY_MAX_PER_WORKER).map(MemorySize::getBytes)
                                 .orElse(WeightStoreConfig.DERIVED_BUDGET),
-                        config.get(SinkOptions.MEMORY_FRACTION));
+                        config.get(SinkOptions.MEMORY_FRACTION))
+                .signatures(SinkSecurityOptions.verifier(config));
         config.getOptional(SinkOptions.BOOTSTRAP_SERVERS).ifPresent(builder::bootstrapServers);
         config.getOptional(SinkOptions.REPLAY_CHUNKS_TOPIC).ifPresent(builder::chunksTopic);
         Optional<String> topic = config.getOptional(SinkOptions.STATUS_TOPIC);
@@ -225,6 +229,14 @@ public final class WeightSink
         return httpBasePort;
     }
 
+    /**
+     * Checks the manifest signature of each version before the worker commits it (defence in
+     * depth behind the job's own check); built where the job is, it travels with the sink.
+     */
+    public SignatureVerifier signatures() {
+        return signatures;
+    }
+
     /** Builder; {@link #build()} checks every setting. */
     public static final class Builder {
         private String name = SinkOptions.NAME.defaultValue();
@@ -240,8 +252,15 @@ public final class WeightSink
         private Duration replayStallTimeout = SinkOptions.REPLAY_STALL_TIMEOUT.defaultValue();
         private boolean workerHttp;
         private int httpBasePort;
+        private SignatureVerifier signatures = SignatureVerifier.acceptingAll();
 
         private Builder() {}
+
+        /** The keys a worker checks manifests against before committing (default: none, nothing checked). */
+        public Builder signatures(SignatureVerifier verifier) {
+            this.signatures = Objects.requireNonNull(verifier, "verifier");
+            return this;
+        }
 
         public Builder name(String name) {
             this.name = Objects.requireNonNull(name, "name");

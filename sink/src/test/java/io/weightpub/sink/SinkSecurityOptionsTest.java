@@ -37,5 +37,11 @@ class SinkSecurityOptionsTest {
         assertThat(verifier.checkManifest(new RecordSigner(SigningKey.generate()).sign(manifest)))
                 .get().asString().contains("unknown publisher key");
         assertThat(SinkSecurityOptions.verifier(new Configuration()).checkManifest(manifest)).isEmpty();
+
+        WeightSink sink = WeightSink.fromConfig(Configuration.fromMap(Map.of(
+                SinkSecurityOptions.PUBLISHER_KEYS.key(), publicKey.toString()))).build();
+        assertThat(sink.signatures().manifestSignaturesRequired()).isTrue();
+        assertThat(sink.signatures().checkManifest(manifest)).get().asString().contains("is unsigned");
+        assertThat(WeightSink.builder().build().signatures().checkManifest(manifest)).isEmpty();
     }
 }
