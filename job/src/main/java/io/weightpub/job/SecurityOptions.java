@@ -24,7 +24,8 @@ public final class SecurityOptions {
             .withDescription("Trusted publisher (trainer) public keys: an X.509 PEM file or a folder of *.pem files,"
                     + " each optionally scoped to models by a 'Models: meta/*,qwen/*' line. When set, a manifest"
                     + " that is unsigned, signed by another key, badly signed or out of its key's scope is rejected"
-                    + " (dead-lettered, status REJECTED) before any of its chunks reaches a worker.");
+                    + " (dead-lettered, status REJECTED): its version is never committed, and the chunks workers"
+                    + " already staged are discarded.");
 
     public static final ConfigOption<String> OPERATOR_KEYS = ConfigOptions.key("security.operator-keys")
             .stringType()
