@@ -77,7 +77,7 @@ class SignedControlCliITCase {
             assertThat(lines.get(0)).contains("RETAINED", "SIGNED BY", "REASON");
             assertThat(lines.get(1).split("\\s+")).endsWith("yes", "-", "publish");
             assertThat(lines.get(2).split("\\s+")).endsWith("yes", "trainer-a", "publish");
-            assertThat(run(kafka, "versions", "--json").out()).contains("\"keyId\":\"trainer-a\"");
+            assertThat(run(kafka, "versions", "--json").out()).contains("\"keyId\" : \"trainer-a\"");
         }
     }
 
