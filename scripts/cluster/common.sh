@@ -103,6 +103,20 @@ start_jvm() {
     echo $! >"$pid_file"
 }
 
+# Prints a new KRaft cluster id: 16 random bytes in URL-safe base64 without padding (the form of
+# kafka-storage random-uuid). One id in 64 would start with '-', which `kafka-storage format -t`
+# reads as an option; like Kafka's own Uuid.randomUuid, such an id is drawn again.
+new_cluster_id() {
+    local id
+    while :; do
+        id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+        if [[ "$id" != -* ]]; then
+            echo "$id"
+            return 0
+        fi
+    done
+}
+
 require_libs() {
     local libs="$1" what="$2"
     compgen -G "$libs/$what/*.jar" >/dev/null \
