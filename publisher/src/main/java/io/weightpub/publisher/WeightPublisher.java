@@ -166,14 +166,18 @@ public final class WeightPublisher implements AutoCloseable {
     }
 
     /** Why a transactional publish that ran past its timeout failed; Kafka reports it only as a stale epoch. */
-    private static String timedOutHint(Duration timeout, long startNanos) {
+    private String timedOutHint(Duration timeout, long startNanos) {
         Duration ran = Duration.ofNanos(System.nanoTime() - startNanos);
         if (timeout == null || ran.compareTo(timeout) < 0) {
             return "";
         }
         return " (the transaction ran " + ran.toSeconds() + " s, longer than its transaction.timeout.ms of "
-                + timeout.toSeconds() + " s, so the coordinator aborted it; lower "
-                + PublisherOptions.TRANSACTION_MIN_THROUGHPUT.key() + " to the throughput actually reached)";
+                + timeout.toSeconds() + " s, so the coordinator aborted it; "
+                + (explicitTransactionTimeout
+                        ? "raise " + PublisherOptions.PRODUCER_PREFIX + ProducerConfig.TRANSACTION_TIMEOUT_CONFIG
+                                + ", or leave it unset so that the publisher sizes it from the version's bytes)"
+                        : "lower " + PublisherOptions.TRANSACTION_MIN_THROUGHPUT.key()
+                                + " to the throughput actually reached)");
     }
 
     private PublishResult send(PublishEncoder encoder, long startNanos)

@@ -101,7 +101,8 @@ class TransactionTimeoutITCase {
             assertThatThrownBy(() -> publisher.publish("m", 4, version()))
                     .isInstanceOf(PublishException.class)
                     .hasMessageContaining("transaction aborted")
-                    .hasMessageContaining("longer than its transaction.timeout.ms of 2 s");
+                    .hasMessageContaining("longer than its transaction.timeout.ms of 2 s")
+                    .hasMessageContaining("raise publisher.producer.transaction.timeout.ms");
         }
         assertThat(TopicReader.readAll(KAFKA.bootstrapServers(), TopicNames.of("tx-slow").manifests(), true)).isEmpty();
     }
