@@ -119,15 +119,19 @@ public final class TransactionBench {
     }
 
     /**
-     * Sends a 6 MiB version of another model (6 buckets, so several chunk partitions) without a
+     * Sends a 6 MiB version of another model (6 buckets of 1 MiB, so several chunk partitions) without a
      * transaction and measures how long after its acknowledgement the last stable offset of every
      * partition it wrote passes its records: until then a read_committed reader (the job) cannot
      * read them.
      */
     private static String probe(String bootstrap, String prefix) {
         TopicNames names = TopicNames.of(prefix);
+        List<TensorSource> sixBuckets = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            sixBuckets.add(SyntheticModel.flat("w" + i, 1L << 20, (long) i << 20));
+        }
         PublishEncoder small = PublishEncoder.builder().modelId("small").step(1).bucketSizeBytes(1 << 20)
-                .tensors(List.of(SyntheticModel.flat("w", 6L << 20, 0))).build();
+                .tensors(sixBuckets).build();
         Map<TopicPartition, Long> lastOffsets = new HashMap<>();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
