@@ -32,8 +32,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * chunk is acknowledged, so a consumer that sees a manifest can find all its chunks; with
  * transactions the whole version is one Kafka transaction, so {@code read_committed} consumers
  * see all of it or nothing; each version's {@code transaction.timeout.ms} is sized from its bytes
- * (see {@link PublisherOptions#TRANSACTION_MIN_THROUGHPUT}). One publish runs at a time; a publisher is meant to live as long as
- * the trainer.
+ * (see {@link PublisherOptions#TRANSACTION_MIN_THROUGHPUT}). One publish runs at a time; a
+ * publisher is meant to live as long as the trainer.
  */
 public final class WeightPublisher implements AutoCloseable {
 
@@ -168,16 +168,7 @@ public final class WeightPublisher implements AutoCloseable {
     /** Why a transactional publish that ran past its timeout failed; Kafka reports it only as a stale epoch. */
     private String timedOutHint(Duration timeout, long startNanos) {
         Duration ran = Duration.ofNanos(System.nanoTime() - startNanos);
-        if (timeout == null || ran.compareTo(timeout) < 0) {
-            return "";
-        }
-        return " (the transaction ran " + ran.toSeconds() + " s, longer than its transaction.timeout.ms of "
-                + timeout.toSeconds() + " s, so the coordinator aborted it; "
-                + (explicitTransactionTimeout
-                        ? "raise " + PublisherOptions.PRODUCER_PREFIX + ProducerConfig.TRANSACTION_TIMEOUT_CONFIG
-                                + ", or leave it unset so that the publisher sizes it from the version's bytes)"
-                        : "lower " + PublisherOptions.TRANSACTION_MIN_THROUGHPUT.key()
-                                + " to the throughput actually reached)");
+        return timeout == null ? "" : TransactionTimeouts.timedOutHint(ran, timeout, explicitTransactionTimeout);
     }
 
     private PublishResult send(PublishEncoder encoder, long startNanos)
@@ -265,7 +256,8 @@ public final class WeightPublisher implements AutoCloseable {
                     Duration.ofMillis(Long.parseLong(config.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG).toString()));
         } else if (transactional) {
             config = new LinkedHashMap<>(producerConfig);
-            config.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) transactionTimeout.toMillis());
+            config.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                    (int) Math.min(Integer.MAX_VALUE, transactionTimeout.toMillis()));
             producerTransactionTimeout = transactionTimeout;
         }
         KafkaProducer<byte[], byte[]> p =

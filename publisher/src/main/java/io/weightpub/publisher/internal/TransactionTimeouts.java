@@ -64,6 +64,23 @@ public final class TransactionTimeouts {
                 + " publisher.transaction.min-throughput if the link to Kafka reliably sustains more";
     }
 
+    /**
+     * What to add to the error of a transactional publish that failed after running {@code ran}:
+     * that the coordinator aborted it for its timeout (Kafka says only that the producer's epoch
+     * is stale) and what to change; empty when it failed within its timeout.
+     */
+    public static String timedOutHint(Duration ran, Duration timeout, boolean explicitTimeout) {
+        if (ran.compareTo(timeout) < 0) {
+            return "";
+        }
+        return " (the transaction ran " + ran.toSeconds() + " s, longer than its transaction.timeout.ms of "
+                + timeout.toSeconds() + " s, so the coordinator aborted it; "
+                + (explicitTimeout
+                        ? "raise publisher.producer.transaction.timeout.ms, or leave it unset so that the publisher"
+                                + " sizes it from the version's bytes)"
+                        : "lower publisher.transaction.min-throughput to the throughput actually reached)");
+    }
+
     /** A duration as people write it: {@code 900000} (milliseconds), {@code 250ms}, {@code 900 s}, {@code 15min}, {@code 1h}. */
     public static Duration parseDuration(String text) {
         Matcher m = DURATION.matcher(text.trim());

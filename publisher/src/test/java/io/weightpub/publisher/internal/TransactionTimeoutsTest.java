@@ -53,6 +53,16 @@ class TransactionTimeoutsTest {
     }
 
     @Test
+    void aPublishThatOutlivedItsTimeoutIsExplainedAndOneThatFailedEarlierIsNot() {
+        assertThat(TransactionTimeouts.timedOutHint(Duration.ofSeconds(59), Duration.ofSeconds(60), false)).isEmpty();
+        assertThat(TransactionTimeouts.timedOutHint(Duration.ofSeconds(69), Duration.ofSeconds(60), false))
+                .contains("ran 69 s, longer than its transaction.timeout.ms of 60 s")
+                .contains("lower publisher.transaction.min-throughput");
+        assertThat(TransactionTimeouts.timedOutHint(Duration.ofSeconds(69), Duration.ofSeconds(60), true))
+                .contains("raise publisher.producer.transaction.timeout.ms");
+    }
+
+    @Test
     void parsesDurationsAsPeopleWriteThem() {
         assertThat(TransactionTimeouts.parseDuration("900000")).isEqualTo(Duration.ofMinutes(15));
         assertThat(TransactionTimeouts.parseDuration("900 s")).isEqualTo(Duration.ofMinutes(15));
