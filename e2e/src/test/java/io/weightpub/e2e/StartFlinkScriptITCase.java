@@ -35,10 +35,10 @@ class StartFlinkScriptITCase {
     @Test
     void aStartThatFailsAfterTheJobManagerStartedStopsItSoThatARetryStarts() {
         Path work = ClusterScripts.newWorkDir("flink-retry");
-        // The TaskManager's JVM cannot load Flink in 16 MiB of metaspace: it dies after the JobManager is up.
+        // The TaskManager's JVM cannot load Flink in 16 MiB of metaspace: it fails after the JobManager is up.
         assertThatThrownBy(() -> ClusterScripts.run(START, "start-flink.sh", "--work", work.toString(),
                 "-D", "taskmanager.memory.jvm-metaspace.size=16m"))
-                .hasMessageContaining("died while starting");
+                .hasMessageContaining("start failed: stopping the Flink processes it started");
         assertThat(work.resolve("flink/jobmanager.pid")).as("the JobManager was stopped").doesNotExist();
         try {
             // The flags docs/operations.md gives for a 4 GiB TaskManager with 2 GiB of host weight store.
