@@ -19,8 +19,8 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * Creates topics in one admin request, for create-topics.sh: one JVM for every topic instead of a
- * kafka-topics JVM per topic. Run in source-file mode on the Kafka jars:
- * {@code java -cp 'LIBS/kafka/*' CreateTopics.java BOOTSTRAP [COMMAND_CONFIG] < specs}, one topic
+ * kafka-topics JVM per topic. create-topics.sh compiles it once against the Kafka jars and runs
+ * {@code java -cp 'LIBS/kafka/*:CLASSES' CreateTopics BOOTSTRAP [COMMAND_CONFIG] < specs}, one topic
  * per line of standard input: {@code name<TAB>partitions<TAB>replication[<TAB>key=value]...}.
  * A topic that exists is left as it is (kafka-topics --if-not-exists). Exit code 1 when any topic
  * could not be created.

@@ -11,8 +11,8 @@
 #   --command-config FILE   Kafka client properties for TLS/SASL (passed to kafka-topics)
 #   --kafka-topics CMD      create with this kafka-topics command, one call per topic, e.g.
 #                           /opt/kafka/bin/kafka-topics.sh (docker-compose). Default: every topic in
-#                           one admin request from one JVM (CreateTopics.java, run in source-file
-#                           mode on the jars fetch.sh resolved): a JVM per topic took 16-35 s.
+#                           one admin request from one JVM (CreateTopics.java, compiled once into
+#                           the jar cache of fetch.sh): a JVM per topic took 16-35 s.
 #   --dry-run               print one kafka-topics argument line per topic, create nothing
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -78,7 +78,18 @@ done
 
 if ! $DRY_RUN && [[ -z "$KAFKA_TOPICS" ]]; then
     require_libs "$LIBS" kafka
-    "$JAVA" -Xmx256m -cp "$LIBS/kafka/*" "$CLUSTER_SCRIPTS_DIR/CreateTopics.java" "$BOOTSTRAP" "$COMMAND_CONFIG" \
+    # Compiled once into the jar cache (again when the source is newer): compiling on every run
+    # would take seconds of the few this saves.
+    CLASSES="$LIBS/create-topics"
+    SOURCE="$CLUSTER_SCRIPTS_DIR/CreateTopics.java"
+    if [[ ! -f "$CLASSES/CreateTopics.class" || "$SOURCE" -nt "$CLASSES/CreateTopics.class" ]]; then
+        JAVAC="${JAVA_HOME:+$JAVA_HOME/bin/}javac"
+        command -v "$JAVAC" >/dev/null || die "no javac (a JDK is needed), or give --kafka-topics CMD"
+        staging="$(mktemp -d "$LIBS/.create-topics.XXXXXX")"
+        "$JAVAC" -nowarn -cp "$LIBS/kafka/*" -d "$staging" "$SOURCE" || die "compiling $SOURCE failed"
+        rm -rf "$CLASSES" && mv "$staging" "$CLASSES"
+    fi
+    "$JAVA" -Xmx256m -cp "$LIBS/kafka/*:$CLASSES" CreateTopics "$BOOTSTRAP" "$COMMAND_CONFIG" \
         <<<"$SPECS" >&2 || die "creating the topics of prefix $PREFIX failed"
     info "topics $PREFIX.{${SETTING[roles]}} ready"
 fi
