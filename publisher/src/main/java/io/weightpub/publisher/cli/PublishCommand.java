@@ -58,6 +58,11 @@ final class PublishCommand implements Callable<Integer> {
             description = "Transactional id (implies --transactional; default: weightpub-publisher-<model>).")
     String transactionalId;
 
+    @Option(names = "--transaction-min-throughput", converter = ByteSizeConverter.class, paramLabel = "SIZE",
+            description = "Transactional: slowest expected send rate per second, which sizes the transaction"
+                    + " timeout (default: 32MiB).")
+    Long transactionMinThroughput;
+
     @Option(names = "--producer-property", paramLabel = "KEY=VALUE",
             description = "Kafka producer setting, e.g. security.protocol=SSL (repeatable).")
     Map<String, String> producerProperties = new LinkedHashMap<>();
@@ -92,6 +97,9 @@ final class PublishCommand implements Callable<Integer> {
         } else if (transactional) {
             // Stable per model, so a restarted publisher of the same model fences a stuck one.
             builder.transactionalId("weightpub-publisher-" + model);
+        }
+        if (transactionMinThroughput != null) {
+            builder.transactionMinThroughput(transactionMinThroughput);
         }
         builder.producerProperties(producerProperties);
         builder.progressListener(noProgress ? PublishProgressListener.NONE
