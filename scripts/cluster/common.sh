@@ -103,6 +103,20 @@ start_jvm() {
     echo $! >"$pid_file"
 }
 
+# Prints a new KRaft cluster id: 16 random bytes in URL-safe base64 without padding (the form of
+# kafka-storage random-uuid). One id in 64 would start with '-', which `kafka-storage format -t`
+# reads as an option; like Kafka's own Uuid.randomUuid, such an id is drawn again.
+new_cluster_id() {
+    local id
+    while :; do
+        id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+        if [[ "$id" != -* ]]; then
+            echo "$id"
+            return 0
+        fi
+    done
+}
+
 require_libs() {
     local libs="$1" what="$2"
     compgen -G "$libs/$what/*.jar" >/dev/null \
@@ -153,14 +167,15 @@ http_get() {
 # Runs Flink's BashJavaUtils ($1: GET_JM_RESOURCE_PARAMS or GET_TM_RESOURCE_PARAMS) over the
 # conf folder $2 and dynamic properties "${@:3}" (-D key=value pairs), as Flink's bin/config.sh
 # does. Sets FLINK_MEMORY_JVM_ARGS (heap, direct, metaspace sizes) and FLINK_MEMORY_DYNAMIC_ARGS
-# (the derived memory settings, as "-D key=value" words for the entry point).
+# (the derived memory settings, as "-D key=value" words for the entry point). On failure the error
+# ends with $FLINK_MEMORY_HINT where set.
 flink_memory_args() {
     local command="$1" conf="$2" libs="$3"
     shift 3
     local output results
     output="$("$JAVA" -cp "$libs/flink/*" org.apache.flink.runtime.util.bash.BashJavaUtils \
         "$command" --configDir "$conf" "$@" 2>&1)" \
-        || { echo "$output" >&2; die "BashJavaUtils $command failed"; }
+        || { grep -v $'^\tat ' <<<"$output" >&2; die "BashJavaUtils $command failed${FLINK_MEMORY_HINT:+: $FLINK_MEMORY_HINT}"; }
     results="$(grep '^BASH_JAVA_UTILS_EXEC_RESULT:' <<<"$output" | sed 's/^BASH_JAVA_UTILS_EXEC_RESULT://' | tail -n 2)"
     [[ "$(wc -l <<<"$results")" -eq 2 ]] || { echo "$output" >&2; die "unexpected BashJavaUtils output"; }
     read -r -a FLINK_MEMORY_JVM_ARGS <<<"$(head -n 1 <<<"$results")"

@@ -9,8 +9,10 @@
 #   --topics-file FILE      default: topics.properties next to this script
 #   --replication-factor N  overrides the file's replication.factor
 #   --command-config FILE   Kafka client properties for TLS/SASL (passed to kafka-topics)
-#   --kafka-topics CMD      the kafka-topics command, e.g. /opt/kafka/bin/kafka-topics.sh
-#                           (default: Kafka's TopicCommand from the jars fetch.sh resolved)
+#   --kafka-topics CMD      create with this kafka-topics command, one call per topic, e.g.
+#                           /opt/kafka/bin/kafka-topics.sh (docker-compose). Default: every topic in
+#                           one admin request from one JVM (CreateTopics.java, compiled once into
+#                           the jar cache of fetch.sh): a JVM per topic took 16-35 s.
 #   --dry-run               print one kafka-topics argument line per topic, create nothing
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -48,27 +50,46 @@ done <"$TOPICS_FILE"
 [[ -n "${SETTING[roles]:-}" ]] || die "$TOPICS_FILE defines no roles"
 [[ -n "$REPLICATION" ]] || REPLICATION="${SETTING[replication.factor]:-1}"
 
-if [[ -z "$KAFKA_TOPICS" ]]; then
-    $DRY_RUN || require_libs "$LIBS" kafka
-    KAFKA_TOPICS_CMD=("$JAVA" -Xmx256m -cp "$LIBS/kafka/*" org.apache.kafka.tools.TopicCommand)
-else
-    read -r -a KAFKA_TOPICS_CMD <<<"$KAFKA_TOPICS"
-fi
+[[ -n "$KAFKA_TOPICS" ]] && read -r -a KAFKA_TOPICS_CMD <<<"$KAFKA_TOPICS"
 
 IFS=',' read -r -a ROLES <<<"${SETTING[roles]}"
+SPECS=""   # for CreateTopics.java: name<TAB>partitions<TAB>replication[<TAB>key=value]... per line
 for role in "${ROLES[@]}"; do
     partitions="${SETTING[$role.partitions]:-}"
     [[ -n "$partitions" ]] || die "$TOPICS_FILE has no $role.partitions"
     args=(--bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$PREFIX.$role"
         --partitions "$partitions" --replication-factor "$REPLICATION")
+    spec="$PREFIX.$role"$'\t'"$partitions"$'\t'"$REPLICATION"
     for key in "${KEYS[@]}"; do
-        [[ "$key" == "$role.config."* ]] && args+=(--config "${key#"$role.config."}=${SETTING[$key]}")
+        if [[ "$key" == "$role.config."* ]]; then
+            args+=(--config "${key#"$role.config."}=${SETTING[$key]}")
+            spec+=$'\t'"${key#"$role.config."}=${SETTING[$key]}"
+        fi
     done
+    SPECS+="$spec"$'\n'
     [[ -n "$COMMAND_CONFIG" ]] && args+=(--command-config "$COMMAND_CONFIG")
     if $DRY_RUN; then
         echo "${args[*]}"
-    else
+    elif [[ -n "$KAFKA_TOPICS" ]]; then
         "${KAFKA_TOPICS_CMD[@]}" "${args[@]}" >&2 || die "creating $PREFIX.$role failed"
         info "topic $PREFIX.$role ready"
     fi
 done
+
+if ! $DRY_RUN && [[ -z "$KAFKA_TOPICS" ]]; then
+    require_libs "$LIBS" kafka
+    # Compiled once into the jar cache (again when the source is newer): compiling on every run
+    # would take seconds of the few this saves.
+    CLASSES="$LIBS/create-topics"
+    SOURCE="$CLUSTER_SCRIPTS_DIR/CreateTopics.java"
+    if [[ ! -f "$CLASSES/CreateTopics.class" || "$SOURCE" -nt "$CLASSES/CreateTopics.class" ]]; then
+        JAVAC="${JAVA_HOME:+$JAVA_HOME/bin/}javac"
+        command -v "$JAVAC" >/dev/null || die "no javac (a JDK is needed), or give --kafka-topics CMD"
+        staging="$(mktemp -d "$LIBS/.create-topics.XXXXXX")"
+        "$JAVAC" -nowarn -cp "$LIBS/kafka/*" -d "$staging" "$SOURCE" || die "compiling $SOURCE failed"
+        rm -rf "$CLASSES" && mv "$staging" "$CLASSES"
+    fi
+    "$JAVA" -Xmx256m -cp "$LIBS/kafka/*:$CLASSES" CreateTopics "$BOOTSTRAP" "$COMMAND_CONFIG" \
+        <<<"$SPECS" >&2 || die "creating the topics of prefix $PREFIX failed"
+    info "topics $PREFIX.{${SETTING[roles]}} ready"
+fi

@@ -97,9 +97,27 @@ logger.netty.name = org.jboss.netty.channel.DefaultChannelPipeline
 logger.netty.level = OFF
 PROPS
 
+# Check the TaskManager's memory before anything starts: a size that does not fit fails here.
+FLINK_MEMORY_HINT="the TaskManager memory settings do not fit in --tm-memory $TM_MEMORY. Every part (task heap and
+off-heap, managed, network, framework, metaspace, overhead) must fit in the process size; with a large
+taskmanager.memory.task.off-heap.size (the sink's host weight store) add -D taskmanager.memory.managed.size=0
+(the weightpub job keeps no state in managed memory) or raise --tm-memory. See docs/operations.md"
+flink_memory_args GET_TM_RESOURCE_PARAMS "$CONF" "$LIBS"
+FLINK_MEMORY_HINT=""
 flink_memory_args GET_JM_RESOURCE_PARAMS "$CONF" "$LIBS"
 export FLINK_CONF_DIR="$CONF" FLINK_PLUGINS_DIR="$LIBS/flink-plugins"
 rm -f "$DIR/rest.port"
+
+# A start that fails half way (a TaskManager that dies, a timeout) stops what it started, so a
+# retry does not find a JobManager that "already runs".
+STARTED=false
+stop_on_failure() {
+    if ! $STARTED; then
+        info "start failed: stopping the Flink processes it started"
+        "$CLUSTER_SCRIPTS_DIR/stop-all.sh" --work "$WORK" --only flink >/dev/null 2>&1 || true
+    fi
+}
+trap stop_on_failure EXIT
 start_jvm "$PID_FILE" "$DIR/log/jobmanager.out" \
     "-Dweightpub.work=$WORK" "${FLINK_MEMORY_JVM_ARGS[@]}" -XX:+UseG1GC "${FLINK_JVM_OPENS[@]}" \
     "-Dlog.file=$DIR/log/jobmanager.log" "-Dlog4j.configurationFile=file:$CONF/log4j.properties" \
@@ -114,4 +132,5 @@ info "JobManager up: REST http://127.0.0.1:$REST_PORT, RPC 127.0.0.1:$RPC_PORT (
 for _ in $(seq 1 "$TASKMANAGERS"); do
     "$CLUSTER_SCRIPTS_DIR/start-taskmanager.sh" --work "$WORK" --libs "$LIBS" >/dev/null
 done
+STARTED=true
 echo "http://127.0.0.1:$REST_PORT"

@@ -90,7 +90,7 @@ JVM_OPTS=(
 
 # A fresh data folder is formatted with a new cluster id; a formatted one is reused (restart).
 if [[ ! -f "$DIR/data/meta.properties" ]]; then
-    CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    CLUSTER_ID="$(new_cluster_id)"
     "$JAVA" "${JVM_OPTS[@]}" kafka.tools.StorageTool format -t "$CLUSTER_ID" \
         -c "$DIR/server.properties" >"$DIR/logs/format.out" 2>&1 \
         || { cat "$DIR/logs/format.out" >&2; die "formatting $DIR/data failed"; }

@@ -1,5 +1,6 @@
 package io.weightpub.publisher;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -39,6 +40,20 @@ public final class PublisherOptions {
             "The producer's transactional.id; required when transactional. Keep it stable per trainer so a"
                     + " restarted trainer fences its predecessor.");
 
+    public static final Option<Long> TRANSACTION_MIN_THROUGHPUT = new Option<>(
+            "publisher.transaction.min-throughput", 32L << 20,
+            "Transactional only: the slowest the publisher is expected to send, in bytes per second (units as"
+                    + " for sizes: 32MiB). Each version's transaction.timeout.ms is its transfer time at this rate"
+                    + " plus 30 s, at least Kafka's 60 s; a version whose timeout would exceed the brokers'"
+                    + " transaction.max.timeout.ms fails before anything is sent. Ignored when"
+                    + " publisher.producer.transaction.timeout.ms is set.");
+
+    public static final Option<Duration> TRANSACTION_MAX_TIMEOUT = new Option<>(
+            "publisher.transaction.max-timeout", null,
+            "Transactional only: the brokers' transaction.max.timeout.ms (900000, 15min). By default the"
+                    + " publisher reads it from a broker (describeConfigs) and assumes Kafka's 15 min where it"
+                    + " may not.");
+
     public static final Option<String> SIGNING_KEY = new Option<>(
             "publisher.signing.key", null,
             "Ed25519 private key (PKCS#8 PEM file, `weightpub keys generate` or `openssl genpkey -algorithm ed25519`)"
@@ -54,6 +69,7 @@ public final class PublisherOptions {
 
     public static final List<Option<?>> ALL =
             List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, BUCKET_SIZE, CHUNK_SIZE, TRANSACTIONAL, TRANSACTIONAL_ID,
+                    TRANSACTION_MIN_THROUGHPUT, TRANSACTION_MAX_TIMEOUT,
                     SIGNING_KEY, SIGNING_KEY_ID);
 
     private PublisherOptions() {

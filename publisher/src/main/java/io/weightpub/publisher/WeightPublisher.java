@@ -1,5 +1,7 @@
 package io.weightpub.publisher;
 
+import io.weightpub.publisher.internal.BrokerSettings;
+import io.weightpub.publisher.internal.TransactionTimeouts;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
@@ -32,9 +34,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * idempotent with {@code acks=all}. Without transactions the manifest is sent only after every
  * chunk is acknowledged, so a consumer that sees a manifest can find all its chunks; with
  * transactions the whole version is one Kafka transaction, so {@code read_committed} consumers
- * see all of it or nothing. One publish runs at a time; a publisher is meant to live as long as
- * the trainer. With a signing key every manifest is signed (Ed25519, key id and signature in the
- * manifest), so jobs and workers configured with its public key can prove where a version came from.
+ * see all of it or nothing; each version's {@code transaction.timeout.ms} is sized from its bytes
+ * (see {@link PublisherOptions#TRANSACTION_MIN_THROUGHPUT}). One publish runs at a time; a
+ * publisher is meant to live as long as the trainer. With a signing key every manifest is signed
+ * (Ed25519, key id and signature in the manifest), so jobs and workers configured with its public
+ * key can prove where a version came from.
  */
 public final class WeightPublisher implements AutoCloseable {
 
@@ -51,7 +55,14 @@ public final class WeightPublisher implements AutoCloseable {
     private final Map<String, Object> producerConfig;
     private final PublishProgressListener listener;
     private final RecordSigner signer;
+    /** Whether the user set {@code transaction.timeout.ms}: then it is used as is, never sized. */
+    private final boolean explicitTransactionTimeout;
+    private final long minThroughput;
+    /** The brokers' {@code transaction.max.timeout.ms}: the option, else read from a broker when first needed. */
+    private Duration maxTransactionTimeout;
     private KafkaProducer<byte[], byte[]> producer;
+    /** The {@code transaction.timeout.ms} the current producer registered with the coordinator. */
+    private Duration producerTransactionTimeout;
     private boolean closed;
 
     private WeightPublisher(Builder b) {
@@ -62,7 +73,10 @@ public final class WeightPublisher implements AutoCloseable {
         this.producerConfig = Map.copyOf(b.producerConfig());
         this.listener = b.listener;
         this.signer = b.signingKey == null ? null : new RecordSigner(b.signingKey);
-        this.producer = newProducer();
+        this.explicitTransactionTimeout = producerConfig.containsKey(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG);
+        this.minThroughput = b.minThroughput;
+        this.maxTransactionTimeout = b.maxTransactionTimeout;
+        this.producer = newProducer(TransactionTimeouts.KAFKA_DEFAULT);
     }
 
     public static Builder builder() {
@@ -117,8 +131,9 @@ public final class WeightPublisher implements AutoCloseable {
                 .chunkSizeBytes(chunkSizeBytes)
                 .build();
         long startNanos = System.nanoTime();
+        Duration timeout = transactional ? sizeTransaction(encoder) : null;
         if (producer == null) {
-            producer = newProducer();
+            producer = newProducer(timeout);
         }
         PublishResult result;
         try {
@@ -130,10 +145,42 @@ public final class WeightPublisher implements AutoCloseable {
             discardProducer(e);
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             throw new PublishException(modelId, step, encoder.publishId(),
-                    (transactional ? "transaction aborted: " : "manifest not sent: ") + cause.getMessage(), cause);
+                    (transactional ? "transaction aborted: " : "manifest not sent: ") + cause.getMessage()
+                            + timedOutHint(timeout, startNanos), cause);
         }
         listener.onComplete(result);
         return result;
+    }
+
+    /**
+     * The transaction timeout this version needs; fails before anything is sent when the brokers
+     * do not allow it, and replaces the producer when the current one's timeout is too short.
+     */
+    private Duration sizeTransaction(PublishEncoder encoder) {
+        if (explicitTransactionTimeout) {
+            return producerTransactionTimeout;
+        }
+        long bytes = encoder.totalBytes();
+        if (maxTransactionTimeout == null) {
+            maxTransactionTimeout = BrokerSettings.transactionMaxTimeout(producerConfig);
+        }
+        String tooLarge = TransactionTimeouts.tooLargeReason(bytes, minThroughput, maxTransactionTimeout);
+        if (tooLarge != null) {
+            throw new PublishException(encoder.modelId(), encoder.step(), encoder.publishId(), tooLarge, null);
+        }
+        Duration needed = TransactionTimeouts.needed(bytes, minThroughput);
+        if (producer != null && needed.compareTo(producerTransactionTimeout) > 0) {
+            // The timeout is registered when the producer initialises its transactions: a new one is needed.
+            producer.close(CLOSE_TIMEOUT);
+            producer = null;
+        }
+        return producer == null ? needed : producerTransactionTimeout;
+    }
+
+    /** Why a transactional publish that ran past its timeout failed; Kafka reports it only as a stale epoch. */
+    private String timedOutHint(Duration timeout, long startNanos) {
+        Duration ran = Duration.ofNanos(System.nanoTime() - startNanos);
+        return timeout == null ? "" : TransactionTimeouts.timedOutHint(ran, timeout, explicitTransactionTimeout);
     }
 
     private PublishResult send(PublishEncoder encoder, long startNanos)
@@ -213,9 +260,20 @@ public final class WeightPublisher implements AutoCloseable {
         producer = null;
     }
 
-    private KafkaProducer<byte[], byte[]> newProducer() {
+    /** A new producer; transactional, it registers {@code transactionTimeout} unless the user set one. */
+    private KafkaProducer<byte[], byte[]> newProducer(Duration transactionTimeout) {
+        Map<String, Object> config = producerConfig;
+        if (transactional && explicitTransactionTimeout) {
+            producerTransactionTimeout =
+                    Duration.ofMillis(Long.parseLong(config.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG).toString()));
+        } else if (transactional) {
+            config = new LinkedHashMap<>(producerConfig);
+            config.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                    (int) Math.min(Integer.MAX_VALUE, transactionTimeout.toMillis()));
+            producerTransactionTimeout = transactionTimeout;
+        }
         KafkaProducer<byte[], byte[]> p =
-                new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
+                new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer());
         if (transactional) {
             try {
                 p.initTransactions();
@@ -256,6 +314,8 @@ public final class WeightPublisher implements AutoCloseable {
         private int chunkSizeBytes = PublisherOptions.CHUNK_SIZE.defaultValue();
         private boolean transactional = PublisherOptions.TRANSACTIONAL.defaultValue();
         private String transactionalId;
+        private long minThroughput = PublisherOptions.TRANSACTION_MIN_THROUGHPUT.defaultValue();
+        private Duration maxTransactionTimeout;
         private final Map<String, String> extraProducerProperties = new LinkedHashMap<>();
         private PublishProgressListener listener = PublishProgressListener.NONE;
         private SigningKey signingKey;
@@ -315,6 +375,21 @@ public final class WeightPublisher implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Transactional only: the slowest expected send rate, which sizes each version's
+         * {@code transaction.timeout.ms} (see {@link PublisherOptions#TRANSACTION_MIN_THROUGHPUT}).
+         */
+        public Builder transactionMinThroughput(long bytesPerSecond) {
+            this.minThroughput = bytesPerSecond;
+            return this;
+        }
+
+        /** Transactional only: the brokers' {@code transaction.max.timeout.ms}, instead of reading it from a broker. */
+        public Builder transactionMaxTimeout(Duration maxTimeout) {
+            this.maxTransactionTimeout = Objects.requireNonNull(maxTimeout, "maxTimeout");
+            return this;
+        }
+
         /** A Kafka producer setting passed through as is (TLS, SASL, tuning). */
         public Builder producerProperty(String key, String value) {
             extraProducerProperties.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, key));
@@ -358,6 +433,10 @@ public final class WeightPublisher implements AutoCloseable {
                     signingKeyFile(Path.of(value));
                 } else if (key.equals(PublisherOptions.SIGNING_KEY_ID.key())) {
                     signingKeyId(value);
+                } else if (key.equals(PublisherOptions.TRANSACTION_MIN_THROUGHPUT.key())) {
+                    transactionMinThroughput(ByteSize.parse(value));
+                } else if (key.equals(PublisherOptions.TRANSACTION_MAX_TIMEOUT.key())) {
+                    transactionMaxTimeout(TransactionTimeouts.parseDuration(value));
                 } else if (key.startsWith("publisher.")) {
                     throw new IllegalArgumentException("unknown setting '" + key + "', expected one of "
                             + PublisherOptions.ALL.stream().map(PublisherOptions.Option::key).toList()
@@ -400,6 +479,10 @@ public final class WeightPublisher implements AutoCloseable {
             if (transactional && (transactionalId == null || transactionalId.isBlank())) {
                 throw new IllegalArgumentException("transactional publishing needs a transactional id;"
                         + " keep it stable per trainer so a restarted trainer fences its predecessor");
+            }
+            if (minThroughput <= 0) {
+                throw new IllegalArgumentException(PublisherOptions.TRANSACTION_MIN_THROUGHPUT.key()
+                        + " must be positive, was " + minThroughput + " bytes per second");
             }
             for (String key : extraProducerProperties.keySet()) {
                 if (RESERVED.contains(key)) {

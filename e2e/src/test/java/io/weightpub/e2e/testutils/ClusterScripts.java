@@ -127,6 +127,19 @@ public final class ClusterScripts {
         command.add("bash");
         command.add(scriptsDir().resolve(script).toString());
         command.addAll(List.of(args));
+        return exec(timeout, script, command);
+    }
+
+    /**
+     * Runs bash {@code commands} after sourcing {@code scripts/cluster/common.sh}, to test its
+     * functions directly; returns standard output as {@link #run} does.
+     */
+    public static String withCommon(Duration timeout, String commands) {
+        String common = scriptsDir().resolve("common.sh").toString();
+        return exec(timeout, "common.sh", List.of("bash", "-c", "set -euo pipefail; source \"$0\"; " + commands, common));
+    }
+
+    private static String exec(Duration timeout, String script, List<String> command) {
         Path out = null;
         Path err = null;
         try {

@@ -58,6 +58,11 @@ final class PublishCommand implements Callable<Integer> {
             description = "Transactional id (implies --transactional; default: weightpub-publisher-<model>).")
     String transactionalId;
 
+    @Option(names = "--transaction-min-throughput", converter = ByteSizeConverter.class, paramLabel = "SIZE",
+            description = "Transactional: slowest expected send rate per second, which sizes the transaction"
+                    + " timeout (default: 32MiB).")
+    Long transactionMinThroughput;
+
     @Option(names = "--producer-property", paramLabel = "KEY=VALUE",
             description = "Kafka producer setting, e.g. security.protocol=SSL (repeatable).")
     Map<String, String> producerProperties = new LinkedHashMap<>();
@@ -106,6 +111,9 @@ final class PublishCommand implements Callable<Integer> {
         }
         if (signingKeyId != null) {
             builder.signingKeyId(signingKeyId);
+        }
+        if (transactionMinThroughput != null) {
+            builder.transactionMinThroughput(transactionMinThroughput);
         }
         builder.producerProperties(producerProperties);
         builder.progressListener(noProgress ? PublishProgressListener.NONE
