@@ -36,6 +36,15 @@ public final class WorkerRegistry {
         return Optional.ofNullable(RUNTIMES.get(new Key(sinkName, worker)));
     }
 
+    /** Closes and forgets worker {@code worker}'s runtime of the sink (its process is gone); false if none. */
+    static boolean release(String sinkName, int worker) {
+        WorkerRuntime runtime = RUNTIMES.remove(new Key(sinkName, worker));
+        if (runtime != null) {
+            runtime.close();
+        }
+        return runtime != null;
+    }
+
     /** Closes and forgets every worker runtime of the sink; returns how many there were. */
     public static int release(String sinkName) {
         List<WorkerRuntime> released = new ArrayList<>();
