@@ -78,7 +78,7 @@ class WeightSinkWriterCommitProtocolITCase {
         Collection<FlipCommittable> withRollback = s.barrier(3);
         s.complete(withRollback);
 
-        assertActive(s.store(0), 3, 1, v1.version());
+        s.assertActiveOnEveryWorker(3, 1, v1.version());
         assertThat(s.statuses(VersionState.FAILED)).isEmpty();
     }
 
@@ -96,7 +96,7 @@ class WeightSinkWriterCommitProtocolITCase {
         assertThatCode(() -> s.write(v2.commit(3, 2))).doesNotThrowAnyException();
         s.complete(s.barrier(3));
 
-        assertActive(s.store(0), 3, 2, v2.version());
+        s.assertActiveOnEveryWorker(3, 2, v2.version());
         assertThat(s.statuses(VersionState.FAILED)).isEmpty();
     }
 
@@ -114,14 +114,37 @@ class WeightSinkWriterCommitProtocolITCase {
         KafkaVersions.Published v3 = s.publish(3);
         v3.chunks().forEach(s::write);
 
-        assertActive(s.store(0), 1, 1, v1.version()); // checkpoint 2 has not completed
+        s.assertActiveOnEveryWorker(1, 1, v1.version()); // checkpoint 2 has not completed
         s.write(v3.commit(3, 3));
         s.complete(withV2);
-        assertActive(s.store(0), 2, 2, v2.version());
+        s.assertActiveOnEveryWorker(2, 2, v2.version());
         s.complete(s.barrier(3));
-        assertActive(s.store(0), 3, 3, v3.version());
-        assertThat(s.statuses(VersionState.COMMITTED)).filteredOn(st -> st.getVersion() == 3).singleElement()
-                .satisfies(st -> assertThat(st.getMessage().toString()).contains("replayed"));
+        s.assertActiveOnEveryWorker(3, 3, v3.version());
+        assertThat(s.statuses(VersionState.COMMITTED)).filteredOn(st -> st.getVersion() == 3).hasSize(2)
+                .allSatisfy(st -> assertThat(st.getMessage().toString()).contains("deferred", "replayed"));
+    }
+
+    @Test
+    void aCommitHeldForAFreeSlotIsInTheCheckpointAndAppliedAfterARestore(TestInfo test) throws Exception {
+        Setup s = setup(test, 2, 0);
+        KafkaVersions.Published v1 = s.publish(1);
+        s.stageAndCommit(v1, 1, 1);
+        s.complete(s.barrier(1));
+        KafkaVersions.Published v2 = s.publish(2);
+        s.stageAndCommit(v2, 2, 2);
+        Collection<FlipCommittable> withV2 = s.barrier(2);
+        KafkaVersions.Published v3 = s.publish(3);
+        s.stageAndCommit(v3, 3, 3); // deferred, then held: version 2 holds the only shadow slot
+        assertThat(s.barrier(3)).isEmpty();
+        List<List<WriterState>> checkpoint3 = s.states;
+        s.complete(withV2);
+
+        // The job restores checkpoint 3 (after checkpoint 2 completed); worker 1 lost its store.
+        s.restore(checkpoint3, 3, 1);
+        s.complete(s.barrier(4));
+
+        s.assertActiveOnEveryWorker(3, 3, v3.version());
+        assertThat(s.statuses(VersionState.FAILED)).isEmpty();
     }
 
     @Test
@@ -145,9 +168,7 @@ class WeightSinkWriterCommitProtocolITCase {
         s.stageAndCommit(other, 2, 2);
         s.complete(s.barrier(2));
 
-        for (int worker = 0; worker < 2; worker++) {
-            assertActive(s.store(worker), 2, 2, other.version());
-        }
+        s.assertActiveOnEveryWorker(2, 2, other.version());
     }
 
     @Test
@@ -167,10 +188,10 @@ class WeightSinkWriterCommitProtocolITCase {
         s.write(v2.commit(2, 2));
         s.complete(s.barrier(2));
 
-        assertActive(s.store(0), 2, 2, v2.version());
+        s.assertActiveOnEveryWorker(2, 2, v2.version());
         s.write(v3.commit(3, 3));
         s.complete(s.barrier(3));
-        assertActive(s.store(0), 3, 3, v3.version());
+        s.assertActiveOnEveryWorker(3, 3, v3.version());
         assertThat(s.statuses(VersionState.FAILED)).isEmpty();
     }
 
@@ -222,6 +243,12 @@ class WeightSinkWriterCommitProtocolITCase {
             this.sink = sink;
             this.versions = versions;
             this.workers = workers;
+        }
+
+        void assertActiveOnEveryWorker(long version, long contentVersion, TestVersion content) {
+            for (int worker = 0; worker < workers; worker++) {
+                assertActive(store(worker), version, contentVersion, content);
+            }
         }
 
         WeightStore store(int worker) {
