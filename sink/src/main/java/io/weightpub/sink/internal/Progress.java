@@ -28,6 +28,11 @@ final class Progress {
      * checkpoint), so its chunks are not staged: its commit re-reads it from Kafka.
      */
     boolean deferred;
+    /** Chunks that came while it was deferred (their bytes are not in its slot), and their Kafka offsets. */
+    long missedChunks;
+    final Map<Integer, RangeSet> missedOffsets = new TreeMap<>();
+    /** Some missed chunk's offset is not known (an event without one, or missed before a restore). */
+    boolean missedUnknown;
     /** Its encoded manifest once verified, to verify it again after a restore re-read its bytes. */
     byte[] manifest;
 
@@ -48,6 +53,7 @@ final class Progress {
                 .add(r.firstOffset(), r.lastOffset() + 1));
         progress.bytesWritten = progress.stagedBytes.covered();
         progress.deferred = saved.deferred();
+        progress.missedUnknown = saved.deferred();
         if (saved.verifiedVersion() >= 0) {
             progress.committable = new FlipCommittable(worker, modelId, saved.publishId(), saved.verifiedVersion(),
                     saved.contentVersion(), saved.step(), saved.versionBytes(), saved.stagedAtMillis(), "");
@@ -56,6 +62,15 @@ final class Progress {
             progress.emitted = true;
         }
         return progress;
+    }
+
+    void miss(int sourcePartition, long sourceOffset) {
+        missedChunks++;
+        if (sourcePartition >= 0 && sourceOffset >= 0) {
+            missedOffsets.computeIfAbsent(sourcePartition, p -> new RangeSet()).add(sourceOffset, sourceOffset + 1);
+        } else {
+            missedUnknown = true;
+        }
     }
 
     void record(long versionOffset, int length, int sourcePartition, long sourceOffset) {

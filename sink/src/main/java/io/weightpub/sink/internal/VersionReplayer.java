@@ -11,6 +11,7 @@ import io.weightpub.sink.CommitOutcome;
 import io.weightpub.sink.SinkOptions;
 import io.weightpub.sink.VerifyResult;
 import io.weightpub.sink.VersionInfo;
+import io.weightpub.sink.WeightEvent;
 import io.weightpub.sink.WeightStore;
 import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 
@@ -194,6 +195,29 @@ final class VersionReplayer {
         } catch (WireFormatException e) {
             return null;
         }
+    }
+
+    /**
+     * Re-reads into a staged publish's slot the chunks it missed while deferred: by their offsets
+     * when each is known, else every chunk of the version by the commit's index entry (bytes
+     * already there are written alike again).
+     */
+    void refill(ModelTrack track, Progress progress, WeightEvent commit)
+            throws ReplayException, WireFormatException, NoFreeSlotException {
+        String what = "publish " + progress.publishId + " of model " + progress.modelId;
+        List<KafkaOffsetRange> all = decodeLocation(commit.location(), what).getChunkRanges();
+        List<KafkaOffsetRange> ranges = new ArrayList<>();
+        if (progress.missedUnknown || all.isEmpty()) {
+            ranges.addAll(all);
+        } else {
+            String topic = all.get(0).getTopic();
+            progress.missedOffsets.forEach((partition, offsets) -> offsets.toList().forEach(r -> ranges.add(
+                    new KafkaOffsetRange(topic, partition, r[0], r[1] - 1))));
+        }
+        readInto(track, progress, ranges);
+        progress.missedChunks = 0;
+        progress.missedOffsets.clear();
+        progress.missedUnknown = false;
     }
 
     /**

@@ -116,14 +116,33 @@ public final class WeightSinkWriter
                                 + "it from Kafka once a slot is free");
             }
         }
-        if (progress.lost != null || progress.whole || progress.deferred) {
-            return; // its bytes are gone, came whole (a rollback), or come from Kafka at its commit
+        if (progress.deferred && !claimLate(track, progress)) {
+            progress.miss(event.sourcePartition(), event.sourceOffset());
+            return;
+        }
+        if (progress.lost != null || progress.whole) {
+            return; // its bytes are gone, or came whole (a rollback)
         }
         store.write(event.modelId(), event.publishId(), event.versionOffset(), event.payload(), event.payloadOffset(),
                 event.payloadLength());
         metrics.chunksStaged.inc();
         metrics.bytesStaged.inc(event.payloadLength());
         progress.record(event.versionOffset(), event.payloadLength(), event.sourcePartition(), event.sourceOffset());
+    }
+
+    /**
+     * Claims a slot for a deferred publish once no flip waits any more (the committer flipped the
+     * holder); the chunks it missed are re-read from Kafka at its commit.
+     */
+    private boolean claimLate(ModelTrack track, Progress progress) {
+        if (track.waitingForCheckpoint(store.status(progress.modelId)).isPresent() || !claimSlot(track, progress)) {
+            return false;
+        }
+        progress.deferred = false;
+        runtime.reporter().report(VersionState.STAGED, progress.modelId, -1, -1, progress.step, progress.publishId,
+                progress.versionBytes, 0, "a slot is free now: staging the rest; the " + progress.missedChunks
+                        + " chunk(s) that came before are re-read from Kafka at its commit");
+        return true;
     }
 
     /**
@@ -235,6 +254,17 @@ public final class WeightSinkWriter
             fail(event, progress.versionBytes, "manifest of version " + event.version() + " does not decode: "
                     + e.getMessage());
             return true;
+        }
+        if (progress.missedChunks > 0 || progress.missedUnknown) {
+            try {
+                replayer.refill(track, progress, event);
+            } catch (ReplayException | WireFormatException | VersionReplayer.NoFreeSlotException e) {
+                drop(track, event);
+                fail(event, progress.versionBytes, "version " + event.version() + " cannot commit on worker " + worker
+                        + ": the chunks it missed while no slot was free could not be re-read from Kafka: "
+                        + e.getMessage());
+                return true;
+            }
         }
         VerifyResult result = store.verify(event.modelId(), event.publishId(), manifest);
         if (!result.ok()) {

@@ -125,6 +125,32 @@ class WeightSinkWriterCommitProtocolITCase {
     }
 
     @Test
+    void aDeferredPublishStagesTheRestOnceASlotFreesAndReReadsOnlyWhatItMissed(TestInfo test) throws Exception {
+        Setup s = setup(test, 2, 0);
+        KafkaVersions.Published v1 = s.publish(1);
+        s.stageAndCommit(v1, 1, 1);
+        s.complete(s.barrier(1));
+        KafkaVersions.Published v2 = s.publish(2);
+        s.stageAndCommit(v2, 2, 2);
+        Collection<FlipCommittable> withV2 = s.barrier(2);
+        KafkaVersions.Published v3 = s.publish(3);
+        int third = v3.chunks().size() / 3;
+
+        v3.chunks().subList(0, third).forEach(s::write); // no slot: version 2 waits for checkpoint 2
+        s.complete(withV2);
+        v3.chunks().subList(third, v3.chunks().size()).forEach(s::write);
+        s.write(v3.commit(3, 3));
+        s.complete(s.barrier(3));
+
+        s.assertActiveOnEveryWorker(3, 3, v3.version());
+        assertThat(s.statuses(VersionState.STAGED)).filteredOn(st -> st.getPublishId().toString()
+                .equals(v3.version().publishId())).extracting(st -> st.getMessage().toString())
+                .anySatisfy(m -> assertThat(m).contains("deferred"))
+                .anySatisfy(m -> assertThat(m).contains("a slot is free now", third + " chunk(s)"));
+        assertThat(s.statuses(VersionState.FAILED)).isEmpty();
+    }
+
+    @Test
     void aCommitHeldForAFreeSlotIsInTheCheckpointAndAppliedAfterARestore(TestInfo test) throws Exception {
         Setup s = setup(test, 2, 0);
         KafkaVersions.Published v1 = s.publish(1);
