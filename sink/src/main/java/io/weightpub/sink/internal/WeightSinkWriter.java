@@ -71,6 +71,9 @@ public final class WeightSinkWriter
         WorkerRegistry.Obtained obtained = WorkerRegistry.obtain(sinkName, worker, jobId,
                 () -> WorkerRuntime.create(sink, worker));
         this.runtime = obtained.runtime();
+        if (!obtained.created()) {
+            runtime.serveHttp(sink);
+        }
         this.store = runtime.store();
         this.metrics = new SinkMetrics(metricGroup, store);
         this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic().orElse(null), this::claimSlot);
@@ -467,8 +470,12 @@ public final class WeightSinkWriter
 
     @Override
     public void close() {
-        // The worker runtime (store, reporter, reference worker) stays: a writer restarted within the job resumes
-        // with it. It is released when the job leaves this TaskManager (the hook WeightSink registers).
+        // The worker's store and reporter stay: a writer restarted within the job resumes with them. They are
+        // released when the job leaves this TaskManager (the hook WeightSink registers). The reference worker
+        // stops unless the input ended, so a fixed port is free for the restarted task wherever it runs.
+        if (!runtime.keptAfterInput()) {
+            runtime.stopHttp();
+        }
         runtime.reporter().flush();
     }
 }

@@ -23,7 +23,7 @@ public final class WorkerRuntime implements AutoCloseable {
     private final int worker;
     private final WeightStore store;
     private final StatusReporter reporter;
-    private final ReferenceWorker http;
+    private ReferenceWorker http;
     private final KafkaChunkReader replay;
     private volatile boolean keptAfterInput;
 
@@ -89,6 +89,24 @@ public final class WorkerRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts the reference worker again for a writer restarted within the job (its predecessor
+     * stopped it, so that a fixed port is free wherever the restarted task runs).
+     */
+    synchronized void serveHttp(WeightSink sink) {
+        if (sink.workerHttp() && http == null) {
+            http = startHttp(store, worker, sink.httpBasePort() == 0 ? 0 : sink.httpBasePort() + worker);
+        }
+    }
+
+    /** Stops the reference worker and frees its port; the store keeps its weights. */
+    synchronized void stopHttp() {
+        if (http != null) {
+            http.close();
+            http = null;
+        }
+    }
+
     /** Keeps this runtime when its job leaves the TaskManager: its input ended, its weights stay served. */
     void keepAfterInput() {
         keptAfterInput = true;
@@ -110,8 +128,8 @@ public final class WorkerRuntime implements AutoCloseable {
         return reporter;
     }
 
-    /** The reference worker, or null when the sink runs without it. */
-    public ReferenceWorker http() {
+    /** The reference worker, or null when the sink runs without it or while its writer restarts. */
+    public synchronized ReferenceWorker http() {
         return http;
     }
 
@@ -124,9 +142,7 @@ public final class WorkerRuntime implements AutoCloseable {
     public void close() {
         LOG.info("sink {} worker {}: releasing {}", sinkName, worker, store.describe());
         try {
-            if (http != null) {
-                http.close();
-            }
+            stopHttp();
         } finally {
             try {
                 reporter.close();
