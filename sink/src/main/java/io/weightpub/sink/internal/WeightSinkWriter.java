@@ -9,8 +9,6 @@ import io.weightpub.schemas.WireFormatException;
 import io.weightpub.sink.CommitMode;
 import io.weightpub.sink.CommitOutcome;
 import io.weightpub.sink.ModelStatus;
-import io.weightpub.sink.SlotsExhaustedException;
-import io.weightpub.sink.StagedPublish;
 import io.weightpub.sink.VerifyResult;
 import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightEvent;
@@ -51,6 +49,7 @@ public final class WeightSinkWriter
     private final WorkerRuntime runtime;
     private final WeightStore store;
     private final SinkMetrics metrics;
+    private final ShadowSlots slots;
     private final VersionReplayer replayer;
     private final InFlightPublishes publishes = new InFlightPublishes();
     private final List<FlipCommittable> toEmit = new ArrayList<>();
@@ -76,7 +75,8 @@ public final class WeightSinkWriter
         }
         this.store = runtime.store();
         this.metrics = new SinkMetrics(metricGroup, store);
-        this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic().orElse(null), this::claimSlot);
+        this.slots = new ShadowSlots(runtime);
+        this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic().orElse(null), slots::claim);
         LOG.info("sink {} worker {}: {} store {}, commit {}{}", sinkName, worker,
                 obtained.created() ? "new" : "resumed", store.describe(), commitMode,
                 runtime.http() == null ? "" : ", reference worker at " + runtime.http().uri());
@@ -108,7 +108,7 @@ public final class WeightSinkWriter
             progress = new Progress(event.modelId(), event.publishId(), event.step(), event.versionBytes(),
                     System.currentTimeMillis());
             track.inFlight.put(event.publishId(), progress);
-            if (claimSlot(track, progress)) {
+            if (slots.claim(track, progress)) {
                 runtime.reporter().report(VersionState.STAGED, event.modelId(), -1, -1, event.step(),
                         event.publishId(), event.versionBytes(), 0, "first chunk staged into a shadow slot");
             } else {
@@ -119,7 +119,7 @@ public final class WeightSinkWriter
                                 + "it from Kafka once a slot is free");
             }
         }
-        if (progress.deferred && !claimLate(track, progress)) {
+        if (progress.deferred && !slots.claimLate(track, progress)) {
             progress.miss(event.sourcePartition(), event.sourceOffset());
             return;
         }
@@ -134,21 +134,6 @@ public final class WeightSinkWriter
     }
 
     /**
-     * Claims a slot for a deferred publish once no flip waits any more (the committer flipped the
-     * holder); the chunks it missed are re-read from Kafka at its commit.
-     */
-    private boolean claimLate(ModelTrack track, Progress progress) {
-        if (track.waitingForCheckpoint(store.status(progress.modelId)).isPresent() || !claimSlot(track, progress)) {
-            return false;
-        }
-        progress.deferred = false;
-        runtime.reporter().report(VersionState.STAGED, progress.modelId, -1, -1, progress.step, progress.publishId,
-                progress.versionBytes, 0, "a slot is free now: staging the rest; the " + progress.missedChunks
-                        + " chunk(s) that came before are re-read from Kafka at its commit");
-        return true;
-    }
-
-    /**
      * Hashes a bucket whose every chunk is staged while the next buckets still stream, so the
      * commit's verification finds its digest ready. Buckets this worker does not hold whole are left
      * to the verification.
@@ -160,43 +145,6 @@ public final class WeightSinkWriter
             return;
         }
         store.prehash(event.modelId(), event.publishId(), event.versionOffset(), event.bucketSize());
-    }
-
-    /**
-     * Claims a shadow slot. When every shadow slot holds another publish, one still staging is
-     * superseded (its commit re-reads it from Kafka); a verified publish waiting for its checkpoint
-     * is never flipped nor dropped for it: then there is no slot now (false). The decision depends
-     * only on the position in the stream and the flips so far, never on timing within a worker.
-     */
-    private boolean claimSlot(ModelTrack track, Progress progress) {
-        while (true) {
-            try {
-                store.stage(progress.modelId, progress.publishId, progress.step, progress.versionBytes);
-                return true;
-            } catch (SlotsExhaustedException e) {
-                Optional<StagedPublish> staging = e.holders().stream()
-                        .filter(h -> !h.publishId().equals(progress.publishId))
-                        .filter(h -> {
-                            Progress held = track.inFlight.get(h.publishId());
-                            return held == null || held.committable == null;
-                        })
-                        .findFirst();
-                if (staging.isEmpty() || !supersede(track, staging.get(), progress.publishId)) {
-                    return false;
-                }
-            }
-        }
-    }
-
-    private boolean supersede(ModelTrack track, StagedPublish holder, String newPublish) {
-        track.inFlight.remove(holder.publishId());
-        boolean aborted = store.abort(holder.modelId(), holder.publishId());
-        track.finish(holder.publishId());
-        runtime.reporter().report(VersionState.ABORTED, holder.modelId(), -1, -1, holder.step(),
-                holder.publishId(), holder.bytesWritten(), 0, "superseded by publish " + newPublish + " while "
-                        + (holder.verified() ? "verified" : "still staging") + ": no free slot (raise slots per "
-                        + "model to keep it); if it commits, its bytes are re-read from Kafka");
-        return aborted;
     }
 
     /** A commit, in order: held back behind the model's earlier held commits, or when it cannot be done now. */
