@@ -190,10 +190,55 @@ class WeightPublishingEndToEndITCase {
         assertIndexMapsEachVersionToOnePublish(Map.of(1L, v1.publishId, 2L, v2.publishId));
     }
 
+    @Test
+    void stopWithSavepointReleasesTheWorkersAndTheResubmittedJobBindsTheirPortsAndApplies() throws Exception {
+        String jobId = submitJob();
+        Checkpoint v1 = checkpoint(1);
+        publishWithCli(v1);
+        awaitWorkersServe(v1, 1);
+        long taskManager = flink.taskManagerPid("tm-1");
+        long workerThreads = workerThreads(taskManager);
+
+        // The documented path after a JobManager restart: stop with a savepoint, then resubmit from it.
+        String savepoint = flink.stopWithSavepoint(jobId, work.resolve("savepoints"));
+        Waits.untilTrue("the stopped job's workers released: ports free, no worker threads", TIMEOUT,
+                () -> isFree(workerBasePort) && isFree(workerBasePort + 1) && workerThreads(taskManager) == 0);
+        submitJob(savepoint);
+        awaitWorkersServe(v1, 1); // the new job's workers restored version 1 from Kafka
+        Checkpoint v2 = checkpoint(2);
+        publishWithCli(v2);
+        awaitWorkersServe(v2, 2);
+
+        assertThat(workerThreads(taskManager)).as("reference-worker threads").isLessThanOrEqualTo(workerThreads);
+    }
+
+    /** Threads of the reference workers in a process (Linux names threads by their first 15 characters). */
+    private static long workerThreads(long pid) {
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            return tasks.filter(task -> {
+                try {
+                    return Files.readString(task.resolve("comm")).startsWith("weightpub-worke");
+                } catch (IOException gone) {
+                    return false;
+                }
+            }).count();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     // ---------------------------------------------------------------- the job and the trainer
 
     private String submitJob() {
-        String jobId = flink.submit(ClusterScripts.jobJar(),
+        return submitJob(null);
+    }
+
+    private String submitJob(String savepoint) {
+        List<String> cli = new ArrayList<>();
+        if (savepoint != null) {
+            cli.addAll(List.of("--savepoint", savepoint));
+        }
+        String jobId = flink.submit(ClusterScripts.jobJar(), cli,
                 "--bootstrap.servers", kafka.bootstrapServers(),
                 "--topic.prefix", PREFIX,
                 "--workers", String.valueOf(WORKERS),

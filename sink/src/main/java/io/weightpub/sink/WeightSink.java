@@ -41,8 +41,11 @@ import java.util.Properties;
  * events.broadcast().sinkTo(sink).name("weights").setParallelism(workers);
  * }</pre>
  *
- * <p>A worker's store lives in the JVM beyond its writer: a restarted writer resumes with it, and
- * the weights stay served after the job ends, until {@link #release(String)}.
+ * <p>A worker's store lives in the JVM beyond its writer: a writer restarted within the job resumes
+ * with it. When the job leaves the TaskManager (cancelled, stopped with a savepoint, failed for good)
+ * its workers are released there: stores, reference workers and Kafka clients, so a resubmitted job
+ * starts from free memory and ports. Only a job whose input ended (a bounded job) keeps its weights
+ * served after it, until {@link #release(String)}.
  */
 public final class WeightSink
         implements Sink<WeightEvent>, SupportsWriterState<WeightEvent, WriterState>, SupportsCommitter<FlipCommittable> {
@@ -133,7 +136,11 @@ public final class WeightSink
     @Override
     public StatefulSinkWriter<WeightEvent, WriterState> restoreWriter(
             WriterInitContext context, Collection<WriterState> recoveredState) {
-        return new WeightSinkWriter(this, context.getTaskInfo().getIndexOfThisSubtask(),
+        String jobId = context.getJobInfo().getJobId().toString();
+        // Runs when the job's classloader is released on this TaskManager: the job is gone here, not restarting.
+        context.getUserCodeClassLoader().registerReleaseHookIfAbsent("weightpub-sink-" + name + "-" + jobId,
+                () -> WorkerRegistry.releaseJob(name, jobId));
+        return new WeightSinkWriter(this, context.getTaskInfo().getIndexOfThisSubtask(), jobId,
                 context.getRestoredCheckpointId(), recoveredState, context.metricGroup());
     }
 

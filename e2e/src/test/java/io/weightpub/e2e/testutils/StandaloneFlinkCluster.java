@@ -150,11 +150,18 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
      * execution.checkpointing.interval) and program arguments; returns the job id.
      */
     public String submit(Path jar, Map<String, String> jobSettings, List<String> programArgs) {
+        List<String> options = new ArrayList<>();
+        jobSettings.forEach((key, value) -> options.addAll(List.of("-D", key + "=" + value)));
+        return submit(jar, options, programArgs.toArray(String[]::new));
+    }
+
+    /** Submits a jar with options of submit.sh (e.g. {@code --savepoint PATH}); returns the job id. */
+    public String submit(Path jar, List<String> options, String... programArgs) {
         List<String> args = new ArrayList<>(List.of("--work", work.toString(), "--libs",
                 ClusterScripts.libsDir().toString()));
-        jobSettings.forEach((key, value) -> args.addAll(List.of("-D", key + "=" + value)));
+        args.addAll(options);
         args.add(jar.toAbsolutePath().toString());
-        args.addAll(programArgs);
+        args.addAll(List.of(programArgs));
         return StandaloneKafka.lastLine(ClusterScripts.run(Duration.ofMinutes(3), "submit.sh", args.toArray(String[]::new)));
     }
 
@@ -275,6 +282,33 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
                 .build();
         send(request);
         awaitJobStatus(jobId, "CANCELED", Duration.ofMinutes(1));
+    }
+
+    /**
+     * Stops a job with a savepoint in {@code directory} (as {@code flink stop --savepointPath} does,
+     * without draining), waits until it is FINISHED and returns the savepoint's path.
+     */
+    public String stopWithSavepoint(String jobId, Path directory) {
+        HttpRequest request = HttpRequest.newBuilder(restAddress().resolve("/jobs/" + jobId + "/stop"))
+                .timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"targetDirectory\":\"" + directory.toAbsolutePath()
+                        + "\",\"drain\":false}"))
+                .build();
+        String trigger = send(request).path("request-id").asText();
+        String location = Waits.until("the savepoint of job " + jobId, Duration.ofMinutes(2), () -> {
+            JsonNode status = get("/jobs/" + jobId + "/savepoints/" + trigger);
+            if (!"COMPLETED".equals(status.path("status").path("id").asText())) {
+                return Optional.empty();
+            }
+            JsonNode operation = status.path("operation");
+            if (operation.has("failure-cause")) {
+                throw new IllegalStateException("savepoint of job " + jobId + " failed: " + operation);
+            }
+            return Optional.of(operation.path("location").asText());
+        });
+        awaitJobStatus(jobId, "FINISHED", Duration.ofMinutes(1));
+        return location;
     }
 
     /** Stops every TaskManager and the JobManager (TERM, KILL after 20 s); logs stay. */

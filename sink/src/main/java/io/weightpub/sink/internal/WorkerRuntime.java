@@ -1,9 +1,15 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.sink.ReferenceWorker;
+import io.weightpub.sink.WeightSink;
 import io.weightpub.sink.WeightStore;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What one inference worker keeps across sink writer restarts in this JVM: its weight store, its
@@ -17,8 +23,9 @@ public final class WorkerRuntime implements AutoCloseable {
     private final int worker;
     private final WeightStore store;
     private final StatusReporter reporter;
-    private final ReferenceWorker http;
+    private ReferenceWorker http;
     private final KafkaChunkReader replay;
+    private volatile boolean keptAfterInput;
 
     WorkerRuntime(String sinkName, int worker, WeightStore store, StatusReporter reporter, ReferenceWorker http,
             KafkaChunkReader replay) {
@@ -28,6 +35,85 @@ public final class WorkerRuntime implements AutoCloseable {
         this.reporter = reporter;
         this.http = http;
         this.replay = replay;
+    }
+
+    /**
+     * Opens worker {@code worker}'s store, status reporter, reference worker and Kafka reader; what
+     * was opened is closed again if a later part fails, so a failed start holds no memory or port.
+     */
+    static WorkerRuntime create(WeightSink sink, int worker) {
+        WeightStore store = WeightStore.open(sink.storeConfig(), worker);
+        StatusReporter reporter = null;
+        ReferenceWorker http = null;
+        try {
+            reporter = new StatusReporter(worker, sink.statusTopic().orElse(null),
+                    sink.bootstrapServers().orElse(null), sink.producerProperties());
+            http = sink.workerHttp()
+                    ? startHttp(store, worker, sink.httpBasePort() == 0 ? 0 : sink.httpBasePort() + worker)
+                    : null;
+            KafkaChunkReader replay = sink.replayConsumerProperties().map(props -> {
+                props.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "weightpub-replay-" + sink.name() + "-" + worker);
+                return new KafkaChunkReader(props, sink.replayStallTimeout());
+            }).orElse(null);
+            return new WorkerRuntime(sink.name(), worker, store, reporter, http, replay);
+        } catch (RuntimeException e) {
+            if (http != null) {
+                http.close();
+            }
+            if (reporter != null) {
+                reporter.close();
+            }
+            store.close();
+            throw e;
+        }
+    }
+
+    /** Binds the reference worker; a fixed port still held by a worker being released is retried briefly. */
+    private static ReferenceWorker startHttp(WeightStore store, int worker, int port) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                return ReferenceWorker.start(store, worker, port);
+            } catch (UncheckedIOException e) {
+                if (port == 0 || !(e.getCause() instanceof BindException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                LOG.info("worker {}: port {} still in use, retrying", worker, port);
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * Starts the reference worker again for a writer restarted within the job (its predecessor
+     * stopped it, so that a fixed port is free wherever the restarted task runs).
+     */
+    synchronized void serveHttp(WeightSink sink) {
+        if (sink.workerHttp() && http == null) {
+            http = startHttp(store, worker, sink.httpBasePort() == 0 ? 0 : sink.httpBasePort() + worker);
+        }
+    }
+
+    /** Stops the reference worker and frees its port; the store keeps its weights. */
+    synchronized void stopHttp() {
+        if (http != null) {
+            http.close();
+            http = null;
+        }
+    }
+
+    /** Keeps this runtime when its job leaves the TaskManager: its input ended, its weights stay served. */
+    void keepAfterInput() {
+        keptAfterInput = true;
+    }
+
+    boolean keptAfterInput() {
+        return keptAfterInput;
     }
 
     public int worker() {
@@ -42,8 +128,8 @@ public final class WorkerRuntime implements AutoCloseable {
         return reporter;
     }
 
-    /** The reference worker, or null when the sink runs without it. */
-    public ReferenceWorker http() {
+    /** The reference worker, or null when the sink runs without it or while its writer restarts. */
+    public synchronized ReferenceWorker http() {
         return http;
     }
 
@@ -56,9 +142,7 @@ public final class WorkerRuntime implements AutoCloseable {
     public void close() {
         LOG.info("sink {} worker {}: releasing {}", sinkName, worker, store.describe());
         try {
-            if (http != null) {
-                http.close();
-            }
+            stopHttp();
         } finally {
             try {
                 reporter.close();

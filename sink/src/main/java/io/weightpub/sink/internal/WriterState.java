@@ -1,5 +1,7 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.sink.WeightEvent;
+
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -8,7 +10,8 @@ import java.util.Objects;
  * What one sink writer checkpoints: metadata only, never payload bytes. Per model the last
  * committed version with where its chunks are in Kafka (the encoded version-index entry) and its
  * manifest, and every publish in flight with the byte ranges it staged and the Kafka coordinates of
- * its chunks, so that a writer whose store was lost re-reads them from Kafka.
+ * its chunks, so that a writer whose store was lost re-reads them from Kafka; and the commit events
+ * it holds back until what they wait for (a flip, a free slot) has happened.
  */
 public record WriterState(int worker, List<ModelState> models) {
 
@@ -16,11 +19,20 @@ public record WriterState(int worker, List<ModelState> models) {
         models = List.copyOf(models);
     }
 
-    /** A model's last committed version (null if none) and its publishes in flight. */
-    public record ModelState(String modelId, CommittedVersion lastCommitted, List<PublishState> inFlight) {
+    /**
+     * A model's last committed version (null if none), its publishes in flight and the commit events
+     * held back, in the order they came.
+     */
+    public record ModelState(String modelId, CommittedVersion lastCommitted, List<PublishState> inFlight,
+            List<WeightEvent> heldCommits) {
         public ModelState {
             Objects.requireNonNull(modelId, "modelId");
             inFlight = List.copyOf(inFlight);
+            heldCommits = List.copyOf(heldCommits);
+        }
+
+        public ModelState(String modelId, CommittedVersion lastCommitted, List<PublishState> inFlight) {
+            this(modelId, lastCommitted, inFlight, List.of());
         }
     }
 
@@ -69,16 +81,24 @@ public record WriterState(int worker, List<ModelState> models) {
     /**
      * A publish in flight. {@code verifiedVersion} is the version it verified as and waits to
      * commit as, or -1 while it is still staging; {@code manifest} is its encoded manifest once
-     * verified (to verify it again after its bytes were re-read), else null.
+     * verified (to verify it again after its bytes were re-read), else null. {@code deferred}: no
+     * slot was free for it, its chunks are not staged and its commit re-reads it from Kafka.
      */
     public record PublishState(String publishId, long step, long versionBytes, long verifiedVersion,
             long contentVersion, long stagedAtMillis, List<ByteRange> stagedBytes, List<SourceRange> chunkOffsets,
-            byte[] manifest) {
+            byte[] manifest, boolean deferred) {
         public PublishState {
             Objects.requireNonNull(publishId, "publishId");
             stagedBytes = List.copyOf(stagedBytes);
             chunkOffsets = List.copyOf(chunkOffsets);
             manifest = manifest == null ? null : manifest.clone();
+        }
+
+        public PublishState(String publishId, long step, long versionBytes, long verifiedVersion,
+                long contentVersion, long stagedAtMillis, List<ByteRange> stagedBytes, List<SourceRange> chunkOffsets,
+                byte[] manifest) {
+            this(publishId, step, versionBytes, verifiedVersion, contentVersion, stagedAtMillis, stagedBytes,
+                    chunkOffsets, manifest, false);
         }
 
         @Override
@@ -96,20 +116,20 @@ public record WriterState(int worker, List<ModelState> models) {
                     && versionBytes == p.versionBytes && verifiedVersion == p.verifiedVersion
                     && contentVersion == p.contentVersion && stagedAtMillis == p.stagedAtMillis
                     && stagedBytes.equals(p.stagedBytes) && chunkOffsets.equals(p.chunkOffsets)
-                    && Arrays.equals(manifest, p.manifest);
+                    && Arrays.equals(manifest, p.manifest) && deferred == p.deferred;
         }
 
         @Override
         public int hashCode() {
             return Objects.hash(publishId, step, versionBytes, verifiedVersion, contentVersion, stagedAtMillis,
-                    stagedBytes, chunkOffsets, Arrays.hashCode(manifest));
+                    stagedBytes, chunkOffsets, Arrays.hashCode(manifest), deferred);
         }
 
         @Override
         public String toString() {
             return "PublishState{publish=" + publishId + ", step=" + step + ", bytes=" + versionBytes
                     + ", verifiedVersion=" + verifiedVersion + ", staged=" + stagedBytes + ", chunks=" + chunkOffsets
-                    + "}";
+                    + (deferred ? ", deferred" : "") + "}";
         }
     }
 

@@ -1,5 +1,7 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.sink.WeightEvent;
+import io.weightpub.sink.WeightEventSerializer;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -11,12 +13,13 @@ import java.util.List;
 /**
  * The writer state: counts followed by fields in declaration order. Version 2 adds the committed
  * version's location and manifest and a verified publish's manifest (byte arrays, length -1 for
- * none); version 1 is still read.
+ * none); version 3 adds a publish's deferred flag and each model's held commit events (in {@link
+ * WeightEventSerializer}'s format). Versions 1 and 2 are still read.
  */
 public final class WriterStateSerializer implements SimpleVersionedSerializer<WriterState> {
 
     public static final WriterStateSerializer INSTANCE = new WriterStateSerializer();
-    private static final int VERSION = 2;
+    private static final int VERSION = 3;
 
     @Override
     public int getVersion() {
@@ -60,6 +63,11 @@ public final class WriterStateSerializer implements SimpleVersionedSerializer<Wr
                     out.writeLong(range.lastOffset());
                 }
                 writeBytes(out, publish.manifest());
+                out.writeBoolean(publish.deferred());
+            }
+            out.writeInt(model.heldCommits().size());
+            for (WeightEvent event : model.heldCommits()) {
+                WeightEventSerializer.INSTANCE.serialize(event, out);
             }
         }
         return out.getCopyOfBuffer();
@@ -67,7 +75,7 @@ public final class WriterStateSerializer implements SimpleVersionedSerializer<Wr
 
     @Override
     public WriterState deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION && version != 1) {
+        if (version < 1 || version > VERSION) {
             throw new IOException("sink writer state version " + version + " is unknown (knows " + VERSION + ")");
         }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
@@ -107,10 +115,16 @@ public final class WriterStateSerializer implements SimpleVersionedSerializer<Wr
                     sources.add(new WriterState.SourceRange(in.readInt(), in.readLong(), in.readLong()));
                 }
                 byte[] manifest = version >= 2 ? readBytes(in) : null;
+                boolean deferred = version >= 3 && in.readBoolean();
                 publishes.add(new WriterState.PublishState(publishId, step, versionBytes, verifiedVersion,
-                        contentVersion, stagedAt, staged, sources, manifest));
+                        contentVersion, stagedAt, staged, sources, manifest, deferred));
             }
-            models.add(new WriterState.ModelState(modelId, last, publishes));
+            List<WeightEvent> held = new ArrayList<>();
+            int heldCount = version >= 3 ? in.readInt() : 0;
+            for (int h = 0; h < heldCount; h++) {
+                held.add(WeightEventSerializer.INSTANCE.deserialize(in));
+            }
+            models.add(new WriterState.ModelState(modelId, last, publishes, held));
         }
         return new WriterState(worker, models);
     }

@@ -1,5 +1,7 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.sink.TestVersion;
+import io.weightpub.sink.WeightEvent;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
@@ -31,6 +33,22 @@ class SerializersTest {
         assertThat(back).isEqualTo(state);
         assertThat(back.models().get(0).inFlight().get(0).stagedByteCount()).isEqualTo(800);
         assertThatThrownBy(() -> WriterStateSerializer.INSTANCE.deserialize(99, bytes)).hasMessageContaining("99");
+    }
+
+    @Test
+    void writerStateRoundTripsDeferredPublishesAndHeldCommitsInOrder() throws Exception {
+        WeightEvent first = TestVersion.of("org/llm", 3, 2, 1024).commit();
+        WeightEvent second = TestVersion.of("org/llm", 4, 2, 1024).commit();
+        WriterState state = new WriterState(1, List.of(new WriterState.ModelState("org/llm", null,
+                List.of(new WriterState.PublishState("p-3", 30, 2048, -1, -1, 5L, List.of(), List.of(), null, true)),
+                List.of(first, second))));
+
+        WriterState back = WriterStateSerializer.INSTANCE.deserialize(WriterStateSerializer.INSTANCE.getVersion(),
+                WriterStateSerializer.INSTANCE.serialize(state));
+
+        assertThat(back).isEqualTo(state);
+        assertThat(back.models().get(0).inFlight().get(0).deferred()).isTrue();
+        assertThat(back.models().get(0).heldCommits()).containsExactly(first, second);
     }
 
     @Test
