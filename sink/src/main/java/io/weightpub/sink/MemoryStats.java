@@ -6,4 +6,10 @@ package io.weightpub.sink;
  * those in force (resolved from the worker's memory where not configured).
  */
 public record MemoryStats(int slots, long slotBytes, long pinnedBytes, long pinnedAllocations,
-        long maxBytesPerModel, long maxBytesPerWorker) {}
+        long maxBytesPerModel, long maxBytesPerWorker) {
+
+    /** True when the store holds no slot and no pinned memory (after close, or before any publish). */
+    public boolean holdsNothing() {
+        return slots == 0 && slotBytes == 0 && pinnedBytes == 0 && pinnedAllocations == 0;
+    }
+}

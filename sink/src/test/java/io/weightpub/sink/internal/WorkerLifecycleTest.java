@@ -1,7 +1,6 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.sink.CommitMode;
-import io.weightpub.sink.MemoryStats;
 import io.weightpub.sink.StoreBackend;
 import io.weightpub.sink.TestVersion;
 import io.weightpub.sink.VersionInfo;
@@ -71,7 +70,7 @@ class WorkerLifecycleTest {
 
         writer(sink, "job-b"); // resubmitted before job-a's release hook ran here
 
-        assertThat(oldStore.memory()).isEqualTo(new MemoryStats(0, 0, 0, 0));
+        assertThat(oldStore.memory().holdsNothing()).isTrue();
         WeightStore fresh = WeightSink.store(SINK, 0).orElseThrow();
         assertThat(fresh).isNotSameAs(oldStore);
         assertThat(fresh.status(MODEL).active()).isEmpty();
