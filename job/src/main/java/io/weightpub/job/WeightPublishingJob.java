@@ -1,5 +1,6 @@
 package io.weightpub.job;
 
+import io.weightpub.job.assembly.PublishLimits;
 import io.weightpub.job.assembly.VersionAssembler;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
@@ -123,7 +124,8 @@ public final class WeightPublishingJob {
                                 topics,
                                 conf.get(JobOptions.PUBLISH_TIMEOUT).toMillis(),
                                 conf.get(JobOptions.RETAINED_MANIFESTS),
-                                conf.get(JobOptions.DEAD_LETTER_MAX_RAW_BYTES)),
+                                conf.get(JobOptions.DEAD_LETTER_MAX_RAW_BYTES),
+                                PublishLimits.fromConfig(conf)),
                         WeightEventTypeInfo.INSTANCE)
                 .uid("version-assembler")
                 .name("version assembler")

@@ -68,11 +68,12 @@ public final class ChunkView {
             long versionBytes = in.readLong();
             int crc32c = in.readInt();
             int length = in.readInt();
-            if (length < 0 || in.position + length > value.length) {
+            // Compared as "length > bytes left": position + length can overflow an int.
+            if (length < 0 || length > value.length - in.position) {
                 throw new WireFormatException(WireFormatException.Kind.TRUNCATED, "WeightChunk payload of " + length
                         + " bytes at byte " + in.position + " runs past the " + value.length + "-byte record");
             }
-            if (in.position + length < value.length) {
+            if (length < value.length - in.position) {
                 throw new WireFormatException(WireFormatException.Kind.TRAILING_BYTES,
                         "WeightChunk datum followed by " + (value.length - in.position - length) + " unread bytes");
             }
@@ -183,6 +184,10 @@ public final class ChunkView {
             long raw = 0;
             for (int shift = 0; shift < 64; shift += 7) {
                 byte b = bytes[position++];
+                if (shift == 63 && (b & 0xFF) > 1) {
+                    throw new WireFormatException(WireFormatException.Kind.MALFORMED,
+                            "varint overflows a long before byte " + position);
+                }
                 raw |= (long) (b & 0x7F) << shift;
                 if ((b & 0x80) == 0) {
                     return (raw >>> 1) ^ -(raw & 1);
@@ -203,7 +208,7 @@ public final class ChunkView {
 
         String readString() throws WireFormatException {
             int length = readInt();
-            if (length < 0 || position + length > bytes.length) {
+            if (length < 0 || length > bytes.length - position) {
                 throw new WireFormatException(WireFormatException.Kind.TRUNCATED, "string of " + length
                         + " bytes at byte " + position + " of a " + bytes.length + "-byte record");
             }

@@ -15,6 +15,7 @@ import org.apache.avro.specific.SpecificRecord;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,7 +31,9 @@ public final class WireCodec<T extends SpecificRecord> {
     public static final WireCodec<WeightChunk> CHUNK = of(WeightChunk.class, WeightChunk.getClassSchema());
     public static final WireCodec<VersionManifest> MANIFEST =
             of(VersionManifest.class, VersionManifest.getClassSchema());
-    public static final WireCodec<ControlRecord> CONTROL = of(ControlRecord.class, ControlRecord.getClassSchema());
+    /** Also reads control records written before RESET_STEP existed (ops tools of earlier releases). */
+    public static final WireCodec<ControlRecord> CONTROL = of(ControlRecord.class, ControlRecord.getClassSchema())
+            .addWriterSchema(earlierSchema("ControlRecord-1.avsc"));
     public static final WireCodec<WorkerStatus> STATUS = of(WorkerStatus.class, WorkerStatus.getClassSchema());
     public static final WireCodec<VersionIndexEntry> VERSION_INDEX =
             of(VersionIndexEntry.class, VersionIndexEntry.getClassSchema());
@@ -44,7 +47,18 @@ public final class WireCodec<T extends SpecificRecord> {
     private final Schema readerSchema;
     private final byte[] header;
     private final SpecificDatumWriter<T> writer;
-    private final Map<Long, SpecificDatumReader<T>> readersByFingerprint = new ConcurrentHashMap<>();
+    private final Map<Long, Reader<T>> readersByFingerprint = new ConcurrentHashMap<>();
+
+    /** How to read records of one writer schema: the walk that bounds them, then Avro. */
+    private static final class Reader<T> {
+        final Schema writerSchema;
+        final SpecificDatumReader<T> datumReader;
+
+        Reader(Schema writerSchema, SpecificDatumReader<T> datumReader) {
+            this.writerSchema = writerSchema;
+            this.datumReader = datumReader;
+        }
+    }
 
     private WireCodec(Class<T> type, Schema readerSchema) {
         this.type = type;
@@ -62,8 +76,20 @@ public final class WireCodec<T extends SpecificRecord> {
     public WireCodec<T> addWriterSchema(Schema writerSchema) {
         SpecificDatumReader<T> reader =
                 new SpecificDatumReader<>(writerSchema, readerSchema, SpecificData.getForClass(type));
-        readersByFingerprint.put(fingerprint(writerSchema), reader);
+        readersByFingerprint.put(fingerprint(writerSchema), new Reader<>(writerSchema, reader));
         return this;
+    }
+
+    /** A schema an earlier release wrote, kept as a resource under {@code history/}. */
+    static Schema earlierSchema(String resource) {
+        try (InputStream in = WireCodec.class.getResourceAsStream("history/" + resource)) {
+            if (in == null) {
+                throw new IllegalStateException("schema resource history/" + resource + " is missing");
+            }
+            return new Schema.Parser().parse(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public Schema schema() {
@@ -102,7 +128,7 @@ public final class WireCodec<T extends SpecificRecord> {
                     String.format("marker %02X %02X, expected C3 01", bytes[offset], bytes[offset + 1]));
         }
         long fingerprint = readLongLittleEndian(bytes, offset + 2);
-        SpecificDatumReader<T> reader = readersByFingerprint.get(fingerprint);
+        Reader<T> reader = readersByFingerprint.get(fingerprint);
         if (reader == null) {
             throw new WireFormatException(
                     WireFormatException.Kind.UNKNOWN_SCHEMA,
@@ -110,17 +136,19 @@ public final class WireCodec<T extends SpecificRecord> {
                             "writer schema fingerprint %016x is not a known %s schema",
                             fingerprint, readerSchema.getFullName()));
         }
+        // Every length and count is checked against the bytes first: Avro allocates what they claim.
+        BoundedDatum.check(reader.writerSchema, bytes, offset + HEADER_BYTES, length - HEADER_BYTES);
         BinaryDecoder decoder = DecoderFactory.get()
                 .binaryDecoder(bytes, offset + HEADER_BYTES, length - HEADER_BYTES, null);
         T record;
         try {
-            record = reader.read(null, decoder);
+            record = reader.datumReader.read(null, decoder);
         } catch (EOFException e) {
             throw new WireFormatException(
                     WireFormatException.Kind.TRUNCATED,
                     readerSchema.getName() + " datum ends early (" + length + " bytes)", e);
         } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException
-                | ClassCastException | OutOfMemoryError e) {
+                | ClassCastException | UnsupportedOperationException e) {
             throw new WireFormatException(
                     WireFormatException.Kind.MALFORMED,
                     readerSchema.getName() + " datum does not decode: " + e, e);

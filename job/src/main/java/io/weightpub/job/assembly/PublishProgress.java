@@ -6,7 +6,8 @@ import java.util.TreeMap;
 /**
  * What the job knows about one publish still in flight: sizes, which chunks of which bucket have
  * arrived, the manifest once it arrives, and where in Kafka the publish's records are. Metadata
- * only: the chunk bytes flow on to the sink and are never kept here.
+ * only: the chunk bytes flow on to the sink and are never kept here. It grows with the buckets and
+ * chunks that arrived, not with the counts they declare.
  */
 final class PublishProgress {
 
@@ -15,32 +16,33 @@ final class PublishProgress {
         final long offset;
         final long size;
         final int chunkCount;
-        final long[] seen;
-        int seenCount;
+        final ChunkSet seen;
 
         BucketProgress(long offset, long size, int chunkCount) {
-            this(offset, size, chunkCount, new long[(chunkCount + 63) >>> 6], 0);
+            this(offset, size, chunkCount, new ChunkSet());
         }
 
-        BucketProgress(long offset, long size, int chunkCount, long[] seen, int seenCount) {
+        BucketProgress(long offset, long size, int chunkCount, ChunkSet seen) {
             this.offset = offset;
             this.size = size;
             this.chunkCount = chunkCount;
             this.seen = seen;
-            this.seenCount = seenCount;
         }
 
         boolean isSeen(int chunk) {
-            return (seen[chunk >>> 6] & (1L << (chunk & 63))) != 0;
+            return seen.contains(chunk);
         }
 
         void markSeen(int chunk) {
-            seen[chunk >>> 6] |= 1L << (chunk & 63);
-            seenCount++;
+            seen.add(chunk);
+        }
+
+        int seenCount() {
+            return seen.size();
         }
 
         boolean isComplete() {
-            return seenCount == chunkCount;
+            return seen.size() == chunkCount;
         }
     }
 
@@ -48,7 +50,9 @@ final class PublishProgress {
     final String publishId;
     final long step;
     final long versionBytes;
-    final BucketProgress[] buckets;
+    final int bucketCount;
+    /** The buckets of which a chunk or the manifest arrived, by index. */
+    final TreeMap<Integer, BucketProgress> buckets;
     final long firstSeenMs;
     long lastSeenMs;
     long stagedBytes;
@@ -65,7 +69,7 @@ final class PublishProgress {
     final TreeMap<Integer, long[]> chunkRanges;
 
     PublishProgress(String modelId, String publishId, long step, long versionBytes, int bucketCount, long nowMs) {
-        this(modelId, publishId, step, versionBytes, new BucketProgress[bucketCount], nowMs, nowMs, 0, null, -1, -1, -1,
+        this(modelId, publishId, step, versionBytes, bucketCount, new TreeMap<>(), nowMs, nowMs, 0, null, -1, -1, -1,
                 new TreeMap<>());
     }
 
@@ -74,7 +78,8 @@ final class PublishProgress {
             String publishId,
             long step,
             long versionBytes,
-            BucketProgress[] buckets,
+            int bucketCount,
+            TreeMap<Integer, BucketProgress> buckets,
             long firstSeenMs,
             long lastSeenMs,
             long stagedBytes,
@@ -87,6 +92,7 @@ final class PublishProgress {
         this.publishId = publishId;
         this.step = step;
         this.versionBytes = versionBytes;
+        this.bucketCount = bucketCount;
         this.buckets = buckets;
         this.firstSeenMs = firstSeenMs;
         this.lastSeenMs = lastSeenMs;
@@ -96,6 +102,23 @@ final class PublishProgress {
         this.manifestPartition = manifestPartition;
         this.manifestOffset = manifestOffset;
         this.chunkRanges = chunkRanges;
+    }
+
+    BucketProgress bucket(int index) {
+        return buckets.get(index);
+    }
+
+    void addBucket(int index, BucketProgress bucket) {
+        buckets.put(index, bucket);
+    }
+
+    /** Chunks the buckets known so far declare. */
+    long declaredChunks() {
+        long chunks = 0;
+        for (BucketProgress bucket : buckets.values()) {
+            chunks += bucket.chunkCount;
+        }
+        return chunks;
     }
 
     void recordChunkOffset(int partition, long offset) {
@@ -109,8 +132,11 @@ final class PublishProgress {
     }
 
     boolean allChunksSeen() {
-        for (BucketProgress bucket : buckets) {
-            if (bucket == null || !bucket.isComplete()) {
+        if (buckets.size() != bucketCount) {
+            return false;
+        }
+        for (BucketProgress bucket : buckets.values()) {
+            if (!bucket.isComplete()) {
                 return false;
             }
         }
@@ -119,8 +145,8 @@ final class PublishProgress {
 
     int chunksSeen() {
         int seen = 0;
-        for (BucketProgress bucket : buckets) {
-            seen += bucket == null ? 0 : bucket.seenCount;
+        for (BucketProgress bucket : buckets.values()) {
+            seen += bucket.seenCount();
         }
         return seen;
     }

@@ -8,11 +8,16 @@ import java.io.IOException;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** State format of {@link PublishProgress}. */
+/**
+ * State format of {@link PublishProgress}. Version 2 keeps only the buckets that arrived and their
+ * seen chunks as ranges; version 1 (a slot per declared bucket, a bitmap per declared chunk) is
+ * still read, so checkpoints of earlier releases restore.
+ */
 final class PublishProgressSerializer implements SimpleVersionedSerializer<PublishProgress> {
 
     static final PublishProgressSerializer INSTANCE = new PublishProgressSerializer();
-    private static final int VERSION = 1;
+    static final int BITMAP_VERSION = 1;
+    private static final int VERSION = 2;
 
     @Override
     public int getVersion() {
@@ -21,7 +26,7 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
 
     @Override
     public byte[] serialize(PublishProgress progress) throws IOException {
-        DataOutputSerializer out = new DataOutputSerializer(256 + progress.buckets.length * 32);
+        DataOutputSerializer out = new DataOutputSerializer(256 + progress.buckets.size() * 40);
         out.writeUTF(progress.modelId);
         out.writeUTF(progress.publishId);
         out.writeLong(progress.step);
@@ -29,39 +34,29 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
         out.writeLong(progress.firstSeenMs);
         out.writeLong(progress.lastSeenMs);
         out.writeLong(progress.stagedBytes);
-        out.writeInt(progress.buckets.length);
-        for (PublishProgress.BucketProgress bucket : progress.buckets) {
-            out.writeBoolean(bucket != null);
-            if (bucket != null) {
-                out.writeLong(bucket.offset);
-                out.writeLong(bucket.size);
-                out.writeInt(bucket.chunkCount);
-                out.writeInt(bucket.seenCount);
-                for (long word : bucket.seen) {
-                    out.writeLong(word);
-                }
+        out.writeInt(progress.bucketCount);
+        out.writeInt(progress.buckets.size());
+        for (Map.Entry<Integer, PublishProgress.BucketProgress> entry : progress.buckets.entrySet()) {
+            PublishProgress.BucketProgress bucket = entry.getValue();
+            out.writeInt(entry.getKey());
+            out.writeLong(bucket.offset);
+            out.writeLong(bucket.size);
+            out.writeInt(bucket.chunkCount);
+            int[] ranges = bucket.seen.ranges();
+            out.writeInt(ranges.length);
+            for (int bound : ranges) {
+                out.writeInt(bound);
             }
         }
-        out.writeInt(progress.manifest == null ? -1 : progress.manifest.length);
-        if (progress.manifest != null) {
-            out.write(progress.manifest);
-        }
-        out.writeInt(progress.chunkSize);
-        out.writeInt(progress.manifestPartition);
-        out.writeLong(progress.manifestOffset);
-        out.writeInt(progress.chunkRanges.size());
-        for (Map.Entry<Integer, long[]> range : progress.chunkRanges.entrySet()) {
-            out.writeInt(range.getKey());
-            out.writeLong(range.getValue()[0]);
-            out.writeLong(range.getValue()[1]);
-        }
+        writeTail(progress, out);
         return out.getCopyOfBuffer();
     }
 
     @Override
     public PublishProgress deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION) {
-            throw new IOException("publish progress state of version " + version + ", this job reads " + VERSION);
+        if (version != VERSION && version != BITMAP_VERSION) {
+            throw new IOException("publish progress state of version " + version + ", this job reads "
+                    + BITMAP_VERSION + " and " + VERSION);
         }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
         String modelId = in.readUTF();
@@ -71,20 +66,10 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
         long firstSeenMs = in.readLong();
         long lastSeenMs = in.readLong();
         long stagedBytes = in.readLong();
-        PublishProgress.BucketProgress[] buckets = new PublishProgress.BucketProgress[in.readInt()];
-        for (int i = 0; i < buckets.length; i++) {
-            if (in.readBoolean()) {
-                long offset = in.readLong();
-                long size = in.readLong();
-                int chunkCount = in.readInt();
-                int seenCount = in.readInt();
-                long[] seen = new long[(chunkCount + 63) >>> 6];
-                for (int w = 0; w < seen.length; w++) {
-                    seen[w] = in.readLong();
-                }
-                buckets[i] = new PublishProgress.BucketProgress(offset, size, chunkCount, seen, seenCount);
-            }
-        }
+        int bucketCount = in.readInt();
+        TreeMap<Integer, PublishProgress.BucketProgress> buckets = version == VERSION
+                ? readBuckets(in)
+                : readBitmapBuckets(in, bucketCount);
         int manifestLength = in.readInt();
         byte[] manifest = null;
         if (manifestLength >= 0) {
@@ -99,7 +84,62 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
         for (int i = 0; i < ranges; i++) {
             chunkRanges.put(in.readInt(), new long[] {in.readLong(), in.readLong()});
         }
-        return new PublishProgress(modelId, publishId, step, versionBytes, buckets, firstSeenMs, lastSeenMs,
-                stagedBytes, manifest, chunkSize, manifestPartition, manifestOffset, chunkRanges);
+        return new PublishProgress(modelId, publishId, step, versionBytes, bucketCount, buckets, firstSeenMs,
+                lastSeenMs, stagedBytes, manifest, chunkSize, manifestPartition, manifestOffset, chunkRanges);
+    }
+
+    private static TreeMap<Integer, PublishProgress.BucketProgress> readBuckets(DataInputDeserializer in)
+            throws IOException {
+        TreeMap<Integer, PublishProgress.BucketProgress> buckets = new TreeMap<>();
+        int present = in.readInt();
+        for (int i = 0; i < present; i++) {
+            int index = in.readInt();
+            long offset = in.readLong();
+            long size = in.readLong();
+            int chunkCount = in.readInt();
+            int[] ranges = new int[in.readInt()];
+            for (int r = 0; r < ranges.length; r++) {
+                ranges[r] = in.readInt();
+            }
+            buckets.put(index, new PublishProgress.BucketProgress(offset, size, chunkCount, ChunkSet.ofRanges(ranges)));
+        }
+        return buckets;
+    }
+
+    /** Version 1: a presence flag per declared bucket, then a bitmap of its declared chunks. */
+    private static TreeMap<Integer, PublishProgress.BucketProgress> readBitmapBuckets(
+            DataInputDeserializer in, int bucketCount) throws IOException {
+        TreeMap<Integer, PublishProgress.BucketProgress> buckets = new TreeMap<>();
+        for (int i = 0; i < bucketCount; i++) {
+            if (in.readBoolean()) {
+                long offset = in.readLong();
+                long size = in.readLong();
+                int chunkCount = in.readInt();
+                in.readInt(); // seen count: the bitmap says it
+                long[] seen = new long[(chunkCount + 63) >>> 6];
+                for (int w = 0; w < seen.length; w++) {
+                    seen[w] = in.readLong();
+                }
+                buckets.put(i, new PublishProgress.BucketProgress(offset, size, chunkCount,
+                        ChunkSet.ofBitmap(seen, chunkCount)));
+            }
+        }
+        return buckets;
+    }
+
+    private static void writeTail(PublishProgress progress, DataOutputSerializer out) throws IOException {
+        out.writeInt(progress.manifest == null ? -1 : progress.manifest.length);
+        if (progress.manifest != null) {
+            out.write(progress.manifest);
+        }
+        out.writeInt(progress.chunkSize);
+        out.writeInt(progress.manifestPartition);
+        out.writeLong(progress.manifestOffset);
+        out.writeInt(progress.chunkRanges.size());
+        for (Map.Entry<Integer, long[]> range : progress.chunkRanges.entrySet()) {
+            out.writeInt(range.getKey());
+            out.writeLong(range.getValue()[0]);
+            out.writeLong(range.getValue()[1]);
+        }
     }
 }

@@ -7,7 +7,6 @@ import io.weightpub.schemas.ChunkView;
 import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.KafkaOffsetRange;
-import io.weightpub.schemas.TensorMeta;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionManifest;
@@ -73,6 +72,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     private final long publishTimeoutMs;
     private final int retainedVersions;
     private final int deadLetterMaxRawBytes;
+    private final PublishChecks checks;
 
     private transient ValueState<ModelLedger> ledgerState;
     private transient MapState<String, PublishProgress> publishes;
@@ -80,7 +80,13 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     private transient Set<String> inFlight;
     private transient AssemblerMetrics metrics;
 
+    /** An assembler with the {@link PublishLimits#defaults() default limits}. */
     public VersionAssembler(TopicNames topics, long publishTimeoutMs, int retainedVersions, int deadLetterMaxRawBytes) {
+        this(topics, publishTimeoutMs, retainedVersions, deadLetterMaxRawBytes, PublishLimits.defaults());
+    }
+
+    public VersionAssembler(TopicNames topics, long publishTimeoutMs, int retainedVersions, int deadLetterMaxRawBytes,
+            PublishLimits limits) {
         if (publishTimeoutMs <= 0 || retainedVersions < 1 || deadLetterMaxRawBytes < 0) {
             throw new IllegalArgumentException(String.format(
                     "publish timeout %d ms must be positive, retained versions %d at least 1, "
@@ -95,6 +101,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         this.publishTimeoutMs = publishTimeoutMs;
         this.retainedVersions = retainedVersions;
         this.deadLetterMaxRawBytes = deadLetterMaxRawBytes;
+        this.checks = new PublishChecks(java.util.Objects.requireNonNull(limits, "limits"));
     }
 
     @Override
@@ -153,7 +160,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         }
         PublishProgress progress = publishes.get(chunk.publishId());
         if (progress == null) {
-            String problem = checkNewPublish(chunk);
+            String problem = checks.newPublish(chunk).orElse(null);
             if (problem != null) {
                 deadLetter(ctx, record, chunk, problem);
                 ledger.close(chunk.publishId(), VersionState.FAILED, -1, problem);
@@ -163,24 +170,22 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                 metrics.versionsFailed.inc();
                 return;
             }
-            if (isStale(ledger, chunk.step())) {
-                reject(ctx, out, ledger, chunk.modelId(), chunk.publishId(), chunk.step(), false,
-                        staleReason(ledger, chunk.step()));
+            if (rejectedByStep(ctx, out, ledger, record, chunk.modelId(), chunk.publishId(), chunk.step())) {
                 return;
             }
             progress = startPublish(ctx, chunk.modelId(), chunk.publishId(), chunk.step(),
                     chunk.versionBytes(), chunk.bucketCount());
         }
-        String problem = checkChunkAgainstProgress(progress, chunk, chunk.payloadLength());
+        String problem = checks.chunk(progress, chunk).orElse(null);
         if (problem != null) {
             failPublish(ctx, out, ledger, progress, record, chunk, problem);
             return;
         }
-        PublishProgress.BucketProgress bucket = progress.buckets[chunk.bucketIndex()];
+        PublishProgress.BucketProgress bucket = progress.bucket(chunk.bucketIndex());
         if (bucket == null) {
             bucket = new PublishProgress.BucketProgress(
                     chunk.bucketOffset(), chunk.bucketSize(), chunk.chunkCount());
-            progress.buckets[chunk.bucketIndex()] = bucket;
+            progress.addBucket(chunk.bucketIndex(), bucket);
         }
         progress.lastSeenMs = ctx.timerService().currentProcessingTime();
         if (bucket.isSeen(chunk.chunkIndex())) {
@@ -197,7 +202,8 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         }
         bucket.markSeen(chunk.chunkIndex());
         if (progress.chunkSize <= 0) {
-            progress.chunkSize = (int) impliedChunkSize(chunk, chunk.payloadLength());
+            // At most limits.max-chunk-bytes: checked with the chunk's geometry.
+            progress.chunkSize = (int) PublishChecks.impliedChunkSize(chunk);
         }
         progress.stagedBytes += chunk.payloadLength();
         progress.recordChunkOffset(record.partition(), record.offset());
@@ -213,93 +219,14 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         completeIfReady(ctx, out, ledger, progress);
     }
 
-    private static String checkNewPublish(ChunkView chunk) {
-        if (chunk.versionBytes() < 0 || chunk.bucketCount() <= 0) {
-            return String.format("chunk says the version has %d bytes in %d buckets; expected a size >= 0 and "
-                    + "at least one bucket", chunk.versionBytes(), chunk.bucketCount());
-        }
-        return null;
-    }
-
-    private static String checkChunkAgainstProgress(PublishProgress progress, ChunkView chunk, int payloadLength) {
-        if (chunk.step() != progress.step || chunk.versionBytes() != progress.versionBytes
-                || chunk.bucketCount() != progress.buckets.length) {
-            return String.format("chunk says step %d, %d bytes, %d buckets; the publish has step %d, %d bytes, "
-                            + "%d buckets", chunk.step(), chunk.versionBytes(), chunk.bucketCount(),
-                    progress.step, progress.versionBytes, progress.buckets.length);
-        }
-        int bucketIndex = chunk.bucketIndex();
-        if (bucketIndex < 0 || bucketIndex >= progress.buckets.length) {
-            return "bucket index " + bucketIndex + " outside [0, " + progress.buckets.length + ")";
-        }
-        PublishProgress.BucketProgress bucket = progress.buckets[bucketIndex];
-        if (bucket != null && (bucket.offset != chunk.bucketOffset() || bucket.size != chunk.bucketSize()
-                || bucket.chunkCount != chunk.chunkCount())) {
-            return String.format("chunk says bucket %d is at offset %d with %d bytes in %d chunks; expected "
-                            + "offset %d, %d bytes, %d chunks", bucketIndex, chunk.bucketOffset(),
-                    chunk.bucketSize(), chunk.chunkCount(), bucket.offset, bucket.size, bucket.chunkCount);
-        }
-        if (chunk.bucketOffset() < 0 || chunk.bucketSize() < 0 || chunk.chunkCount() <= 0
-                || chunk.bucketOffset() + chunk.bucketSize() > progress.versionBytes) {
-            return String.format("bucket %d at offset %d with %d bytes in %d chunks does not fit a version of "
-                            + "%d bytes", bucketIndex, chunk.bucketOffset(), chunk.bucketSize(),
-                    chunk.chunkCount(), progress.versionBytes);
-        }
-        if (chunk.chunkIndex() < 0 || chunk.chunkIndex() >= chunk.chunkCount()) {
-            return "chunk index " + chunk.chunkIndex() + " outside [0, " + chunk.chunkCount() + ")";
-        }
-        if (chunk.chunkOffset() < 0 || chunk.chunkOffset() + payloadLength > chunk.bucketSize()) {
-            return String.format("chunk bytes [%d, %d) outside bucket %d of %d bytes", chunk.chunkOffset(),
-                    chunk.chunkOffset() + payloadLength, bucketIndex, chunk.bucketSize());
-        }
-        return checkChunkGeometry(progress, chunk, payloadLength);
-    }
-
-    /**
-     * Every chunk of a publish is cut at one size: the manifest's, or, before the manifest arrives,
-     * the size its chunks imply. So a chunk cut wrongly is caught as it arrives, whether its manifest
-     * came first or not.
-     */
-    private static String checkChunkGeometry(PublishProgress progress, ChunkView chunk, int payloadLength) {
-        int bucketIndex = chunk.bucketIndex();
-        long chunkSize = progress.chunkSize > 0 ? progress.chunkSize : impliedChunkSize(chunk, payloadLength);
-        if (chunkSize <= 0) {
-            // The one chunk of a one-chunk bucket implies no size: it must hold the whole bucket.
-            if (chunk.chunkIndex() == 0 && chunk.chunkCount() == 1
-                    && chunk.chunkOffset() == 0 && payloadLength == chunk.bucketSize()) {
-                return null;
-            }
-            return String.format("chunk %d of %d of bucket %d has %d bytes at offset %d: no chunk size cuts a "
-                            + "bucket of %d bytes that way", chunk.chunkIndex(), chunk.chunkCount(), bucketIndex,
-                    payloadLength, chunk.chunkOffset(), chunk.bucketSize());
-        }
-        long expectedOffset = chunk.chunkIndex() * chunkSize;
-        long expectedLength = Math.min(chunkSize, chunk.bucketSize() - expectedOffset);
-        long expectedChunks = Math.max(1, (chunk.bucketSize() + chunkSize - 1) / chunkSize);
-        if (chunk.chunkOffset() != expectedOffset || payloadLength != expectedLength
-                || chunk.chunkCount() != expectedChunks) {
-            String source = progress.manifest != null ? "the manifest's chunk size"
-                    : progress.chunkSize > 0 ? "the chunk size of the publish's earlier chunks"
-                    : "the chunk size the chunk itself implies";
-            return String.format("chunk %d of %d of bucket %d has %d bytes at offset %d; with %s, %d, expected %d "
-                            + "bytes at offset %d in %d chunks", chunk.chunkIndex(), chunk.chunkCount(), bucketIndex,
-                    payloadLength, chunk.chunkOffset(), source, chunkSize, expectedLength, expectedOffset,
-                    expectedChunks);
-        }
-        return null;
-    }
-
-    /** The chunk size a chunk implies: its offset over its index, or a first chunk's length; -1 for none. */
-    static long impliedChunkSize(ChunkView chunk, int payloadLength) {
-        if (chunk.chunkIndex() > 0) {
-            return chunk.chunkOffset() / chunk.chunkIndex();
-        }
-        return chunk.chunkCount() > 1 ? payloadLength : -1;
-    }
-
     // ---------------------------------------------------------------- manifests
 
     private void onManifest(InputRecord record, Context ctx, Collector<WeightEvent> out) throws Exception {
+        String tooLarge = checks.manifestRecordSize(record.valueSize()).orElse(null);
+        if (tooLarge != null) {
+            deadLetter(ctx, record, null, tooLarge);
+            return;
+        }
         VersionManifest manifest;
         try {
             manifest = WireCodec.MANIFEST.decode(record.value());
@@ -317,7 +244,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         if (isSettled(ledger, manifest.getPublishId(), manifest.getStep(), record, null, ctx)) {
             return;
         }
-        String structural = checkManifest(manifest);
+        String structural = checks.manifest(manifest).orElse(null);
         PublishProgress progress = publishes.get(manifest.getPublishId());
         if (structural != null) {
             String reason = "manifest of publish " + manifest.getPublishId() + " is inconsistent: " + structural;
@@ -335,9 +262,8 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             return;
         }
         if (progress == null) {
-            if (isStale(ledger, manifest.getStep())) {
-                reject(ctx, out, ledger, manifest.getModelId(), manifest.getPublishId(), manifest.getStep(), false,
-                        staleReason(ledger, manifest.getStep()));
+            if (rejectedByStep(ctx, out, ledger, record, manifest.getModelId(), manifest.getPublishId(),
+                    manifest.getStep())) {
                 return;
             }
             progress = startPublish(ctx, manifest.getModelId(), manifest.getPublishId(), manifest.getStep(),
@@ -352,15 +278,15 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             }
             return;
         }
-        String mismatch = checkManifestAgainstProgress(progress, manifest);
+        String mismatch = PublishChecks.manifestAgainstProgress(progress, manifest).orElse(null);
         if (mismatch != null) {
             failPublish(ctx, out, ledger, progress, record, null, mismatch);
             return;
         }
         for (BucketInfo bucket : manifest.getBuckets()) {
-            if (progress.buckets[bucket.getIndex()] == null) {
-                progress.buckets[bucket.getIndex()] = new PublishProgress.BucketProgress(
-                        bucket.getOffset(), bucket.getSizeBytes(), bucket.getChunkCount());
+            if (progress.bucket(bucket.getIndex()) == null) {
+                progress.addBucket(bucket.getIndex(), new PublishProgress.BucketProgress(
+                        bucket.getOffset(), bucket.getSizeBytes(), bucket.getChunkCount()));
             }
         }
         progress.manifest = record.value();
@@ -369,71 +295,6 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         progress.manifestOffset = record.offset();
         progress.lastSeenMs = ctx.timerService().currentProcessingTime();
         completeIfReady(ctx, out, ledger, progress);
-    }
-
-    /** The manifest's own consistency: buckets laid end to end, chunk counts, tensors inside buckets. */
-    static String checkManifest(VersionManifest manifest) {
-        if (manifest.getChunkSize() <= 0) {
-            return "chunk size " + manifest.getChunkSize() + " is not positive";
-        }
-        if (manifest.getBuckets().isEmpty()) {
-            return "no buckets";
-        }
-        long offset = 0;
-        for (int i = 0; i < manifest.getBuckets().size(); i++) {
-            BucketInfo bucket = manifest.getBuckets().get(i);
-            if (bucket.getIndex() != i) {
-                return "bucket at position " + i + " has index " + bucket.getIndex();
-            }
-            if (bucket.getOffset() != offset || bucket.getSizeBytes() < 0) {
-                return String.format("bucket %d at offset %d with %d bytes; expected offset %d", i,
-                        bucket.getOffset(), bucket.getSizeBytes(), offset);
-            }
-            long expectedChunks = Math.max(1, (bucket.getSizeBytes() + manifest.getChunkSize() - 1)
-                    / manifest.getChunkSize());
-            if (bucket.getChunkCount() != expectedChunks) {
-                return String.format("bucket %d of %d bytes has %d chunks; with chunk size %d expected %d", i,
-                        bucket.getSizeBytes(), bucket.getChunkCount(), manifest.getChunkSize(), expectedChunks);
-            }
-            if (bucket.getSha256().remaining() != 32) {
-                return "bucket " + i + " digest has " + bucket.getSha256().remaining() + " bytes, SHA-256 has 32";
-            }
-            for (TensorMeta tensor : bucket.getTensors()) {
-                if (tensor.getStartIdx() < 0 || tensor.getEndIdx() < tensor.getStartIdx()
-                        || tensor.getEndIdx() > bucket.getSizeBytes()) {
-                    return String.format("tensor %s bytes [%d, %d) outside bucket %d of %d bytes", tensor.getName(),
-                            tensor.getStartIdx(), tensor.getEndIdx(), i, bucket.getSizeBytes());
-                }
-            }
-            offset += bucket.getSizeBytes();
-        }
-        if (offset != manifest.getTotalBytes()) {
-            return "buckets hold " + offset + " bytes, the manifest says " + manifest.getTotalBytes();
-        }
-        return null;
-    }
-
-    private static String checkManifestAgainstProgress(PublishProgress progress, VersionManifest manifest) {
-        if (progress.chunkSize > 0 && progress.chunkSize != manifest.getChunkSize()) {
-            return String.format("manifest says chunk size %d; its chunks were cut at %d", manifest.getChunkSize(),
-                    progress.chunkSize);
-        }
-        if (manifest.getStep() != progress.step || manifest.getTotalBytes() != progress.versionBytes
-                || manifest.getBuckets().size() != progress.buckets.length) {
-            return String.format("manifest says step %d, %d bytes, %d buckets; its chunks say step %d, %d bytes, "
-                            + "%d buckets", manifest.getStep(), manifest.getTotalBytes(), manifest.getBuckets().size(),
-                    progress.step, progress.versionBytes, progress.buckets.length);
-        }
-        for (BucketInfo bucket : manifest.getBuckets()) {
-            PublishProgress.BucketProgress seen = progress.buckets[bucket.getIndex()];
-            if (seen != null && (seen.offset != bucket.getOffset() || seen.size != bucket.getSizeBytes()
-                    || seen.chunkCount != bucket.getChunkCount())) {
-                return String.format("manifest says bucket %d is at offset %d with %d bytes in %d chunks; its "
-                                + "chunks say offset %d, %d bytes, %d chunks", bucket.getIndex(), bucket.getOffset(),
-                        bucket.getSizeBytes(), bucket.getChunkCount(), seen.offset, seen.size, seen.chunkCount);
-            }
-        }
-        return null;
     }
 
     // ---------------------------------------------------------------- control
@@ -458,6 +319,9 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                 break;
             case ROLLBACK:
                 rollback(ctx, out, ledger, control);
+                break;
+            case RESET_STEP:
+                resetStep(ctx, ledger, control);
                 break;
             default:
                 deadLetter(ctx, record, null, "unknown control action " + control.getAction());
@@ -504,7 +368,46 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         metrics.rollbacks.inc();
     }
 
+    /** Moves or forgets the model's step watermark, so a publish with a wrong step cannot block it forever. */
+    private void resetStep(Context ctx, ModelLedger ledger, ControlRecord control) throws Exception {
+        long before = ledger.lastStep;
+        Long step = control.getStep();
+        ledger.lastStep = step == null ? Long.MIN_VALUE : step;
+        ledgerState.update(ledger);
+        RetainedVersion last = retained.get(ledger.lastVersion);
+        long contentVersion = last == null
+                ? ledger.lastVersion
+                : WireCodec.VERSION_INDEX.decode(last.indexEntry).getContentVersion();
+        String message = String.format("step watermark reset by request %s from %s to %s%s", control.getRequestId(),
+                before == Long.MIN_VALUE ? "none" : String.valueOf(before),
+                step == null ? "none (forgotten: the next publish may have any step)" : String.valueOf(step),
+                control.getReason().isEmpty() ? "" : ": " + control.getReason());
+        // COMPLETED with the model's current version, so readers of the status topic keep seeing it as current.
+        status(ctx, control.getModelId(), "", step == null ? -1 : step,
+                ledger.hasPublished() ? ledger.lastVersion : -1, VersionState.COMPLETED, 0, 0, message,
+                ledger.hasPublished() ? contentVersion : -1);
+    }
+
     // ---------------------------------------------------------------- lifecycle of a publish
+
+    /**
+     * Rejects a new publish whose step is not after the model's watermark, or jumps too far past it
+     * (that one is also quarantined: a wrong step, not a late one). True when rejected.
+     */
+    private boolean rejectedByStep(Context ctx, Collector<WeightEvent> out, ModelLedger ledger, InputRecord record,
+            String modelId, String publishId, long step) throws Exception {
+        if (isStale(ledger, step)) {
+            reject(ctx, out, ledger, modelId, publishId, step, false, staleReason(ledger, step));
+            return true;
+        }
+        String jump = checks.stepJump(ledger, step).orElse(null);
+        if (jump != null) {
+            deadLetter(ctx, record, modelId, step, publishId, null, null, jump);
+            reject(ctx, out, ledger, modelId, publishId, step, false, jump);
+            return true;
+        }
+        return false;
+    }
 
     private PublishProgress startPublish(
             Context ctx, String modelId, String publishId, long step, long versionBytes, int bucketCount) {
@@ -674,13 +577,14 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         return true;
     }
 
+    /** Long.MIN_VALUE is "no watermark": before the first publish and after a reset that forgot it. */
     private static boolean isStale(ModelLedger ledger, long step) {
-        return ledger.hasPublished() && step <= ledger.lastStep;
+        return ledger.lastStep != Long.MIN_VALUE && step <= ledger.lastStep;
     }
 
     private static String staleReason(ModelLedger ledger, long step) {
-        return String.format("stale publish: trainer step %d is not after step %d of published version %d", step,
-                ledger.lastStep, ledger.lastVersion);
+        return String.format("stale publish: trainer step %d is not after the model's step watermark %d (last "
+                + "published version %d)", step, ledger.lastStep, ledger.lastVersion);
     }
 
     @Override
@@ -700,8 +604,8 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         }
         for (PublishProgress progress : expired) {
             int chunkTotal = 0;
-            for (PublishProgress.BucketProgress bucket : progress.buckets) {
-                chunkTotal += bucket == null ? 0 : bucket.chunkCount;
+            for (PublishProgress.BucketProgress bucket : progress.buckets.values()) {
+                chunkTotal += bucket.chunkCount;
             }
             abort(ctx, out, ledger, progress, String.format(
                     "timed out: no record for %d ms; %d chunks of %s seen, manifest %s", publishTimeoutMs,
@@ -743,8 +647,11 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                 .setRaw(raw != null && raw.length <= deadLetterMaxRawBytes ? ByteBuffer.wrap(raw) : null)
                 .setQuarantinedAtMs(ctx.timerService().currentProcessingTime())
                 .build();
+        // Never a null key: Flink's tuple serializer cannot copy one. A record naming no model is keyed
+        // by its coordinates.
         ctx.output(OUTBOUND, OutboundRecord.of(deadLetterTopic,
-                record.modelKey().isEmpty() ? null : utf8(record.modelKey()), WireCodec.DEAD_LETTER.encode(letter)));
+                utf8(record.modelKey().isEmpty() ? record.coordinates() : record.modelKey()),
+                WireCodec.DEAD_LETTER.encode(letter)));
         metrics.deadLetters.inc();
     }
 

@@ -1,0 +1,213 @@
+package io.weightpub.job.assembly;
+
+import io.weightpub.job.source.InputRecord;
+import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.schemas.BucketInfo;
+import io.weightpub.schemas.ControlAction;
+import io.weightpub.schemas.ControlRecord;
+import io.weightpub.schemas.DeadLetter;
+import io.weightpub.schemas.TensorMeta;
+import io.weightpub.schemas.VersionManifest;
+import io.weightpub.schemas.VersionState;
+import io.weightpub.schemas.WeightChunk;
+import io.weightpub.schemas.WireCodec;
+import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.sink.WeightEvent;
+
+import org.apache.flink.api.common.ExecutionConfig;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.tuple.Tuple3;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Sizes, counts and offsets a record declares are checked against the limits and each other before
+ * the assembler allocates or stores anything for them; each bad record is one dead letter and the
+ * model keeps publishing.
+ */
+class BoundedAssemblyTest {
+
+    private static final String MODEL = "model-7b";
+    /** Keyed state of a few publishes' metadata: far below what the hostile records claim. */
+    private static final long SMALL_STATE_BYTES = 4096;
+
+    private AssemblerHarness harness;
+
+    @BeforeEach
+    void open() throws Exception {
+        harness = new AssemblerHarness(new VersionAssembler(AssemblerHarness.TOPICS, 60_000, 8, 1024));
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        harness.close();
+    }
+
+    private static WeightChunk.Builder chunk(String publishId, int payloadBytes) {
+        byte[] payload = new byte[payloadBytes];
+        CRC32C crc = new CRC32C();
+        crc.update(payload);
+        return WeightChunk.newBuilder().setModelId(MODEL).setStep(5).setPublishId(publishId).setBucketIndex(0)
+                .setBucketCount(1).setChunkIndex(0).setChunkCount(1).setBucketOffset(0).setBucketSize(payloadBytes)
+                .setChunkOffset(0).setVersionBytes(payloadBytes).setCrc32c((int) crc.getValue())
+                .setPayload(ByteBuffer.wrap(payload));
+    }
+
+    /** A valid publish after the hostile records: it must become version 1 with its bytes. */
+    private void assertAValidPublishStillBecomesVersionOne(long step) throws Exception {
+        TestVersion good = TestVersion.create(MODEL, step, 21, 6, 3000, 8 * 1024, 1000);
+        harness.publish(good);
+        assertThat(harness.events(WeightEvent.Kind.COMMIT_VERSION)).singleElement().satisfies(commit -> {
+            assertThat(commit.publishId()).isEqualTo(good.publishId());
+            assertThat(commit.version()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void chunkDeclaringTwoBillionBucketsIsOneDeadLetterAndAllocatesNothing() throws Exception {
+        harness.chunks(List.of(chunk("hostile", 1).setBucketCount(Integer.MAX_VALUE).build()));
+
+        assertThat(harness.deadLetters()).singleElement()
+                .satisfies(letter -> assertThat(letter.getReason()).contains("2147483647 buckets"));
+        assertThat(harness.stateBytes()).isLessThan(SMALL_STATE_BYTES);
+        assertAValidPublishStillBecomesVersionOne(10);
+    }
+
+    @Test
+    void oneBytePayloadClaimingMaxIntChunksKeepsTheKeyedStateSmall() throws Exception {
+        // Consistent with itself: a chunk size of 1 cuts a bucket of 2^31-1 bytes into 2^31-1 chunks.
+        harness.chunks(List.of(chunk("hostile", 1).setChunkCount(Integer.MAX_VALUE)
+                .setBucketSize(Integer.MAX_VALUE).setVersionBytes(Integer.MAX_VALUE).build()));
+
+        assertThat(harness.deadLetters()).singleElement()
+                .satisfies(letter -> assertThat(letter.getReason()).contains("2147483647 chunks"));
+        assertThat(harness.events(WeightEvent.Kind.STAGE_CHUNK)).isEmpty();
+        assertThat(harness.stateBytes()).isLessThan(SMALL_STATE_BYTES);
+        assertAValidPublishStillBecomesVersionOne(10);
+    }
+
+    @Test
+    void chunkAtTheLastIndexOfABucketOfAMillionChunksStoresOnlyWhatItSaw() throws Exception {
+        int chunks = 1 << 20;
+        harness.chunks(List.of(chunk("sparse", 1).setChunkCount(chunks).setChunkIndex(chunks - 1)
+                .setChunkOffset(chunks - 1).setBucketSize(chunks).setVersionBytes(chunks).build()));
+
+        assertThat(harness.deadLetters()).isEmpty();
+        assertThat(harness.events(WeightEvent.Kind.STAGE_CHUNK)).hasSize(1);
+        assertThat(harness.stateBytes()).isLessThan(SMALL_STATE_BYTES);
+    }
+
+    @Test
+    void versionOverTheByteLimitIsRejectedBeforeAnyChunkReachesAWorker() throws Exception {
+        harness.chunks(List.of(chunk("huge", 1 << 10).setChunkCount(1 << 30).setBucketSize(1L << 40)
+                .setVersionBytes(1L << 50).setBucketCount(1 << 10).build()));
+
+        assertThat(harness.events(WeightEvent.Kind.STAGE_CHUNK)).isEmpty();
+        assertThat(harness.deadLetters()).singleElement()
+                .satisfies(letter -> assertThat(letter.getReason()).contains(String.valueOf(1L << 50))
+                        .contains("limits.max-version-bytes"));
+        assertThat(harness.statuses()).extracting(WorkerStatus::getState).containsExactly(VersionState.FAILED);
+    }
+
+    @Test
+    void bucketOffsetThatOverflowsALongIsOneDeadLetterNotAStagedChunk() throws Exception {
+        harness.chunks(List.of(chunk("wrap", 100).setBucketOffset(Long.MAX_VALUE - 10).build()));
+
+        assertThat(harness.events(WeightEvent.Kind.STAGE_CHUNK)).isEmpty();
+        assertThat(harness.deadLetters()).singleElement()
+                .satisfies(letter -> assertThat(letter.getReason()).contains(String.valueOf(Long.MAX_VALUE - 10)));
+        assertAValidPublishStillBecomesVersionOne(10);
+    }
+
+    @Test
+    void manifestWhoseTensorShapeOverflowsIsRejectedAndNeverCommitted() throws Exception {
+        TestVersion version = TestVersion.create(MODEL, 10, 22, 6, 3000, 8 * 1024, 1000);
+        List<BucketInfo> buckets = new ArrayList<>(version.manifest().getBuckets());
+        BucketInfo first = buckets.get(0);
+        List<TensorMeta> tensors = new ArrayList<>(first.getTensors());
+        tensors.set(0, TensorMeta.newBuilder(tensors.get(0)).setDtype("F64")
+                .setShape(List.of(1L << 40, 1L << 40)).setNumel(0).build());
+        buckets.set(0, BucketInfo.newBuilder(first).setTensors(tensors).build());
+
+        harness.chunks(version.chunks());
+        harness.manifest(VersionManifest.newBuilder(version.manifest()).setBuckets(buckets).build());
+
+        assertThat(harness.events(WeightEvent.Kind.COMMIT_VERSION)).isEmpty();
+        assertThat(harness.deadLetters()).singleElement()
+                .satisfies(letter -> assertThat(letter.getReason()).contains("more elements than a long counts"));
+        assertThat(harness.statuses()).extracting(WorkerStatus::getState).containsExactly(VersionState.FAILED);
+    }
+
+    @Test
+    void stepJumpingFurtherThanTheLimitIsRejectedWithADeadLetterAndTheModelGoesOn() throws Exception {
+        harness.publish(TestVersion.create(MODEL, 10, 23, 4, 2000, 8 * 1024, 1000));
+        TestVersion poison = TestVersion.create(MODEL, Long.MAX_VALUE, 24, 4, 2000, 8 * 1024, 1000);
+        harness.publish(poison);
+        harness.publish(TestVersion.create(MODEL, 11, 25, 4, 2000, 8 * 1024, 1000));
+
+        assertThat(harness.events(WeightEvent.Kind.COMMIT_VERSION)).extracting(WeightEvent::version)
+                .containsExactly(1L, 2L);
+        assertThat(harness.statuses()).extracting(WorkerStatus::getState)
+                .containsExactly(VersionState.COMPLETED, VersionState.REJECTED, VersionState.COMPLETED);
+        assertThat(harness.statuses().get(1).getMessage()).contains("limits.max-step-jump");
+        assertThat(harness.deadLetters()).singleElement()
+                .satisfies(letter -> assertThat(letter.getPublishId()).isEqualTo(poison.publishId()));
+    }
+
+    @Test
+    void resetStepLetsAModelPoisonedByAHugeFirstStepPublishAgain() throws Exception {
+        harness.publish(TestVersion.create(MODEL, Long.MAX_VALUE, 26, 4, 2000, 8 * 1024, 1000));
+        harness.control(ControlRecord.newBuilder().setModelId(MODEL).setAction(ControlAction.RESET_STEP)
+                .setRequestId("reset-1").setReason("poisoned watermark").setRequestedAtMs(0).build());
+        harness.publish(TestVersion.create(MODEL, 11, 27, 4, 2000, 8 * 1024, 1000));
+
+        assertThat(harness.events(WeightEvent.Kind.COMMIT_VERSION)).extracting(WeightEvent::version)
+                .containsExactly(1L, 2L);
+        List<WorkerStatus> statuses = harness.statuses();
+        assertThat(statuses).extracting(WorkerStatus::getState)
+                .containsExactly(VersionState.COMPLETED, VersionState.COMPLETED, VersionState.COMPLETED);
+        assertThat(statuses.get(1).getMessage()).contains("reset-1").contains("step watermark")
+                .contains(String.valueOf(Long.MAX_VALUE)).contains("forgotten");
+        assertThat(harness.deadLetters()).isEmpty();
+    }
+
+    @Test
+    void resetStepToAGivenStepMakesEarlierStepsStale() throws Exception {
+        harness.publish(TestVersion.create(MODEL, 100, 28, 4, 2000, 8 * 1024, 1000));
+        harness.control(ControlRecord.newBuilder().setModelId(MODEL).setAction(ControlAction.RESET_STEP)
+                .setStep(50L).setRequestId("reset-2").setRequestedAtMs(0).build());
+        harness.publish(TestVersion.create(MODEL, 40, 29, 4, 2000, 8 * 1024, 1000));
+        harness.publish(TestVersion.create(MODEL, 60, 30, 4, 2000, 8 * 1024, 1000));
+
+        assertThat(harness.statuses()).extracting(WorkerStatus::getState).containsExactly(VersionState.COMPLETED,
+                VersionState.COMPLETED, VersionState.REJECTED, VersionState.COMPLETED);
+        assertThat(harness.statuses().get(1).getMessage()).contains("from 100 to 50");
+    }
+
+    @Test
+    void recordsWhoseKeyNamesNoModelAreDeadLetteredUnderANonNullKeyThatFlinkCanCopy() throws Exception {
+        harness.send(InputRecord.Kind.CHUNK, InputRecord.NO_MODEL, null);
+        harness.send(InputRecord.Kind.CHUNK, InputRecord.NO_MODEL, new byte[0]);
+        harness.send(InputRecord.Kind.MANIFEST, InputRecord.NO_MODEL, new byte[] {1, 2, 3});
+        harness.send(InputRecord.Kind.CONTROL, InputRecord.NO_MODEL, WireCodec.CHUNK.encode(chunk("x", 1).build()));
+
+        List<Tuple3<String, byte[], byte[]>> letters = harness.outbound(AssemblerHarness.TOPICS.deadLetters());
+        assertThat(letters).hasSize(4);
+        TypeSerializer<Tuple3<String, byte[], byte[]>> serializer =
+                OutboundRecord.TYPE_INFO.createSerializer(new ExecutionConfig().getSerializerConfig());
+        for (Tuple3<String, byte[], byte[]> letter : letters) {
+            assertThat(letter.f1).isNotNull();
+            assertThat(serializer.copy(letter).f2).isEqualTo(letter.f2);
+        }
+        assertThat(harness.deadLetters()).extracting(DeadLetter::getReason).allSatisfy(reason ->
+                assertThat(reason).isNotBlank());
+    }
+}
