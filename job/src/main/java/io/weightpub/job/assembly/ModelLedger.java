@@ -45,9 +45,16 @@ final class ModelLedger {
         return outcomes.get(publishId);
     }
 
+    /** Longest reason kept: reasons quote record fields, whose size a record chooses. */
+    static final int MAX_REASON_CHARS = 1024;
+
     void close(String publishId, VersionState state, long version, String reason) {
+        if (publishId.length() > PublishChecks.MAX_PUBLISH_ID_CHARS) {
+            return; // never a valid publish: each of its records is judged, and quarantined, on its own
+        }
         outcomes.remove(publishId);
-        outcomes.put(publishId, new Outcome(state, version, reason));
+        outcomes.put(publishId, new Outcome(state, version,
+                reason.length() > MAX_REASON_CHARS ? reason.substring(0, MAX_REASON_CHARS) + "..." : reason));
         Iterator<Map.Entry<String, Outcome>> oldest = outcomes.entrySet().iterator();
         while (outcomes.size() > REMEMBERED_OUTCOMES && oldest.hasNext()) {
             oldest.next();

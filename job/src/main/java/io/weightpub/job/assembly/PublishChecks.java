@@ -19,6 +19,9 @@ final class PublishChecks implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
+    /** Longest publish id: ids are kept in state (outcomes of recent publishes) and in every event. */
+    static final int MAX_PUBLISH_ID_CHARS = 256;
+
     private final PublishLimits limits;
 
     PublishChecks(PublishLimits limits) {
@@ -29,7 +32,16 @@ final class PublishChecks implements Serializable {
 
     /** The sizes a publish's first chunk declares for the whole version. */
     Optional<String> newPublish(ChunkView chunk) {
-        return versionSize(chunk.versionBytes(), chunk.bucketCount(), "chunk");
+        Optional<String> id = publishId(chunk.publishId());
+        return id.isPresent() ? id : versionSize(chunk.versionBytes(), chunk.bucketCount(), "chunk");
+    }
+
+    private static Optional<String> publishId(String publishId) {
+        if (publishId.isEmpty() || publishId.length() > MAX_PUBLISH_ID_CHARS) {
+            return Optional.of(String.format("publish id of %d characters; expected 1 to %d", publishId.length(),
+                    MAX_PUBLISH_ID_CHARS));
+        }
+        return Optional.empty();
     }
 
     private Optional<String> versionSize(long versionBytes, int bucketCount, String what) {
@@ -183,6 +195,10 @@ final class PublishChecks implements Serializable {
 
     /** The manifest in itself: the limits, then {@link ManifestValidator}'s rules. */
     Optional<String> manifest(VersionManifest manifest) {
+        Optional<String> id = publishId(manifest.getPublishId());
+        if (id.isPresent()) {
+            return id;
+        }
         Optional<String> size = versionSize(manifest.getTotalBytes(), manifest.getBuckets().size(), "manifest");
         if (size.isPresent()) {
             return size;

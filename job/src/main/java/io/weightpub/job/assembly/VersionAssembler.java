@@ -61,6 +61,11 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     public static final OutputTag<Tuple3<String, byte[], byte[]>> OUTBOUND =
             new OutputTag<>("outbound", OutboundRecord.TYPE_INFO);
 
+    /** Longest model id; longer text fields of dead letters and status records are cut to {@link #MAX_TEXT_CHARS}. */
+    static final int MAX_ID_CHARS = 256;
+
+    static final int MAX_TEXT_CHARS = 1024;
+
     /** Worker id in status records written by the job rather than by a sink subtask. */
     public static final int JOB_WORKER = -1;
 
@@ -122,6 +127,12 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
 
     @Override
     public void processElement(InputRecord record, Context ctx, Collector<WeightEvent> out) throws Exception {
+        if (record.modelKey().length() > MAX_ID_CHARS) {
+            // Model ids key the job's state and every output record: one must fit a Kafka record.
+            deadLetter(ctx, record, null, "Kafka key names a model id of " + record.modelKey().length()
+                    + " characters; at most " + MAX_ID_CHARS);
+            return;
+        }
         switch (record.kind()) {
             case CHUNK:
                 onChunk(record, ctx, out);
@@ -637,20 +648,21 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                 .setPartition(record.partition())
                 .setOffset(record.offset())
                 .setRecordTimestampMs(record.timestamp())
-                .setModelId(modelId != null ? modelId : emptyToNull(record.modelKey()))
+                .setModelId(clip(modelId != null ? modelId : emptyToNull(record.modelKey())))
                 .setStep(step)
-                .setPublishId(publishId)
+                .setPublishId(clip(publishId))
                 .setBucketIndex(bucketIndex)
                 .setChunkIndex(chunkIndex)
-                .setReason(reason)
+                .setReason(clip(reason))
                 .setRawSize(raw == null ? 0 : raw.length)
                 .setRaw(raw != null && raw.length <= deadLetterMaxRawBytes ? ByteBuffer.wrap(raw) : null)
                 .setQuarantinedAtMs(ctx.timerService().currentProcessingTime())
                 .build();
-        // Never a null key: Flink's tuple serializer cannot copy one. A record naming no model is keyed
-        // by its coordinates.
+        // Never a null key: Flink's tuple serializer cannot copy one. A record naming no model (or no
+        // usable one) is keyed by its coordinates.
+        String model = record.modelKey();
         ctx.output(OUTBOUND, OutboundRecord.of(deadLetterTopic,
-                utf8(record.modelKey().isEmpty() ? record.coordinates() : record.modelKey()),
+                utf8(model.isEmpty() || model.length() > MAX_ID_CHARS ? record.coordinates() : model),
                 WireCodec.DEAD_LETTER.encode(letter)));
         metrics.deadLetters.inc();
     }
@@ -668,12 +680,12 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                 .setVersion(version)
                 .setContentVersion(contentVersion)
                 .setStep(step)
-                .setPublishId(publishId)
+                .setPublishId(clip(publishId))
                 .setState(state)
                 .setBytes(bytes)
                 .setDurationMs(durationMs)
                 .setTimestampMs(ctx.timerService().currentProcessingTime())
-                .setMessage(message)
+                .setMessage(clip(message))
                 .build();
         ctx.output(OUTBOUND, OutboundRecord.of(statusTopic, utf8(modelId + "/" + JOB_WORKER),
                 WireCodec.STATUS.encode(status)));
@@ -710,6 +722,11 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
 
     private static byte[] utf8(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Text a record chose, cut so that the record quoting it stays far below Kafka's record size limit. */
+    private static String clip(String text) {
+        return text == null || text.length() <= MAX_TEXT_CHARS ? text : text.substring(0, MAX_TEXT_CHARS) + "...";
     }
 
     private static String emptyToNull(String text) {

@@ -1,5 +1,6 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.job.JobOptions;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.testutils.TestVersion;
 import io.weightpub.schemas.BucketInfo;
@@ -17,6 +18,8 @@ import io.weightpub.sink.WeightEvent;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -209,5 +212,83 @@ class BoundedAssemblyTest {
         }
         assertThat(harness.deadLetters()).extracting(DeadLetter::getReason).allSatisfy(reason ->
                 assertThat(reason).isNotBlank());
+    }
+
+    @Test
+    void manifestWithMoreTensorsThanTheLimitIsRejectedNamingTheLimit() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.MAX_TENSORS, 3);
+        try (AssemblerHarness tight = new AssemblerHarness(new VersionAssembler(
+                AssemblerHarness.TOPICS, 60_000, 8, 1024, PublishLimits.fromConfig(conf)))) {
+            tight.manifest(TestVersion.create(MODEL, 10, 31, 6, 3000, 8 * 1024, 1000).manifest());
+
+            assertThat(tight.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
+                    .contains("6 tensors; at most 3 per version (limits.max-tensors)"));
+            assertThat(tight.statuses()).extracting(WorkerStatus::getState).containsExactly(VersionState.FAILED);
+        }
+    }
+
+    @Test
+    void manifestRecordOverTheByteLimitIsQuarantinedBeforeItIsDecoded() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.MAX_MANIFEST_BYTES, MemorySize.parse("100 b"));
+        try (AssemblerHarness tight = new AssemblerHarness(new VersionAssembler(
+                AssemblerHarness.TOPICS, 60_000, 8, 1024, PublishLimits.fromConfig(conf)))) {
+            tight.manifest(TestVersion.create(MODEL, 10, 32, 6, 3000, 8 * 1024, 1000).manifest());
+
+            assertThat(tight.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
+                    .contains("is over 100 (limits.max-manifest-bytes)"));
+        }
+    }
+
+    @Test
+    void everyHostileRecordOfABatchIsExactlyOneDeadLetterAndTheStateStaysSmall() throws Exception {
+        int sent = 0;
+        for (int i = 0; i < 50; i++) {
+            String id = "hostile-" + i;
+            harness.chunks(List.of(
+                    chunk(id, 1).setBucketCount(Integer.MAX_VALUE - i).build(),
+                    chunk(id + "-b", 1).setChunkCount(Integer.MAX_VALUE - i).setBucketSize(Integer.MAX_VALUE)
+                            .setVersionBytes(Integer.MAX_VALUE).build(),
+                    chunk(id + "-c", 8).setBucketOffset(Long.MAX_VALUE - i).build(),
+                    chunk(id + "-d", 8).setVersionBytes(-1 - i).build()));
+            harness.send(InputRecord.Kind.MANIFEST, MODEL, new byte[] {(byte) 0xC3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+            sent += 5;
+        }
+
+        assertThat(harness.deadLetters()).hasSize(sent);
+        assertThat(harness.events()).noneMatch(e -> e.kind() == WeightEvent.Kind.STAGE_CHUNK
+                || e.kind() == WeightEvent.Kind.COMMIT_VERSION);
+        long stateBytes = harness.stateBytes();
+        System.out.printf("keyed state after %d hostile records: %d bytes%n", sent, stateBytes);
+        assertThat(stateBytes).isLessThan(64 * 1024);
+        assertAValidPublishStillBecomesVersionOne(10);
+    }
+
+    @Test
+    void aMegabytePublishIdIsQuarantinedWithoutBeingKeptInState() throws Exception {
+        String id = "p".repeat(1 << 20);
+        harness.chunks(List.of(chunk(id, 1).build(), chunk(id, 1).build()));
+
+        assertThat(harness.deadLetters()).hasSize(2).allSatisfy(letter -> assertThat(letter.getReason())
+                .contains("publish id of 1048576 characters"));
+        assertThat(harness.outbound(AssemblerHarness.TOPICS.deadLetters()))
+                .allSatisfy(letter -> assertThat(letter.f2.length).isLessThan(4096));
+        assertThat(harness.outbound(AssemblerHarness.TOPICS.status()))
+                .allSatisfy(status -> assertThat(status.f2.length).isLessThan(4096));
+        assertThat(harness.stateBytes()).isLessThan(SMALL_STATE_BYTES);
+    }
+
+    @Test
+    void aModelIdTooLongForAKafkaRecordIsQuarantinedUnderTheRecordsCoordinates() throws Exception {
+        String model = "m".repeat(1 << 20);
+        harness.send(InputRecord.Kind.CONTROL, model, new byte[] {1});
+
+        assertThat(harness.outbound(AssemblerHarness.TOPICS.deadLetters())).singleElement().satisfies(letter -> {
+            assertThat(new String(letter.f1, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("unit.control/0@0");
+            assertThat(letter.f2.length).isLessThan(4096);
+        });
+        assertThat(harness.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
+                .contains("model id of 1048576 characters"));
     }
 }
