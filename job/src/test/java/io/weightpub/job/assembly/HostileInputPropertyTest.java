@@ -59,7 +59,7 @@ class HostileInputPropertyTest {
     private static final int TRIES = 40;
     private static final int BATCH = 60;
     private static final int PARTITIONS = 3;
-    /** Per record: a fixed allowance plus a few copies of the record itself (decoding, the dead letter). */
+    /** Per record: a fixed allowance plus a few copies of its key and value (decoding, the dead letter). */
     private static final long ALLOCATION_BOUND = (1 << 20);
     /** Checkpointed state after a batch: a fixed allowance plus a few KB per record actually seen. */
     private static final long STATE_BASE = 64 * 1024;
@@ -223,9 +223,10 @@ class HostileInputPropertyTest {
                 long allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
                 MAX_ALLOCATED.accumulateAndGet(allocated, Math::max);
                 Outputs outputs = drain();
-                if (allocated > ALLOCATION_BOUND + 8L * record.valueSize()) {
-                    violation("allocation", allocated + " bytes allocated for one record of " + record.valueSize()
-                            + " bytes", hostile + " at " + record);
+                long size = record.valueSize() + (raw.key() == null ? 0 : raw.key().length);
+                if (allocated > ALLOCATION_BOUND + 8L * size) {
+                    violation("allocation", allocated + " bytes allocated for one record of " + size
+                            + " bytes (key and value)", hostile + " at " + record);
                     return false;
                 }
                 check(hostile, raw, record, outputs);
@@ -235,7 +236,13 @@ class HostileInputPropertyTest {
 
         private void check(Hostile hostile, Raw raw, InputRecord record, Outputs outputs) {
             List<DeadLetter> letters = outputs.deadLetters;
-            if (raw.expect() == Expect.DEAD_LETTER) {
+            if (raw.expect() == Expect.REFUSED) {
+                if (letters.size() > 1 || outputs.stagedChunks > 0 && !letters.isEmpty()) {
+                    violation("refused record answered wrongly", letters.size() + " dead letters, "
+                            + outputs.stagedChunks + " chunk(s) staged", hostile + " at " + record);
+                }
+                QUARANTINED.addAndGet(letters.size());
+            } else if (raw.expect() == Expect.DEAD_LETTER) {
                 if (letters.size() != 1) {
                     violation("not dead-lettered once", letters.size() + " dead letters"
                             + (outputs.stagedChunks > 0 ? ", " + outputs.stagedChunks + " chunk(s) staged" : "")

@@ -41,7 +41,9 @@ public final class HostileRecords {
         /** Part of a valid publish (possibly a duplicate): never dead-lettered. */
         VALID,
         /** A well-formed command that names nothing: answered by one status record, never dead-lettered. */
-        STATUS_ONLY
+        STATUS_ONLY,
+        /** Well-formed but refused as a whole (a step jumping absurdly far): at most one dead letter, naming it. */
+        REFUSED
     }
 
     /** One record for an input topic; a null key or value is a Kafka null. */
@@ -168,15 +170,16 @@ public final class HostileRecords {
                     manifest = VersionManifest.newBuilder(manifest).setBuckets(buckets).build();
                 }
                 List<Raw> records = new ArrayList<>();
+                Expect expect = k == 9 ? Expect.REFUSED : Expect.VALID;
                 for (WeightChunk chunk : version.chunks()) {
-                    records.add(chunkRaw(chunk, Expect.VALID, what));
+                    records.add(chunkRaw(chunk, expect, what));
                 }
                 java.util.Random random = new java.util.Random(seed);
                 for (int i = 0; i < dups; i++) {
                     records.add(records.get(random.nextInt(version.chunks().size())));
                 }
                 records.add(new Raw(InputRecord.Kind.MANIFEST, utf8(MODEL), WireCodec.MANIFEST.encode(manifest),
-                        Expect.VALID, what));
+                        expect, what));
                 java.util.Collections.shuffle(records, random);
                 return records;
             });
