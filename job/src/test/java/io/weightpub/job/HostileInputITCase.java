@@ -16,6 +16,7 @@ import io.weightpub.sink.ActiveVersion;
 import io.weightpub.testutils.KafkaClusterExtension;
 
 import net.jqwik.api.Arbitrary;
+import net.jqwik.engine.SourceOfRandomness;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.client.program.rest.RestClusterClient;
@@ -87,7 +88,9 @@ class HostileInputITCase {
                     expectedLetters.add(topic + "/" + sent.partition() + "@" + sent.offset());
                 }
             }
-            TestVersion next = TestVersion.create(model, 10_000_000, 2, 20, 20_000, 64 * 1024, 8 * 1024);
+            // A step just after the hostile ones: within any sane bound on how far a step may jump.
+            TestVersion next = TestVersion.create(model, 1000 + hostile.size() + 1, 2, 20, 20_000, 64 * 1024,
+                    8 * 1024);
             trainer.publish(next);
             job.awaitVersionOnAllWorkers(model, 2);
 
@@ -102,20 +105,26 @@ class HostileInputITCase {
                     .singleElement().extracting(VersionIndexEntry::getBucketSha256)
                     .isEqualTo(next.manifest().getBuckets().stream().map(b -> b.getSha256())
                             .collect(Collectors.toList()));
-            RunningJob.await(expectedLetters.size() + " dead letters",
-                    () -> out.deadLetters().size() >= expectedLetters.size());
+            try {
+                RunningJob.await(expectedLetters.size() + " dead letters",
+                        () -> out.deadLetters().size() >= expectedLetters.size());
+            } catch (AssertionError tooFew) {
+                // Compared below, naming the records that were not dead-lettered.
+            }
             List<String> letters = out.deadLetters().stream()
                     .map(HostileInputITCase::coordinates).collect(Collectors.toList());
-            System.out.printf("hostile-input ITCase: %d records, %d dead letters expected, %d written%n",
-                    hostile.size(), expectedLetters.size(), letters.size());
+            System.out.printf("hostile-input ITCase: %d records (seed %d), %d dead letters expected, %d written%n",
+                    hostile.size(), SEED, expectedLetters.size(), letters.size());
             assertThat(letters).as("one dead letter per bad record, none repeated").doesNotHaveDuplicates()
                     .containsExactlyInAnyOrderElementsOf(expectedLetters);
             assertThat(failures(cluster, job.client().getJobID())).as("failures the job restarted from").isZero();
         }
     }
 
-    /** A few hundred hostile records of every family, reproducible from {@link #SEED}. */
+    /** A few hundred hostile records of every family, drawn with jqwik's random seeded from {@link #SEED}. */
     private static List<Raw> sample(Random random) {
+        // Outside a property jqwik samples from its thread's current random: seed it.
+        SourceOfRandomness.create(Long.toString(SEED));
         List<Raw> records = new ArrayList<>();
         HostileRecords.Fresh fresh = new HostileRecords.Fresh() {
             private int publishes;
@@ -131,21 +140,18 @@ class HostileInputITCase {
                 return ++step;
             }
         };
-        addSample(records, HostileRecords.chunks(), 100, random, fresh);
-        addSample(records, HostileRecords.manifests(), 80, random, fresh);
-        addSample(records, HostileRecords.controls(), 40, random, fresh);
-        addSample(records, HostileRecords.keysAndValues(), 60, random, fresh);
-        addSample(records, HostileRecords.emptyValues(), 20, random, fresh);
+        addSample(records, HostileRecords.chunks(), 100, fresh);
+        addSample(records, HostileRecords.manifests(), 80, fresh);
+        addSample(records, HostileRecords.controls(), 40, fresh);
+        addSample(records, HostileRecords.keysAndValues(), 60, fresh);
+        addSample(records, HostileRecords.emptyValues(), 20, fresh);
         java.util.Collections.shuffle(records, random);
         return records;
     }
 
-    private static void addSample(List<Raw> records, Arbitrary<Hostile> family, int count, Random random,
+    private static void addSample(List<Raw> records, Arbitrary<Hostile> family, int count,
             HostileRecords.Fresh fresh) {
-        var generator = family.generator(1000);
-        for (int i = 0; i < count; i++) {
-            records.addAll(generator.next(random).value().make().apply(fresh));
-        }
+        family.sampleStream().limit(count).forEach(hostile -> records.addAll(hostile.make().apply(fresh)));
     }
 
     private static String coordinates(DeadLetter letter) {
