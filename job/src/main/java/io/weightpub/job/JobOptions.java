@@ -75,7 +75,7 @@ public final class JobOptions {
     public static final ConfigOption<MemorySize> MAX_VERSION_BYTES = ConfigOptions.key("limits.max-version-bytes")
             .memoryType()
             .defaultValue(MemorySize.parse("1 tb"))
-            .withDescription("Largest version a publish may declare. A larger publish is failed and quarantined "
+            .withDescription("Largest version a publish may declare (default 1 TiB). A larger publish is failed and quarantined "
                     + "before any of its chunks reaches a worker; set it to what one model may take on a worker.");
 
     public static final ConfigOption<Integer> MAX_BUCKETS = ConfigOptions.key("limits.max-buckets")

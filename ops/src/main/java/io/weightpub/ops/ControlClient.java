@@ -60,6 +60,22 @@ public final class ControlClient implements AutoCloseable {
                 .build());
     }
 
+    /**
+     * Asks the job to set the model's step watermark to {@code step} (later publishes must be after
+     * it), or to forget it when {@code step} is null (the next publish may have any step): the way out
+     * when a publish with a wrong, huge step made every later publish stale.
+     */
+    public ControlRecord resetStep(String modelId, Long step, String reason) {
+        return send(ControlRecord.newBuilder()
+                .setModelId(checkModel(modelId))
+                .setAction(ControlAction.RESET_STEP)
+                .setStep(step)
+                .setRequestId(UUID.randomUUID().toString())
+                .setReason(Objects.requireNonNull(reason, "reason"))
+                .setRequestedAtMs(System.currentTimeMillis())
+                .build());
+    }
+
     /** Sends {@code record} as it is, keyed by its model. */
     public ControlRecord send(ControlRecord record) {
         ProducerRecord<String, byte[]> kafkaRecord =

@@ -94,6 +94,42 @@ class JobOpsITCase {
         }
     }
 
+    @Test
+    void resetStepUnblocksAModelWhoseFirstPublishHadAHugeStep() throws Exception {
+        try (OpsTopics kafka = OpsTopics.create(KAFKA);
+                RunningJob job = RunningJob.start(
+                        RunningJob.testConfiguration(KAFKA.bootstrapServers(), kafka.topics().prefix(), 1));
+                ControlClient control = new ControlClient(kafka.connection(), kafka.topics());
+                WeightPublisher publisher = WeightPublisher.builder()
+                        .bootstrapServers(KAFKA.bootstrapServers())
+                        .topicPrefix(kafka.topics().prefix())
+                        .bucketSizeBytes(64 * 1024)
+                        .chunkSizeBytes(8 * 1024)
+                        .build()) {
+            byte[] weights = weights(3);
+            publisher.publish(MODEL, Long.MAX_VALUE, List.of(
+                    TensorSource.ofBytes("w", DType.F32, new long[] {weights.length / 4}, weights)));
+            job.awaitVersionOnAllWorkers(MODEL, 1);
+            PublishResult stale = publisher.publish(MODEL, 11, List.of(
+                    TensorSource.ofBytes("w", DType.F32, new long[] {weights.length / 4}, weights(4))));
+            StatusReader status = new StatusReader(kafka.connection(), kafka.topics());
+            RunningJob.await("the job rejects step 11 as stale", () -> status.read().find(MODEL, WorkerState.JOB)
+                    .filter(s -> s.publishId().equals(stale.publishId()) && s.state() == VersionState.REJECTED)
+                    .isPresent());
+
+            String request = control.resetStep(MODEL, null, "step 2^63-1 was a bug").getRequestId();
+            RunningJob.await("the job answers the reset", () -> status.read().find(MODEL, WorkerState.JOB)
+                    .filter(s -> s.message().contains(request)).isPresent());
+            byte[] after = weights(5);
+            publisher.publish(MODEL, 12, List.of(
+                    TensorSource.ofBytes("w", DType.F32, new long[] {after.length / 4}, after)));
+            job.awaitVersionOnAllWorkers(MODEL, 2);
+
+            assertThat(job.activeBytes(0, MODEL)).isEqualTo(after);
+            assertThat(status.read().find(MODEL, WorkerState.JOB).orElseThrow().activeVersion()).isEqualTo(2);
+        }
+    }
+
     /** 32 KiB of F32 weights, different per seed. */
     private static byte[] weights(long seed) {
         byte[] bytes = new byte[32 * 1024];

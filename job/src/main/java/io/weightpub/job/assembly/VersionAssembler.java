@@ -199,12 +199,19 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             progress.addBucket(chunk.bucketIndex(), bucket);
         }
         progress.lastSeenMs = ctx.timerService().currentProcessingTime();
+        int crc = crc32c(chunk);
         if (bucket.isSeen(chunk.chunkIndex())) {
-            metrics.duplicateChunks.inc();
+            if (crc != chunk.crc32c()) {
+                // The staged copy stands (replay keeps it too); the corrupted one is still quarantined.
+                deadLetter(ctx, record, chunk, String.format("duplicate of a chunk already staged, with a CRC32C "
+                        + "mismatch: the record says %08x, its %d payload bytes have %08x; the staged copy stands",
+                        chunk.crc32c(), chunk.payloadLength(), crc));
+            } else {
+                metrics.duplicateChunks.inc();
+            }
             publishes.put(progress.publishId, progress);
             return;
         }
-        int crc = crc32c(chunk);
         if (crc != chunk.crc32c()) {
             failPublish(ctx, out, ledger, progress, record, chunk, String.format(
                     "CRC32C mismatch: the record says %08x, its %d payload bytes have %08x",
@@ -434,9 +441,12 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             publishes.put(progress.publishId, progress);
             return;
         }
-        if (isStale(ledger, progress.step)) {
-            reject(ctx, out, ledger, progress.modelId, progress.publishId, progress.step, true,
-                    staleReason(ledger, progress.step));
+        // Checked again: the watermark may have moved (or appeared) since the publish started.
+        String late = isStale(ledger, progress.step)
+                ? staleReason(ledger, progress.step)
+                : checks.stepJump(ledger, progress.step).orElse(null);
+        if (late != null) {
+            reject(ctx, out, ledger, progress.modelId, progress.publishId, progress.step, true, late);
             return;
         }
         VersionManifest manifest = decodeValidManifest(progress.manifest);

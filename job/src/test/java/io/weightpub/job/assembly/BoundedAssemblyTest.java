@@ -291,4 +291,35 @@ class BoundedAssemblyTest {
         assertThat(harness.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
                 .contains("model id of 1048576 characters"));
     }
+
+    @Test
+    void aPublishThatStartedBeforeTheWatermarkExistedIsStillBoundedWhenItCompletes() throws Exception {
+        TestVersion poison = TestVersion.create(MODEL, Long.MAX_VALUE, 33, 4, 2000, 8 * 1024, 1000);
+        harness.chunks(poison.chunks());
+        harness.publish(TestVersion.create(MODEL, 10, 34, 4, 2000, 8 * 1024, 1000));
+        harness.manifest(poison.manifest());
+        harness.publish(TestVersion.create(MODEL, 11, 35, 4, 2000, 8 * 1024, 1000));
+
+        assertThat(harness.statuses()).extracting(WorkerStatus::getState)
+                .containsExactly(VersionState.COMPLETED, VersionState.REJECTED, VersionState.COMPLETED);
+        assertThat(harness.statuses().get(1).getMessage()).contains("limits.max-step-jump");
+        assertThat(harness.events(WeightEvent.Kind.ABORT_VERSION)).singleElement()
+                .satisfies(abort -> assertThat(abort.publishId()).isEqualTo(poison.publishId()));
+    }
+
+    @Test
+    void aCorruptedDuplicateOfAStagedChunkIsQuarantinedAndThePublishStillCompletes() throws Exception {
+        TestVersion version = TestVersion.create(MODEL, 10, 36, 4, 2000, 8 * 1024, 1000);
+        byte[] corrupted = WireCodec.CHUNK.encode(version.chunks().get(1));
+        corrupted[corrupted.length - 3] ^= 0x10;
+
+        harness.chunks(version.chunks());
+        harness.send(InputRecord.Kind.CHUNK, MODEL, corrupted);
+        harness.manifest(version.manifest());
+
+        assertThat(harness.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
+                .contains("duplicate of a chunk already staged").contains("CRC32C mismatch"));
+        assertThat(harness.events(WeightEvent.Kind.COMMIT_VERSION)).singleElement()
+                .satisfies(commit -> assertThat(commit.publishId()).isEqualTo(version.publishId()));
+    }
 }

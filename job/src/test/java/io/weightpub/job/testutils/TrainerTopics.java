@@ -103,6 +103,12 @@ public final class TrainerTopics implements AutoCloseable {
         producer.flush();
     }
 
+    /** Sends any key and value (either may be null) to {@code topic}, partition 0. */
+    public void sendRaw(String topic, byte[] key, byte[] value) {
+        producer.send(new ProducerRecord<>(topic, 0, key, value));
+        producer.flush();
+    }
+
     public void rollback(String model, long targetVersion) {
         control(ControlRecord.newBuilder()
                 .setModelId(model)

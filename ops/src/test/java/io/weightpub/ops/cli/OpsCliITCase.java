@@ -39,7 +39,8 @@ class OpsCliITCase {
         Run help = run("--help");
 
         assertThat(help.exitCode()).isZero();
-        assertThat(help.out()).contains("versions", "status", "rollback", "abort", "topics", "publish", "generate");
+        assertThat(help.out()).contains("versions", "status", "rollback", "abort", "reset-step", "topics", "publish",
+                "generate");
     }
 
     @Test
@@ -152,6 +153,25 @@ class OpsCliITCase {
                 assertThat(control.getReason()).isEqualTo("bad data");
                 assertThat(aborted.out()).contains("sent abort request " + control.getRequestId());
             });
+        }
+    }
+
+    @Test
+    void resetStepSendsAResetStepControlRecordWithOrWithoutAStep() throws Exception {
+        try (OpsTopics kafka = OpsTopics.create(KAFKA)) {
+            Run forget = run(kafka, "reset-step", "--model", "llama", "--reason", "step 2^63-1 was a bug");
+            Run move = run(kafka, "reset-step", "--model", "llama", "--step", "1200");
+
+            assertThat(forget.exitCode()).isZero();
+            assertThat(move.exitCode()).isZero();
+            assertThat(forget.out()).contains("forget the step watermark");
+            assertThat(move.out()).contains("step watermark 1200");
+            assertThat(kafka.controlRecords()).hasSize(2).allSatisfy(control -> {
+                assertThat(control.getAction()).isEqualTo(ControlAction.RESET_STEP);
+                assertThat(control.getModelId()).isEqualTo("llama");
+            });
+            assertThat(kafka.controlRecords()).extracting(ControlRecord::getStep).containsExactly(null, 1200L);
+            assertThat(kafka.controlRecords().get(0).getReason()).isEqualTo("step 2^63-1 was a bug");
         }
     }
 
