@@ -14,6 +14,7 @@ import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
+import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.sink.WeightEvent;
 
@@ -73,6 +74,7 @@ class HostileInputPropertyTest {
     private static final AtomicLong TRIED = new AtomicLong();
     private static final AtomicLong QUARANTINED = new AtomicLong();
     private static final AtomicLong DUPLICATES = new AtomicLong();
+    private static final AtomicLong UNREFUTED_ABORTED = new AtomicLong();
     private static final AtomicLong CRASHES = new AtomicLong();
     private static final AtomicLong MAX_STATE = new AtomicLong();
     private static final AtomicLong MAX_ALLOCATED = new AtomicLong();
@@ -138,9 +140,10 @@ class HostileInputPropertyTest {
 
     @AfterContainer
     static void report() {
-        System.out.printf("hostile-input suite: %d records tried, %d quarantined, %d duplicates dropped, %d crashes, "
-                        + "max state %d bytes, max allocation per record %d bytes, %.1f s%n", TRIED.get(),
-                QUARANTINED.get(), DUPLICATES.get(), CRASHES.get(), MAX_STATE.get(), MAX_ALLOCATED.get(),
+        System.out.printf("hostile-input suite: %d records tried, %d quarantined, %d duplicates dropped, %d "
+                        + "unrefuted then aborted at the timeout, %d crashes, max state %d bytes, max allocation per "
+                        + "record %d bytes, %.1f s%n", TRIED.get(), QUARANTINED.get(), DUPLICATES.get(),
+                UNREFUTED_ABORTED.get(), CRASHES.get(), MAX_STATE.get(), MAX_ALLOCATED.get(),
                 (System.nanoTime() - STARTED) / 1e9);
         synchronized (VIOLATIONS) {
             VIOLATIONS.forEach((kind, example) -> System.out.println("  violation " + kind + "\n      e.g. " + example));
@@ -153,6 +156,8 @@ class HostileInputPropertyTest {
         private final InputRecordDeserializer deserializer = new InputRecordDeserializer(TOPICS);
         private final long[] nextOffset = new long[3 * PARTITIONS];
         private final List<String> violations = new ArrayList<>();
+        /** Publish ids of records that passed as {@link Expect#UNREFUTED_UNTIL_TIMEOUT}, with their item. */
+        private final Map<String, String> unrefuted = new TreeMap<>();
         private long step = 1000;
         private int publishes;
         private int recordsSeen;
@@ -183,15 +188,11 @@ class HostileInputPropertyTest {
                     }
                 }
                 if (violations.isEmpty()) {
-                    long state = harness.snapshot(1, 1).getStateSize();
-                    MAX_STATE.accumulateAndGet(state, Math::max);
-                    if (state > STATE_BASE + STATE_PER_RECORD * recordsSeen) {
-                        violation("state", String.format("%d bytes of checkpointed state after %d records (bound %d)",
-                                state, recordsSeen, STATE_BASE + STATE_PER_RECORD * recordsSeen), batch.toString());
-                    }
+                    checkState(1, batch);
                     // Every hostile publish left in flight times out; the timer must survive what it finds.
                     harness.setProcessingTime(TIMEOUT_MS + 1);
-                    drain();
+                    checkAbortedAtTimeout(drain());
+                    checkState(2, batch);
                     expectCommitted(TestVersion.create(HostileRecords.MODEL, step() + 1, 2, 5, 3000, 4096, 512),
                             "the valid version after the batch");
                 }
@@ -206,8 +207,33 @@ class HostileInputPropertyTest {
             }
         }
 
+        private void checkState(long checkpoint, List<Hostile> batch) throws Exception {
+            long state = harness.snapshot(checkpoint, checkpoint).getStateSize();
+            MAX_STATE.accumulateAndGet(state, Math::max);
+            if (state > STATE_BASE + STATE_PER_RECORD * recordsSeen) {
+                violation("state", String.format("%d bytes of checkpointed state after %d records (bound %d)",
+                        state, recordsSeen, STATE_BASE + STATE_PER_RECORD * recordsSeen), batch.toString());
+            }
+        }
+
+        /** A lie that passed must not outlive its publish: the timeout aborts it, workers included. */
+        private void checkAbortedAtTimeout(Outputs outputs) {
+            unrefuted.forEach((publishId, hostile) -> {
+                boolean status = outputs.statuses.stream().anyMatch(s -> s.getPublishId().equals(publishId)
+                        && s.getState() == VersionState.ABORTED);
+                boolean event = outputs.events.stream().anyMatch(e -> e.kind() == WeightEvent.Kind.ABORT_VERSION
+                        && e.publishId().equals(publishId));
+                if (!status || !event) {
+                    violation("unrefuted lie not aborted at the timeout", "publish " + publishId + ": ABORTED status "
+                            + status + ", ABORT_VERSION event " + event, hostile);
+                } else {
+                    UNREFUTED_ABORTED.incrementAndGet();
+                }
+            });
+        }
+
         /** Feeds one hostile item's records; false when the operator can no longer be trusted. */
-        private boolean feedAll(Hostile hostile) {
+        private boolean feedAll(Hostile hostile) throws WireFormatException {
             for (Raw raw : hostile.make().apply(this)) {
                 InputRecord record = toInputRecord(raw);
                 TRIED.incrementAndGet();
@@ -234,7 +260,8 @@ class HostileInputPropertyTest {
             return true;
         }
 
-        private void check(Hostile hostile, Raw raw, InputRecord record, Outputs outputs) {
+        private void check(Hostile hostile, Raw raw, InputRecord record, Outputs outputs)
+                throws WireFormatException {
             List<DeadLetter> letters = outputs.deadLetters;
             if (raw.expect() == Expect.REFUSED) {
                 if (letters.size() > 1 || outputs.stagedChunks > 0 && !letters.isEmpty()) {
@@ -242,7 +269,9 @@ class HostileInputPropertyTest {
                             + outputs.stagedChunks + " chunk(s) staged", hostile + " at " + record);
                 }
                 QUARANTINED.addAndGet(letters.size());
-            } else if (raw.expect() == Expect.DEAD_LETTER) {
+            } else if (raw.expect() == Expect.UNREFUTED_UNTIL_TIMEOUT && letters.isEmpty()) {
+                unrefuted.put(WireCodec.CHUNK.decode(raw.value()).getPublishId(), hostile + " at " + record);
+            } else if (raw.expect() == Expect.DEAD_LETTER || raw.expect() == Expect.UNREFUTED_UNTIL_TIMEOUT) {
                 if (letters.size() != 1) {
                     violation("not dead-lettered once", letters.size() + " dead letters"
                             + (outputs.stagedChunks > 0 ? ", " + outputs.stagedChunks + " chunk(s) staged" : "")

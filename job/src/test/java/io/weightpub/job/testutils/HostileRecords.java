@@ -36,7 +36,13 @@ public final class HostileRecords {
         /** A well-formed command that names nothing: answered by one status record, never dead-lettered. */
         STATUS_ONLY,
         /** Well-formed but refused as a whole (a step jumping absurdly far): at most one dead letter, naming it. */
-        REFUSED
+        REFUSED,
+        /**
+         * A lie the record alone cannot refute (a non-last bucket's chunk of a version larger than its
+         * publish will ever send): at most one dead letter; if it passes, its publish is aborted at
+         * the publish timeout.
+         */
+        UNREFUTED_UNTIL_TIMEOUT
     }
 
     /** One record for an input topic; a null key or value is a Kafka null. */
@@ -68,7 +74,8 @@ public final class HostileRecords {
     static final Integer[] ABSURD_INT = {Integer.MAX_VALUE, Integer.MIN_VALUE, -1, Integer.MAX_VALUE - 8, 1 << 30};
     static final String[] UNKNOWN_DTYPES = {"Q4_K", "", "f32", "F128", "BF16 ", "\u0000", "INT4"};
 
-    static final TestVersion TEMPLATE = TestVersion.create(MODEL, 1, 77, 4, 3000, 4096, 512);
+    static final int TEMPLATE_CHUNK_SIZE = 512;
+    static final TestVersion TEMPLATE = TestVersion.create(MODEL, 1, 77, 4, 3000, 4096, TEMPLATE_CHUNK_SIZE);
     static final byte[] CHUNK_HEADER = Arrays.copyOf(WireCodec.CHUNK.encode(TEMPLATE.chunks().get(0)), 10);
     static final byte[] MANIFEST_HEADER = Arrays.copyOf(WireCodec.MANIFEST.encode(TEMPLATE.manifest()), 10);
 
@@ -245,7 +252,10 @@ public final class HostileRecords {
                     case 6: b.setChunkOffset(v); break;
                     default: b.setVersionBytes(v);
                 }
-                return List.of(chunkRaw(b.build(), Expect.DEAD_LETTER, "absurd field"));
+                WeightChunk lie = b.build();
+                // Decided from the chunk's numbers, not the field: only a consistent lie may pass.
+                return List.of(chunkRaw(lie, ChunkConsistency.consistentAlone(lie, TEMPLATE_CHUNK_SIZE)
+                        ? Expect.UNREFUTED_UNTIL_TIMEOUT : Expect.DEAD_LETTER, "absurd field"));
             });
         });
     }
