@@ -99,6 +99,10 @@ final class PublishChecks implements Serializable {
             return Optional.of(String.format("bucket %d at offset %d with %d bytes does not fit a version of %d bytes",
                     bucketIndex, chunk.bucketOffset(), chunk.bucketSize(), progress.versionBytes));
         }
+        Optional<String> ends = bucketEnds(progress, chunk);
+        if (ends.isPresent()) {
+            return ends;
+        }
         if (bucket == null) {
             Optional<String> count = newBucketChunkCount(progress, chunk);
             if (count.isPresent()) {
@@ -118,6 +122,27 @@ final class PublishChecks implements Serializable {
                     payloadLength, chunk.chunkOffset(), bucketIndex, chunk.bucketSize()));
         }
         return chunkGeometry(progress, chunk);
+    }
+
+    /**
+     * Buckets lie end to end from offset 0 (as the publisher writes them and {@link ManifestValidator}
+     * requires), so one chunk proves where its version starts and, from the last bucket, where it ends.
+     * A non-last bucket cannot refute a larger version size: the buckets after it may hold the rest.
+     */
+    private static Optional<String> bucketEnds(PublishProgress progress, ChunkView chunk) {
+        int bucketIndex = chunk.bucketIndex();
+        if (bucketIndex == 0 && chunk.bucketOffset() != 0) {
+            return Optional.of(String.format("bucket 0 at offset %d; the first bucket starts at offset 0",
+                    chunk.bucketOffset()));
+        }
+        // bucket_offset + bucket_size fits a long here: the caller checked it against version_bytes.
+        long end = chunk.bucketOffset() + chunk.bucketSize();
+        if (bucketIndex == progress.bucketCount - 1 && end != progress.versionBytes) {
+            return Optional.of(String.format("last bucket %d of %d ends at byte %d (offset %d + %d bytes); the "
+                            + "version is said to have %d bytes", bucketIndex, progress.bucketCount, end,
+                    chunk.bucketOffset(), chunk.bucketSize(), progress.versionBytes));
+        }
+        return Optional.empty();
     }
 
     /** The chunk count a bucket's first chunk declares: at most one chunk per byte, within the limit. */

@@ -131,6 +131,32 @@ class BoundedAssemblyTest {
     }
 
     @Test
+    void lastBucketEndingBeforeTheDeclaredVersionSizeIsOneDeadLetterNotAStagedChunk() throws Exception {
+        // A 2-bucket version whose chunks say it has 2^31-1 bytes: its last bucket ends at 8192.
+        TestVersion version = TestVersion.create(MODEL, 10, 31, 4, 3000, 4096, 512);
+        WeightChunk last = version.chunks().get(version.chunks().size() - 1);
+        assertThat(last.getBucketIndex()).isEqualTo(last.getBucketCount() - 1).isPositive();
+        harness.chunks(List.of(WeightChunk.newBuilder(last).setVersionBytes(Integer.MAX_VALUE).build()));
+
+        assertThat(harness.events(WeightEvent.Kind.STAGE_CHUNK)).isEmpty();
+        assertThat(harness.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
+                .contains("last bucket").contains(String.valueOf(Integer.MAX_VALUE)));
+        assertAValidPublishStillBecomesVersionOne(11);
+    }
+
+    @Test
+    void firstBucketNotAtOffsetZeroIsOneDeadLetterNotAStagedChunk() throws Exception {
+        TestVersion version = TestVersion.create(MODEL, 10, 32, 4, 3000, 4096, 512);
+        WeightChunk first = version.chunks().get(0);
+        harness.chunks(List.of(WeightChunk.newBuilder(first).setBucketOffset(1).build()));
+
+        assertThat(harness.events(WeightEvent.Kind.STAGE_CHUNK)).isEmpty();
+        assertThat(harness.deadLetters()).singleElement()
+                .satisfies(letter -> assertThat(letter.getReason()).contains("bucket 0").contains("offset 0"));
+        assertAValidPublishStillBecomesVersionOne(11);
+    }
+
+    @Test
     void manifestWhoseTensorShapeOverflowsIsRejectedAndNeverCommitted() throws Exception {
         TestVersion version = TestVersion.create(MODEL, 10, 22, 6, 3000, 8 * 1024, 1000);
         List<BucketInfo> buckets = new ArrayList<>(version.manifest().getBuckets());
