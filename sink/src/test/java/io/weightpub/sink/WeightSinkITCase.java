@@ -254,7 +254,7 @@ class WeightSinkITCase {
             awaitCondition("run " + run + ": the cancelled job's workers are released", () -> {
                 for (int worker = 0; worker < WORKERS; worker++) {
                     if (WeightSink.store(sink.name(), worker).isPresent()
-                            || !stores.get(worker).memory().equals(new MemoryStats(0, 0, 0, 0))) {
+                            || stores.get(worker).memory().slotBytes() != 0 || stores.get(worker).memory().pinnedBytes() != 0) {
                         return false;
                     }
                 }
