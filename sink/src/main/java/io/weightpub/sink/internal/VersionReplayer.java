@@ -9,6 +9,7 @@ import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.sink.CommitOutcome;
 import io.weightpub.sink.SinkOptions;
+import io.weightpub.sink.SlotAllocationException;
 import io.weightpub.sink.VerifyResult;
 import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightEvent;
@@ -262,7 +263,15 @@ final class VersionReplayer {
         }
         try (KafkaChunkReader.Replay replay = reader.open(progress.modelId, progress.publishId,
                 progress.versionBytes, ranges)) {
-            if (!slots.claim(track, progress)) {
+            boolean claimed;
+            try {
+                claimed = slots.claim(track, progress);
+            } catch (SlotAllocationException e) {
+                // Over a memory budget or out of memory: the store is as it was; the caller reports it FAILED.
+                throw new ReplayException("publish " + progress.publishId + " of model " + progress.modelId
+                        + " cannot be re-read: the store refused it a slot: " + e.getMessage(), e);
+            }
+            if (!claimed) {
                 throw new NoFreeSlotException("publish " + progress.publishId + " of model " + progress.modelId
                         + " has no free slot: every shadow slot holds a verified publish waiting for its checkpoint");
             }

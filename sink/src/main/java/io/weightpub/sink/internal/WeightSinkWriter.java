@@ -108,15 +108,15 @@ public final class WeightSinkWriter
             progress = new Progress(event.modelId(), event.publishId(), event.step(), event.versionBytes(),
                     System.currentTimeMillis());
             track.inFlight.put(event.publishId(), progress);
-            if (slots.claim(track, progress)) {
-                runtime.reporter().report(VersionState.STAGED, event.modelId(), -1, -1, event.step(),
-                        event.publishId(), event.versionBytes(), 0, "first chunk staged into a shadow slot");
-            } else {
+            if (!slots.claimLive(track, progress)) {
                 progress.deferred = true;
                 runtime.reporter().report(VersionState.STAGED, event.modelId(), -1, -1, event.step(),
                         event.publishId(), 0, 0, "deferred: no free slot while every shadow slot holds a verified "
                                 + "publish waiting for its checkpoint; its chunks are not staged, its commit re-reads "
                                 + "it from Kafka once a slot is free");
+            } else if (progress.lost == null) {
+                runtime.reporter().report(VersionState.STAGED, event.modelId(), -1, -1, event.step(),
+                        event.publishId(), event.versionBytes(), 0, "first chunk staged into a shadow slot");
             }
         }
         if (progress.deferred && !slots.claimLate(track, progress)) {
@@ -124,7 +124,7 @@ public final class WeightSinkWriter
             return;
         }
         if (progress.lost != null || progress.whole) {
-            return; // its bytes are gone, or came whole (a rollback)
+            return; // its bytes are gone or the store refused it a slot, or it came whole (a rollback)
         }
         store.write(event.modelId(), event.publishId(), event.versionOffset(), event.payload(), event.payloadOffset(),
                 event.payloadLength());

@@ -10,6 +10,7 @@ import io.weightpub.sink.TestVersion;
 import io.weightpub.sink.WeightEvent;
 import io.weightpub.sink.WeightSink;
 import io.weightpub.sink.WeightStore;
+import io.weightpub.sink.WeightStoreConfig;
 import io.weightpub.testutils.KafkaClusterExtension;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.kafka.clients.admin.Admin;
@@ -138,6 +139,45 @@ class WeightSinkWriterReplayITCase {
         }
         restored.write(v2.commit(2, 2), null);
         assertActive(s.store(), 2, 2, v2.version());
+    }
+
+    @Test
+    void restoreUnderABudgetTooSmallForTheCommittedAndInFlightVersionsReportsThemFailedAndTheNextThatFitsApplies(
+            TestInfo test) throws Exception {
+        Setup s = setup(test, CommitMode.IMMEDIATE);
+        s.publishAndCommit(1);
+        KafkaVersions.Published v2 = s.versions.publish(TestVersion.of(MODEL, 2, BUCKETS, BUCKET_BYTES),
+                BUCKET_BYTES, CHUNK_BYTES);
+        int half = v2.chunks().size() / 2;
+        for (WeightEvent chunk : v2.chunks().subList(0, half)) {
+            s.writer.write(chunk, null);
+        }
+        List<WriterState> state = s.writer.snapshotState(7);
+        s.writer.close();
+        // The worker comes back with a smaller model budget: at most 128 KiB a version, below v1 and v2.
+        WeightSink smaller = WeightSink.builder().name(s.sink.name()).backend(StoreBackend.HOST)
+                .commitMode(CommitMode.IMMEDIATE).statusTopic(s.sink.name() + ".status", KAFKA.bootstrapServers())
+                .chunksTopic(s.topic).memoryBudget(256 * 1024, WeightStoreConfig.DERIVED_BUDGET,
+                        WeightStoreConfig.DEFAULT_MEMORY_FRACTION)
+                .build();
+
+        WeightSinkWriter restored = new WeightSinkWriter(smaller, 0, "another-job", OptionalLong.of(7), state,
+                UnregisteredMetricsGroup.createSinkWriterMetricGroup());
+        Setup r = new Setup(smaller, s.topic, s.versions, restored);
+
+        assertThat(r.store().status(MODEL).active()).isEmpty();
+        assertThat(r.store().status(MODEL).staged()).isEmpty();
+        for (WeightEvent chunk : v2.chunks().subList(half, v2.chunks().size())) {
+            restored.write(chunk, null);
+        }
+        restored.write(v2.commit(2, 2), null);
+        assertThat(r.lastStatus(VersionState.FAILED).getMessage())
+                .contains("version 2 cannot commit on worker 0", "could not be re-read from Kafka", "memory budget");
+        KafkaVersions.Published v3 = r.versions.publish(TestVersion.of(MODEL, 3, 2, 32 * 1024), 32 * 1024,
+                CHUNK_BYTES);
+        v3.chunks().forEach(chunk -> restored.write(chunk, null));
+        restored.write(v3.commit(3, 3), null);
+        assertActive(r.store(), 3, 3, v3.version());
     }
 
     private static void assertActive(WeightStore store, long version, long contentVersion, TestVersion content) {
