@@ -71,7 +71,9 @@ class WorkerLifecycleTest {
 
         writer(sink, "job-b"); // resubmitted before job-a's release hook ran here
 
-        assertThat(oldStore.memory()).isEqualTo(new MemoryStats(0, 0, 0, 0));
+        MemoryStats released = oldStore.memory();
+        assertThat(released).isEqualTo(new MemoryStats(0, 0, 0, 0, released.maxBytesPerModel(),
+                released.maxBytesPerWorker()));
         WeightStore fresh = WeightSink.store(SINK, 0).orElseThrow();
         assertThat(fresh).isNotSameAs(oldStore);
         assertThat(fresh.status(MODEL).active()).isEmpty();
