@@ -125,7 +125,8 @@ public final class WeightPublishingJob {
                                 conf.get(JobOptions.PUBLISH_TIMEOUT).toMillis(),
                                 conf.get(JobOptions.RETAINED_MANIFESTS),
                                 conf.get(JobOptions.DEAD_LETTER_MAX_RAW_BYTES),
-                                PublishLimits.fromConfig(conf)),
+                                PublishLimits.fromConfig(conf),
+                                SecurityOptions.verifier(conf)),
                         WeightEventTypeInfo.INSTANCE)
                 .uid("version-assembler")
                 .name("version assembler")

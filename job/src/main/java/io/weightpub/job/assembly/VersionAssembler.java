@@ -14,6 +14,7 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.WeightEvent;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -51,7 +52,8 @@ import java.util.zip.CRC32C;
  * sink; its state holds metadata only. When a publish is complete it becomes the model's next
  * published version: the sink is told to commit it and the version index gets an entry. Bad input
  * is quarantined on the dead-letter topic and fails its publish; publishes that stop receiving
- * records are aborted after a timeout; stale or duplicate publishes are rejected.
+ * records are aborted after a timeout; stale or duplicate publishes are rejected, and so are
+ * manifests and control records its {@link SignatureVerifier} refuses (docs/security.md).
  */
 public final class VersionAssembler extends KeyedProcessFunction<String, InputRecord, WeightEvent> {
 
@@ -78,6 +80,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     private final int retainedVersions;
     private final int deadLetterMaxRawBytes;
     private final PublishChecks checks;
+    private final SignatureVerifier signatures;
 
     private transient ValueState<ModelLedger> ledgerState;
     private transient MapState<String, PublishProgress> publishes;
@@ -92,6 +95,13 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
 
     public VersionAssembler(TopicNames topics, long publishTimeoutMs, int retainedVersions, int deadLetterMaxRawBytes,
             PublishLimits limits) {
+        this(topics, publishTimeoutMs, retainedVersions, deadLetterMaxRawBytes, limits,
+                SignatureVerifier.acceptingAll());
+    }
+
+    /** An assembler that serves only manifests and obeys only control records {@code signatures} accepts. */
+    public VersionAssembler(TopicNames topics, long publishTimeoutMs, int retainedVersions, int deadLetterMaxRawBytes,
+            PublishLimits limits, SignatureVerifier signatures) {
         if (publishTimeoutMs <= 0 || retainedVersions < 1 || deadLetterMaxRawBytes < 0) {
             throw new IllegalArgumentException(String.format(
                     "publish timeout %d ms must be positive, retained versions %d at least 1, "
@@ -107,6 +117,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         this.retainedVersions = retainedVersions;
         this.deadLetterMaxRawBytes = deadLetterMaxRawBytes;
         this.checks = new PublishChecks(java.util.Objects.requireNonNull(limits, "limits"));
+        this.signatures = java.util.Objects.requireNonNull(signatures, "signatures");
     }
 
     @Override
@@ -279,6 +290,15 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
             }
             return;
         }
+        String unsigned = signatures.checkManifest(manifest).orElse(null);
+        if (unsigned != null) {
+            // Chunks stream ahead of their manifest: workers may have staged some, and must drop them.
+            deadLetter(ctx, record, manifest.getModelId(), manifest.getStep(), manifest.getPublishId(), null, null,
+                    unsigned);
+            reject(ctx, out, ledger, manifest.getModelId(), manifest.getPublishId(), manifest.getStep(),
+                    progress != null, unsigned);
+            return;
+        }
         if (progress == null) {
             if (rejectedByStep(ctx, out, ledger, record, manifest.getModelId(), manifest.getPublishId(),
                     manifest.getStep())) {
@@ -328,6 +348,14 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         if (!control.getModelId().equals(record.modelKey())) {
             deadLetter(ctx, record, null, "Kafka key names model '" + record.modelKey()
                     + "' but the control record names model '" + control.getModelId() + "'");
+            return;
+        }
+        String unsigned = signatures.checkControl(control).orElse(null);
+        if (unsigned != null) {
+            deadLetter(ctx, record, control.getModelId(), null, control.getPublishId(), null, null, unsigned);
+            status(ctx, control.getModelId(), control.getPublishId() == null ? "" : control.getPublishId(), -1, -1,
+                    VersionState.REJECTED, 0, 0, "request " + control.getRequestId() + " refused: " + unsigned);
+            metrics.versionsRejected.inc();
             return;
         }
         ModelLedger ledger = ledger();
@@ -481,6 +509,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                 .setBucketSha256(bucketDigests)
                 .setCompletedAtMs(ctx.timerService().currentProcessingTime())
                 .setReason("publish")
+                .setKeyId(manifest.getKeyId())
                 .build();
         long latencyMs = ctx.timerService().currentProcessingTime() - progress.firstSeenMs;
         publishVersion(ctx, out, entry, progress.manifest, latencyMs);

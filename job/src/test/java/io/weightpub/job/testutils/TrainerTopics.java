@@ -4,6 +4,7 @@ import io.weightpub.publisher.PublishRecords;
 import io.weightpub.schemas.ControlAction;
 import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.testutils.EmbeddedKafka;
@@ -82,7 +83,8 @@ public final class TrainerTopics implements AutoCloseable {
         if (plan.shuffle) {
             Collections.shuffle(records, random);
         }
-        ProducerRecord<byte[], byte[]> manifest = PublishRecords.manifestRecord(topics, version.manifest());
+        ProducerRecord<byte[], byte[]> manifest = PublishRecords.manifestRecord(topics,
+                plan.manifest != null ? plan.manifest : version.manifest());
         if (plan.withManifest) {
             if (plan.manifestFirst) {
                 records.add(0, manifest);
@@ -137,6 +139,7 @@ public final class TrainerTopics implements AutoCloseable {
         private boolean duplicateEveryChunk;
         private boolean manifestFirst;
         private boolean withManifest = true;
+        private VersionManifest manifest;
         private long seed = 1;
         private final List<String> dropped = new ArrayList<>();
         private int keepFrom = 0;
@@ -161,6 +164,12 @@ public final class TrainerTopics implements AutoCloseable {
 
         public SendPlan manifestFirst() {
             this.manifestFirst = true;
+            return this;
+        }
+
+        /** Sends {@code manifest} (signed, altered, another publish's) instead of the version's own. */
+        public SendPlan withManifest(VersionManifest manifest) {
+            this.manifest = manifest;
             return this;
         }
 

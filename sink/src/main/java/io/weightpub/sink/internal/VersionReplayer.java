@@ -7,6 +7,7 @@ import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
+import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.CommitOutcome;
 import io.weightpub.sink.SinkOptions;
 import io.weightpub.sink.SlotAllocationException;
@@ -51,8 +52,11 @@ final class VersionReplayer {
     private final WeightStore store;
     private final String chunksTopic;
     private final SlotClaim slots;
+    private final SignatureVerifier signatures;
 
-    VersionReplayer(int worker, WorkerRuntime runtime, String chunksTopic, SlotClaim slots) {
+    VersionReplayer(int worker, WorkerRuntime runtime, String chunksTopic, SlotClaim slots,
+            SignatureVerifier signatures) {
+        this.signatures = signatures;
         this.worker = worker;
         this.runtime = runtime;
         this.store = runtime.store();
@@ -108,6 +112,7 @@ final class VersionReplayer {
             }
             VersionIndexEntry location = decodeLocation(last.location(), what);
             VersionManifest manifest = decodeManifest(last.manifest(), what);
+            checkSignature(manifest);
             Replayed replayed = replayVersion(track, last.publishId(), last.step(), manifest.getTotalBytes(),
                     location.getChunkRanges(), manifest);
             CommitOutcome outcome = store.commit(modelId, last.publishId(), last.version(), last.contentVersion());
@@ -166,6 +171,7 @@ final class VersionReplayer {
                 return progress;
             }
             VersionManifest manifest = decodeManifest(publish.manifest(), "publish " + publish.publishId());
+            checkSignature(manifest);
             VerifyResult result = store.verify(modelId, publish.publishId(), manifest);
             if (!result.ok()) {
                 store.abort(modelId, publish.publishId());
@@ -183,6 +189,14 @@ final class VersionReplayer {
             runtime.reporter().report(VersionState.FAILED, modelId, publish.verifiedVersion(),
                     publish.contentVersion(), publish.step(), publish.publishId(), publish.versionBytes(), 0, message);
             return progress;
+        }
+    }
+
+    /** A restore serves a checkpointed manifest only if the sink's keys still accept it. */
+    private void checkSignature(VersionManifest manifest) throws ReplayException {
+        java.util.Optional<String> refused = signatures.checkManifest(manifest);
+        if (refused.isPresent()) {
+            throw new ReplayException("its manifest is refused: " + refused.get());
         }
     }
 

@@ -6,6 +6,7 @@ import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
+import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.CommitMode;
 import io.weightpub.sink.CommitOutcome;
 import io.weightpub.sink.ModelStatus;
@@ -36,7 +37,8 @@ import java.util.OptionalLong;
  * bytes, a publish that needs the slot of a verified one) is held back, in order and in the state,
  * and retried once the committer has flipped. A commit for bytes it did not stage (a rollback, a
  * publish whose slot was taken or never free) flips to a resident slot or re-reads the version
- * from Kafka ({@link VersionReplayer}). Its state is metadata only.
+ * from Kafka ({@link VersionReplayer}). Every commit's manifest is checked against the sink's
+ * publisher keys first, whatever path it takes. Its state is metadata only.
  */
 public final class WeightSinkWriter
         implements StatefulSinkWriter<WeightEvent, WriterState>, CommittingSinkWriter<WeightEvent, FlipCommittable> {
@@ -51,6 +53,8 @@ public final class WeightSinkWriter
     private final SinkMetrics metrics;
     private final ShadowSlots slots;
     private final VersionReplayer replayer;
+    /** Defence in depth: the job checked the manifest too, but a worker must not trust the job's path. */
+    private final SignatureVerifier signatures;
     private final InFlightPublishes publishes = new InFlightPublishes();
     private final List<FlipCommittable> toEmit = new ArrayList<>();
     /** Whether any model has held commits: skips the retry on the hot path when none. */
@@ -76,7 +80,9 @@ public final class WeightSinkWriter
         this.store = runtime.store();
         this.metrics = new SinkMetrics(metricGroup, store);
         this.slots = new ShadowSlots(runtime);
-        this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic().orElse(null), slots::claim);
+        this.signatures = sink.signatures();
+        this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic().orElse(null), slots::claim,
+                signatures);
         LOG.info("sink {} worker {}: {} store {}, commit {}{}", sinkName, worker,
                 obtained.created() ? "new" : "resumed", store.describe(), commitMode,
                 runtime.http() == null ? "" : ", reference worker at " + runtime.http().uri());
@@ -206,6 +212,12 @@ public final class WeightSinkWriter
                     + e.getMessage());
             return true;
         }
+        String refused = refusedManifest(event, manifest);
+        if (refused != null) {
+            drop(track, event);
+            fail(event, progress.versionBytes, refused);
+            return true;
+        }
         if (progress.missedChunks > 0 || progress.missedUnknown) {
             try {
                 replayer.refill(track, progress, event);
@@ -267,6 +279,12 @@ public final class WeightSinkWriter
             fail(event, 0, what + " failed: " + e.getMessage() + "; nothing changed on worker " + worker);
             return true;
         }
+        String refused = refusedManifest(event, manifest);
+        if (refused != null) {
+            forget(track, deferred);
+            fail(event, 0, what + ": " + refused);
+            return true;
+        }
         Progress progress = new Progress(modelId, event.publishId(), event.step(), event.versionBytes(),
                 System.currentTimeMillis());
         String origin;
@@ -307,6 +325,12 @@ public final class WeightSinkWriter
         track.inFlight.put(event.publishId(), progress);
         commitVerified(track, progress, event, origin);
         return true;
+    }
+
+    /** Why this worker must not serve the commit's manifest, or null when it may. */
+    private String refusedManifest(WeightEvent event, VersionManifest manifest) {
+        return signatures.checkManifest(manifest).map(reason -> "version " + event.version() + " refused on worker "
+                + worker + ", nothing changed: " + reason).orElse(null);
     }
 
     private static void forget(ModelTrack track, Progress deferred) {
