@@ -6,6 +6,7 @@ import io.weightpub.publisher.PublishRecords;
 import io.weightpub.publisher.PublishResult;
 import io.weightpub.publisher.TensorSource;
 import io.weightpub.publisher.WeightPublisher;
+import io.weightpub.publisher.WeightPublisherBuilder;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WeightChunk;
 import org.apache.kafka.clients.admin.Admin;
@@ -76,7 +77,7 @@ public final class TransactionBench {
         String prefix = "bench-tx-" + UUID.randomUUID().toString().substring(0, 8);
         Topics topics = Topics.bundled();
         topics.create(bootstrap, prefix);
-        WeightPublisher.Builder builder = WeightPublisher.builder().bootstrapServers(bootstrap).topicPrefix(prefix)
+        WeightPublisherBuilder builder = WeightPublisher.builder().bootstrapServers(bootstrap).topicPrefix(prefix)
                 .transactionalId("bench-" + prefix);
         if (mode.equals("default")) {
             builder.producerProperty("transaction.timeout.ms", "60000"); // what every publish had before sizing

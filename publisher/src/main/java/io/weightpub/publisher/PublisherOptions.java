@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * Every setting of the publisher: its key (for {@link WeightPublisher.Builder#configure}), its
+ * Every setting of the publisher: its key (for {@link WeightPublisherBuilder#configure}), its
  * default and what it does. Flink's {@code ConfigOption} is not used because a trainer runs the
  * publisher without Flink on its classpath; the keys follow the same style.
  */

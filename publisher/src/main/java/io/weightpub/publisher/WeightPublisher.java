@@ -6,7 +6,6 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.signing.RecordSigner;
-import io.weightpub.schemas.signing.SigningKey;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -14,15 +13,12 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
@@ -44,8 +40,8 @@ public final class WeightPublisher implements AutoCloseable {
 
     /** Room for the record's key, Avro fields and batch header around a chunk payload. */
     static final int RECORD_OVERHEAD_BYTES = 64 * 1024;
-    private static final int KAFKA_DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024;
-    private static final long KAFKA_DEFAULT_BUFFER_MEMORY = 32L * 1024 * 1024;
+    static final int KAFKA_DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024;
+    static final long KAFKA_DEFAULT_BUFFER_MEMORY = 32L * 1024 * 1024;
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
     private final TopicNames topics;
@@ -65,7 +61,7 @@ public final class WeightPublisher implements AutoCloseable {
     private Duration producerTransactionTimeout;
     private boolean closed;
 
-    private WeightPublisher(Builder b) {
+    WeightPublisher(WeightPublisherBuilder b) {
         this.topics = TopicNames.of(b.topicPrefix);
         this.bucketSizeBytes = b.bucketSizeBytes;
         this.chunkSizeBytes = b.chunkSizeBytes;
@@ -79,8 +75,8 @@ public final class WeightPublisher implements AutoCloseable {
         this.producer = newProducer(TransactionTimeouts.KAFKA_DEFAULT);
     }
 
-    public static Builder builder() {
-        return new Builder();
+    public static WeightPublisherBuilder builder() {
+        return new WeightPublisherBuilder();
     }
 
     public TopicNames topics() {
@@ -293,225 +289,6 @@ public final class WeightPublisher implements AutoCloseable {
                 producer.close(CLOSE_TIMEOUT);
                 producer = null;
             }
-        }
-    }
-
-    /** Settings of a publisher; {@link #build()} checks them and connects. */
-    public static final class Builder {
-
-        /** Producer settings the publisher's guarantees depend on; they cannot be overridden. */
-        private static final Set<String> RESERVED = Set.of(
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
-                ProducerConfig.ACKS_CONFIG,
-                ProducerConfig.TRANSACTIONAL_ID_CONFIG,
-                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
-
-        private String bootstrapServers;
-        private String topicPrefix = PublisherOptions.TOPIC_PREFIX.defaultValue();
-        private long bucketSizeBytes = PublisherOptions.BUCKET_SIZE.defaultValue();
-        private int chunkSizeBytes = PublisherOptions.CHUNK_SIZE.defaultValue();
-        private boolean transactional = PublisherOptions.TRANSACTIONAL.defaultValue();
-        private String transactionalId;
-        private long minThroughput = PublisherOptions.TRANSACTION_MIN_THROUGHPUT.defaultValue();
-        private Duration maxTransactionTimeout;
-        private final Map<String, String> extraProducerProperties = new LinkedHashMap<>();
-        private PublishProgressListener listener = PublishProgressListener.NONE;
-        private SigningKey signingKey;
-        private Path signingKeyFile;
-        private String signingKeyId;
-
-        private Builder() {
-        }
-
-        /** Signs every manifest with {@code key}. */
-        public Builder signingKey(SigningKey key) {
-            this.signingKey = Objects.requireNonNull(key, "key");
-            return this;
-        }
-
-        /** Signs every manifest with the PKCS#8 PEM private key in {@code file} (read by {@link #build()}). */
-        public Builder signingKeyFile(Path file) {
-            this.signingKeyFile = Objects.requireNonNull(file, "file");
-            return this;
-        }
-
-        /** The key id to sign with, instead of the key's own (see {@link PublisherOptions#SIGNING_KEY_ID}). */
-        public Builder signingKeyId(String keyId) {
-            this.signingKeyId = Objects.requireNonNull(keyId, "keyId");
-            return this;
-        }
-
-        public Builder bootstrapServers(String bootstrapServers) {
-            this.bootstrapServers = bootstrapServers;
-            return this;
-        }
-
-        public Builder topicPrefix(String topicPrefix) {
-            this.topicPrefix = topicPrefix;
-            return this;
-        }
-
-        public Builder bucketSizeBytes(long bucketSizeBytes) {
-            this.bucketSizeBytes = bucketSizeBytes;
-            return this;
-        }
-
-        public Builder chunkSizeBytes(int chunkSizeBytes) {
-            this.chunkSizeBytes = chunkSizeBytes;
-            return this;
-        }
-
-        public Builder transactional(boolean transactional) {
-            this.transactional = transactional;
-            return this;
-        }
-
-        /** Also turns transactions on. */
-        public Builder transactionalId(String transactionalId) {
-            this.transactionalId = transactionalId;
-            this.transactional = true;
-            return this;
-        }
-
-        /**
-         * Transactional only: the slowest expected send rate, which sizes each version's
-         * {@code transaction.timeout.ms} (see {@link PublisherOptions#TRANSACTION_MIN_THROUGHPUT}).
-         */
-        public Builder transactionMinThroughput(long bytesPerSecond) {
-            this.minThroughput = bytesPerSecond;
-            return this;
-        }
-
-        /** Transactional only: the brokers' {@code transaction.max.timeout.ms}, instead of reading it from a broker. */
-        public Builder transactionMaxTimeout(Duration maxTimeout) {
-            this.maxTransactionTimeout = Objects.requireNonNull(maxTimeout, "maxTimeout");
-            return this;
-        }
-
-        /** A Kafka producer setting passed through as is (TLS, SASL, tuning). */
-        public Builder producerProperty(String key, String value) {
-            extraProducerProperties.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, key));
-            return this;
-        }
-
-        public Builder producerProperties(Map<String, String> properties) {
-            properties.forEach(this::producerProperty);
-            return this;
-        }
-
-        public Builder progressListener(PublishProgressListener listener) {
-            this.listener = Objects.requireNonNull(listener, "listener");
-            return this;
-        }
-
-        /**
-         * Applies settings by their {@link PublisherOptions} keys; keys starting with
-         * {@link PublisherOptions#PRODUCER_PREFIX} go to the producer. Unknown {@code publisher.}
-         * keys are rejected so a typo does not silently fall back to a default.
-         */
-        public Builder configure(Map<String, String> settings) {
-            for (Map.Entry<String, String> e : settings.entrySet()) {
-                String key = e.getKey();
-                String value = e.getValue().trim();
-                if (key.startsWith(PublisherOptions.PRODUCER_PREFIX)) {
-                    producerProperty(key.substring(PublisherOptions.PRODUCER_PREFIX.length()), value);
-                } else if (key.equals(PublisherOptions.BOOTSTRAP_SERVERS.key())) {
-                    bootstrapServers(value);
-                } else if (key.equals(PublisherOptions.TOPIC_PREFIX.key())) {
-                    topicPrefix(value);
-                } else if (key.equals(PublisherOptions.BUCKET_SIZE.key())) {
-                    bucketSizeBytes(ByteSize.parse(value));
-                } else if (key.equals(PublisherOptions.CHUNK_SIZE.key())) {
-                    chunkSizeBytes(Math.toIntExact(ByteSize.parse(value)));
-                } else if (key.equals(PublisherOptions.TRANSACTIONAL.key())) {
-                    transactional(parseBoolean(key, value));
-                } else if (key.equals(PublisherOptions.TRANSACTIONAL_ID.key())) {
-                    transactionalId(value);
-                } else if (key.equals(PublisherOptions.SIGNING_KEY.key())) {
-                    signingKeyFile(Path.of(value));
-                } else if (key.equals(PublisherOptions.SIGNING_KEY_ID.key())) {
-                    signingKeyId(value);
-                } else if (key.equals(PublisherOptions.TRANSACTION_MIN_THROUGHPUT.key())) {
-                    transactionMinThroughput(ByteSize.parse(value));
-                } else if (key.equals(PublisherOptions.TRANSACTION_MAX_TIMEOUT.key())) {
-                    transactionMaxTimeout(TransactionTimeouts.parseDuration(value));
-                } else if (key.startsWith("publisher.")) {
-                    throw new IllegalArgumentException("unknown setting '" + key + "', expected one of "
-                            + PublisherOptions.ALL.stream().map(PublisherOptions.Option::key).toList()
-                            + " or " + PublisherOptions.PRODUCER_PREFIX + "<producer setting>");
-                }
-            }
-            return this;
-        }
-
-        private static boolean parseBoolean(String key, String value) {
-            if (!value.equalsIgnoreCase("true") && !value.equalsIgnoreCase("false")) {
-                throw new IllegalArgumentException(key + " must be true or false, was '" + value + "'");
-            }
-            return Boolean.parseBoolean(value);
-        }
-
-        private Map<String, Object> producerConfig() {
-            int maxRequestSize = Math.max(KAFKA_DEFAULT_MAX_REQUEST_SIZE, chunkSizeBytes + RECORD_OVERHEAD_BYTES);
-            Map<String, Object> config = new LinkedHashMap<>();
-            config.put(ProducerConfig.CLIENT_ID_CONFIG, "weightpub-publisher");
-            config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxRequestSize);
-            config.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(KAFKA_DEFAULT_BUFFER_MEMORY, 4L * maxRequestSize));
-            config.putAll(extraProducerProperties);
-            config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-            config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-            config.put(ProducerConfig.ACKS_CONFIG, "all");
-            if (transactional) {
-                config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-            }
-            return config;
-        }
-
-        public WeightPublisher build() {
-            if (bootstrapServers == null || bootstrapServers.isBlank()) {
-                throw new IllegalArgumentException("bootstrap servers are required (host:port[,host:port...])");
-            }
-            TopicNames.of(topicPrefix);
-            BucketPlanner.checkBucketSize(bucketSizeBytes);
-            PublishEncoder.checkChunkSize(chunkSizeBytes);
-            if (transactional && (transactionalId == null || transactionalId.isBlank())) {
-                throw new IllegalArgumentException("transactional publishing needs a transactional id;"
-                        + " keep it stable per trainer so a restarted trainer fences its predecessor");
-            }
-            if (minThroughput <= 0) {
-                throw new IllegalArgumentException(PublisherOptions.TRANSACTION_MIN_THROUGHPUT.key()
-                        + " must be positive, was " + minThroughput + " bytes per second");
-            }
-            for (String key : extraProducerProperties.keySet()) {
-                if (RESERVED.contains(key)) {
-                    throw new IllegalArgumentException("producer setting '" + key + "' is set by the publisher"
-                            + " (bootstrap servers and transactional id have their own builder methods;"
-                            + " idempotence, acks=all and byte-array serializers are required)");
-                }
-            }
-            Object maxRequest = extraProducerProperties.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
-            if (maxRequest != null && Long.parseLong(maxRequest.toString()) < chunkSizeBytes + RECORD_OVERHEAD_BYTES) {
-                throw new IllegalArgumentException(ProducerConfig.MAX_REQUEST_SIZE_CONFIG + "=" + maxRequest
-                        + " cannot carry a chunk of " + chunkSizeBytes + " bytes; it needs at least "
-                        + (chunkSizeBytes + RECORD_OVERHEAD_BYTES));
-            }
-            if (signingKeyFile != null) {
-                try {
-                    signingKey = SigningKey.load(signingKeyFile);
-                } catch (IOException | UncheckedIOException e) {
-                    throw new IllegalArgumentException(PublisherOptions.SIGNING_KEY.key() + ": " + e.getMessage(), e);
-                }
-            }
-            if (signingKeyId != null) {
-                if (signingKey == null) {
-                    throw new IllegalArgumentException(PublisherOptions.SIGNING_KEY_ID.key() + " is set but no"
-                            + " signing key (" + PublisherOptions.SIGNING_KEY.key() + ")");
-                }
-                signingKey = signingKey.withKeyId(signingKeyId);
-            }
-            return new WeightPublisher(this);
         }
     }
 }

@@ -30,7 +30,7 @@ class TransactionTimeoutITCase {
         return List.of(TensorSource.ofBytes("w", DType.BF16, new long[] {50_000}, bytes));
     }
 
-    private static WeightPublisher.Builder transactional(String prefix) {
+    private static WeightPublisherBuilder transactional(String prefix) {
         return WeightPublisher.builder().bootstrapServers(KAFKA.bootstrapServers()).topicPrefix(prefix)
                 .transactionalId("trainer-" + prefix).chunkSizeBytes(10_000);
     }

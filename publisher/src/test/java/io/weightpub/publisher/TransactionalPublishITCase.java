@@ -36,7 +36,7 @@ class TransactionalPublishITCase {
         return tensors;
     }
 
-    private static WeightPublisher.Builder transactional(String prefix, PublishProgressListener listener) {
+    private static WeightPublisherBuilder transactional(String prefix, PublishProgressListener listener) {
         return WeightPublisher.builder().bootstrapServers(KAFKA.bootstrapServers()).topicPrefix(prefix)
                 .transactionalId("trainer-" + prefix).bucketSizeBytes(8192).chunkSizeBytes(1000)
                 .progressListener(listener);

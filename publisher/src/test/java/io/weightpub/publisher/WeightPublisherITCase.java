@@ -35,7 +35,7 @@ class WeightPublisherITCase {
     @TempDir
     Path dir;
 
-    private WeightPublisher.Builder publisher(String prefix) {
+    private WeightPublisherBuilder publisher(String prefix) {
         return WeightPublisher.builder().bootstrapServers(KAFKA.bootstrapServers()).topicPrefix(prefix);
     }
 

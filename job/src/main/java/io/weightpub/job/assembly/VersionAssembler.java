@@ -5,7 +5,6 @@ import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.ChunkView;
 import io.weightpub.schemas.ControlRecord;
-import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
@@ -13,7 +12,6 @@ import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
-import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.WeightEvent;
 
@@ -25,16 +23,11 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.api.java.tuple.Tuple3;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.Histogram;
-import org.apache.flink.metrics.MetricGroup;
-import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -87,6 +80,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
     private transient MapState<Long, RetainedVersion> retained;
     private transient Set<String> inFlight;
     private transient AssemblerMetrics metrics;
+    private transient AssemblerRecords records;
 
     /** An assembler with the {@link PublishLimits#defaults() default limits}. */
     public VersionAssembler(TopicNames topics, long publishTimeoutMs, int retainedVersions, int deadLetterMaxRawBytes) {
@@ -134,6 +128,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                 new VersionedStateSerializer<>(RetainedVersionSerializer.class)));
         inFlight = new HashSet<>();
         metrics = new AssemblerMetrics(getRuntimeContext().getMetricGroup(), inFlight);
+        records = new AssemblerRecords(statusTopic, deadLetterTopic, deadLetterMaxRawBytes);
     }
 
     @Override
@@ -525,7 +520,7 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
                 entry.getVersion(), entry.getContentVersion(), entry.getTotalBytes(), manifest, encodedEntry,
                 entry.getReason()));
         ctx.output(OUTBOUND, OutboundRecord.of(versionsTopic,
-                utf8(entry.getModelId() + "/" + entry.getVersion()), encodedEntry));
+                AssemblerRecords.utf8(entry.getModelId() + "/" + entry.getVersion()), encodedEntry));
         retained.put(entry.getVersion(), new RetainedVersion(encodedEntry, manifest));
         retained.remove(entry.getVersion() - retainedVersions);
         status(ctx, entry.getModelId(), entry.getPublishId(), entry.getStep(), entry.getVersion(),
@@ -678,31 +673,10 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         }
     }
 
-
     private void deadLetter(Context ctx, InputRecord record, String modelId, Long step, String publishId,
             Integer bucketIndex, Integer chunkIndex, String reason) {
-        byte[] raw = record.value();
-        DeadLetter letter = DeadLetter.newBuilder()
-                .setTopic(record.topic())
-                .setPartition(record.partition())
-                .setOffset(record.offset())
-                .setRecordTimestampMs(record.timestamp())
-                .setModelId(clip(modelId != null ? modelId : emptyToNull(record.modelKey())))
-                .setStep(step)
-                .setPublishId(clip(publishId))
-                .setBucketIndex(bucketIndex)
-                .setChunkIndex(chunkIndex)
-                .setReason(clip(reason))
-                .setRawSize(raw == null ? 0 : raw.length)
-                .setRaw(raw != null && raw.length <= deadLetterMaxRawBytes ? ByteBuffer.wrap(raw) : null)
-                .setQuarantinedAtMs(ctx.timerService().currentProcessingTime())
-                .build();
-        // Never a null key: Flink's tuple serializer cannot copy one. A record naming no model (or no
-        // usable one) is keyed by its coordinates.
-        String model = record.modelKey();
-        ctx.output(OUTBOUND, OutboundRecord.of(deadLetterTopic,
-                utf8(model.isEmpty() || model.length() > MAX_ID_CHARS ? record.coordinates() : model),
-                WireCodec.DEAD_LETTER.encode(letter)));
+        ctx.output(OUTBOUND, records.deadLetter(record, modelId, step, publishId, bucketIndex, chunkIndex, reason,
+                ctx.timerService().currentProcessingTime()));
         metrics.deadLetters.inc();
     }
 
@@ -713,21 +687,8 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
 
     private void status(Context ctx, String modelId, String publishId, long step, long version, VersionState state,
             long bytes, long durationMs, String message, long contentVersion) {
-        WorkerStatus status = WorkerStatus.newBuilder()
-                .setModelId(modelId)
-                .setWorker(JOB_WORKER)
-                .setVersion(version)
-                .setContentVersion(contentVersion)
-                .setStep(step)
-                .setPublishId(clip(publishId))
-                .setState(state)
-                .setBytes(bytes)
-                .setDurationMs(durationMs)
-                .setTimestampMs(ctx.timerService().currentProcessingTime())
-                .setMessage(clip(message))
-                .build();
-        ctx.output(OUTBOUND, OutboundRecord.of(statusTopic, utf8(modelId + "/" + JOB_WORKER),
-                WireCodec.STATUS.encode(status)));
+        ctx.output(OUTBOUND, records.status(modelId, publishId, step, version, contentVersion, state, bytes,
+                durationMs, message, ctx.timerService().currentProcessingTime()));
     }
 
     // ---------------------------------------------------------------- helpers
@@ -759,44 +720,4 @@ public final class VersionAssembler extends KeyedProcessFunction<String, InputRe
         }
     }
 
-    private static byte[] utf8(String text) {
-        return text.getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** Text a record chose, cut so that the record quoting it stays far below Kafka's record size limit. */
-    private static String clip(String text) {
-        return text == null || text.length() <= MAX_TEXT_CHARS ? text : text.substring(0, MAX_TEXT_CHARS) + "...";
-    }
-
-    private static String emptyToNull(String text) {
-        return text.isEmpty() ? null : text;
-    }
-
-    /** The assembler's metrics, registered in its operator metric group. */
-    private static final class AssemblerMetrics {
-        final Counter chunksIn;
-        final Counter bytesIn;
-        final Counter duplicateChunks;
-        final Counter deadLetters;
-        final Counter versionsCompleted;
-        final Counter versionsFailed;
-        final Counter versionsAborted;
-        final Counter versionsRejected;
-        final Counter rollbacks;
-        final Histogram versionLatencyMs;
-
-        AssemblerMetrics(MetricGroup group, Set<String> inFlight) {
-            chunksIn = group.counter("chunksIn");
-            bytesIn = group.counter("bytesIn");
-            duplicateChunks = group.counter("duplicatesDropped");
-            deadLetters = group.counter("deadLettered");
-            versionsCompleted = group.counter("versionsCompleted");
-            versionsFailed = group.counter("versionsFailed");
-            versionsAborted = group.counter("versionsAborted");
-            versionsRejected = group.counter("versionsRejected");
-            rollbacks = group.counter("rollbacks");
-            versionLatencyMs = group.histogram("versionLatencyMs", new DescriptiveStatisticsHistogram(1000));
-            group.gauge("inFlightPublishes", inFlight::size);
-        }
-    }
 }

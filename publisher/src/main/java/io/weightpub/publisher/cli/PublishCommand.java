@@ -5,6 +5,7 @@ import io.weightpub.publisher.PublishResult;
 import io.weightpub.publisher.PublisherOptions;
 import io.weightpub.publisher.SafetensorsCheckpoint;
 import io.weightpub.publisher.WeightPublisher;
+import io.weightpub.publisher.WeightPublisherBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -84,7 +85,7 @@ final class PublishCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        WeightPublisher.Builder builder = WeightPublisher.builder();
+        WeightPublisherBuilder builder = WeightPublisher.builder();
         if (config != null) {
             builder.configure(readConfig(config));
         }

@@ -8,8 +8,6 @@ import io.weightpub.sink.MemoryStats;
 import io.weightpub.sink.ModelStatus;
 import io.weightpub.sink.SlotsExhaustedException;
 import io.weightpub.sink.StagedPublish;
-import io.weightpub.sink.StoreBackend;
-import io.weightpub.sink.TensorRef;
 import io.weightpub.sink.VerifyResult;
 import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightStore;
@@ -19,7 +17,6 @@ import io.weightpub.sink.internal.Model.Resident;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -29,12 +26,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -180,8 +175,8 @@ abstract class SlotStore implements WeightStore {
     @Override
     public void write(String modelId, String publishId, long versionOffset, byte[] bytes, int from, int length) {
         Staged staged = staged(modelId, publishId, "write");
-        if (versionOffset < 0 || versionOffset + length > staged.versionBytes || from < 0
-                || from + length > bytes.length) {
+        if (versionOffset < 0 || length < 0 || length > staged.versionBytes - versionOffset || from < 0
+                || length > bytes.length - from) {
             throw new IndexOutOfBoundsException("publish " + publishId + " of model " + modelId + ": write of bytes ["
                     + versionOffset + ", " + (versionOffset + length) + ") outside the version's "
                     + staged.versionBytes + " bytes (source [" + from + ", " + (from + length) + ") of "
@@ -200,7 +195,7 @@ abstract class SlotStore implements WeightStore {
     @Override
     public void prehash(String modelId, String publishId, long versionOffset, long length) {
         Staged staged = staged(modelId, publishId, "prehash");
-        if (versionOffset < 0 || length < 0 || versionOffset + length > staged.versionBytes) {
+        if (versionOffset < 0 || length < 0 || length > staged.versionBytes - versionOffset) {
             throw new IndexOutOfBoundsException("publish " + publishId + " of model " + modelId + ": bytes ["
                     + versionOffset + ", " + (versionOffset + length) + ") outside the version's "
                     + staged.versionBytes + " bytes");
@@ -217,32 +212,9 @@ abstract class SlotStore implements WeightStore {
         synchronized (model) {
             Staged staged = staged(modelId, publishId, "verify");
             awaitWrites();
-            List<String> problems = new ArrayList<>();
-            if (!manifest.getModelId().toString().equals(modelId)
-                    || !manifest.getPublishId().toString().equals(publishId)) {
-                problems.add("manifest is for publish " + manifest.getPublishId() + " of model " + manifest.getModelId());
-            }
-            if (manifest.getTotalBytes() != staged.versionBytes) {
-                problems.add("manifest has " + manifest.getTotalBytes() + " bytes, the publish was staged with "
-                        + staged.versionBytes);
-            }
             List<BucketInfo> buckets = new ArrayList<>(manifest.getBuckets());
             buckets.sort(Comparator.comparingLong(BucketInfo::getOffset));
-            long expectedOffset = 0;
-            for (BucketInfo bucket : buckets) {
-                if (bucket.getOffset() != expectedOffset || bucket.getSizeBytes() < 0) {
-                    problems.add("bucket " + bucket.getIndex() + " covers [" + bucket.getOffset() + ", "
-                            + (bucket.getOffset() + bucket.getSizeBytes()) + "), expected to start at " + expectedOffset);
-                }
-                if (bucket.getSha256().remaining() != 32) {
-                    problems.add("bucket " + bucket.getIndex() + " has a " + bucket.getSha256().remaining()
-                            + "-byte digest, SHA-256 has 32");
-                }
-                expectedOffset = bucket.getOffset() + Math.max(0, bucket.getSizeBytes());
-            }
-            if (problems.isEmpty() && expectedOffset != staged.versionBytes) {
-                problems.add("buckets end at " + expectedOffset + ", the version has " + staged.versionBytes + " bytes");
-            }
+            List<String> problems = StagedVerification.manifestProblems(modelId, publishId, staged.versionBytes, manifest, buckets);
             TensorTable tensors = TensorTable.of(manifest, problems);
             List<VerifyResult.BucketMismatch> mismatches = new ArrayList<>();
             long verified = 0;
@@ -255,8 +227,8 @@ abstract class SlotStore implements WeightStore {
                 }
                 for (int i = 0; i < buckets.size(); i++) {
                     BucketInfo bucket = buckets.get(i);
-                    byte[] expected = bytes(bucket.getSha256());
-                    byte[] actual = await(digests.get(i), modelId, publishId, bucket.getIndex());
+                    byte[] expected = StagedVerification.bytes(bucket.getSha256());
+                    byte[] actual = StagedVerification.await(digests.get(i), modelId, publishId, bucket.getIndex());
                     if (!Arrays.equals(expected, actual)) {
                         mismatches.add(new VerifyResult.BucketMismatch(bucket.getIndex(), bucket.getOffset(),
                                 bucket.getSizeBytes(), expected, actual));
@@ -274,26 +246,6 @@ abstract class SlotStore implements WeightStore {
             }
             return result;
         }
-    }
-
-    private static byte[] await(Future<byte[]> digest, String modelId, String publishId, int bucket) {
-        try {
-            return digest.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while hashing bucket " + bucket + " of publish " + publishId
-                    + " of model " + modelId, e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("hashing bucket " + bucket + " of publish " + publishId + " of model "
-                    + modelId + " failed", e.getCause());
-        }
-    }
-
-    private static byte[] bytes(ByteBuffer buffer) {
-        ByteBuffer copy = buffer.duplicate();
-        byte[] out = new byte[copy.remaining()];
-        copy.get(out);
-        return out;
     }
 
     @Override
@@ -381,7 +333,7 @@ abstract class SlotStore implements WeightStore {
             }
             if (active.slot.tryPin()) {
                 if (model.active.get() == active) {
-                    return Optional.of(new Lease(active));
+                    return Optional.of(new SlotLease(active, backend()));
                 }
                 active.slot.unpin();
             }
@@ -503,70 +455,5 @@ abstract class SlotStore implements WeightStore {
                     what + ": publish " + publishId + " of model " + modelId + " is not staged in this store");
         }
         return staged;
-    }
-
-    private final class Lease implements ActiveVersion {
-        private final Active active;
-        private final AtomicBoolean released = new AtomicBoolean();
-
-        Lease(Active active) {
-            this.active = active;
-        }
-
-        @Override
-        public VersionInfo info() {
-            return active.info;
-        }
-
-        @Override
-        public StoreBackend location() {
-            return backend();
-        }
-
-        @Override
-        public long slotAddress() {
-            return active.slot.memory.address();
-        }
-
-        @Override
-        public List<String> tensorNames() {
-            return active.tensors.names();
-        }
-
-        @Override
-        public Optional<TensorRef> tensor(String name) {
-            return active.tensors.lookup(name, active.slot.memory.address());
-        }
-
-        @Override
-        public void read(long versionOffset, byte[] dst, int dstOffset, int length) {
-            checkHeld(versionOffset, length);
-            active.slot.memory.read(versionOffset, dst, dstOffset, length);
-        }
-
-        @Override
-        public byte[] sha256(long versionOffset, long length) {
-            checkHeld(versionOffset, length);
-            return active.slot.memory.sha256(versionOffset, length);
-        }
-
-        private void checkHeld(long offset, long length) {
-            if (released.get()) {
-                throw new IllegalStateException("lease on version " + active.info.version() + " of model "
-                        + active.info.modelId() + " was released");
-            }
-            if (offset < 0 || length < 0 || offset + length > active.info.sizeBytes()) {
-                throw new IndexOutOfBoundsException("bytes [" + offset + ", " + (offset + length)
-                        + ") outside version " + active.info.version() + " of model " + active.info.modelId() + " ("
-                        + active.info.sizeBytes() + " bytes)");
-            }
-        }
-
-        @Override
-        public void close() {
-            if (released.compareAndSet(false, true)) {
-                active.slot.unpin();
-            }
-        }
     }
 }

@@ -1,6 +1,7 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.schemas.BucketInfo;
+import io.weightpub.schemas.ManifestValidator;
 import io.weightpub.schemas.TensorMeta;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.sink.TensorRef;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * A manifest's tensors by name, with their offsets in the whole version. Only tensors whose metadata
@@ -19,13 +21,6 @@ import java.util.Optional;
  * bytes do not hold would make them read outside the slot although every digest matched.
  */
 final class TensorTable {
-
-    /** safetensors dtype names (as the publisher writes them) and their item sizes in bytes. */
-    private static final Map<String, Integer> ITEM_SIZES = Map.ofEntries(
-            Map.entry("BOOL", 1), Map.entry("U8", 1), Map.entry("I8", 1), Map.entry("F8_E4M3", 1),
-            Map.entry("F8_E5M2", 1), Map.entry("I16", 2), Map.entry("U16", 2), Map.entry("F16", 2),
-            Map.entry("BF16", 2), Map.entry("I32", 4), Map.entry("U32", 4), Map.entry("F32", 4),
-            Map.entry("I64", 8), Map.entry("U64", 8), Map.entry("F64", 8));
 
     private record Entry(String name, String dtype, List<Long> shape, long offset, long sizeBytes) {}
 
@@ -79,10 +74,11 @@ final class TensorTable {
     /** What is wrong with the tensor's metadata, or null. Overflow-safe for any numbers a manifest claims. */
     private static String check(BucketInfo bucket, TensorMeta tensor, long versionBytes) {
         String dtype = tensor.getDtype().toString();
-        Integer itemSize = ITEM_SIZES.get(dtype);
-        if (itemSize == null) {
-            return "unknown dtype '" + dtype + "' (known: " + ITEM_SIZES.keySet().stream().sorted().toList() + ")";
+        OptionalInt known = ManifestValidator.itemSize(dtype);
+        if (known.isEmpty()) {
+            return "unknown dtype '" + dtype + "' (not a safetensors dtype name)";
         }
+        int itemSize = known.getAsInt();
         List<Long> shape = tensor.getShape();
         long numel = 1;
         long bytes;
