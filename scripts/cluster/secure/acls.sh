@@ -8,17 +8,19 @@
 #
 # Usage: acls.sh --bootstrap-server HOST:PORT --command-config ADMIN.properties [--prefix P]
 #                [--trainer USER] [--operator USER] [--job USER] [--worker USER]
-#                [--job-group GROUP] [--transactional-id-prefix P] [--libs DIR] [--dry-run]
+#                [--job-group GROUP] [--transactional-id-prefix P] [--kafka-acls CMD] [--libs DIR] [--dry-run]
 #   --command-config  client settings of a super user (start-kafka-secure.sh: secure/clients/admin.properties)
 #   --prefix          topic prefix (default weightpub)
 #   --trainer ...     user names (default: trainer, operator, job, worker); "" skips that role
 #   --job-group       the job's group.id (default weightpub-job; granted as a prefix)
 #   --transactional-id-prefix  transactional ids of publishers (default weightpub-publisher-)
+#   --kafka-acls CMD  grant with this kafka-acls command, e.g. /opt/kafka/bin/kafka-acls.sh
+#                     (docker-compose.secured.yml). Default: Kafka's AclCommand from the jars of --libs
 #   --dry-run         print the AclCommand argument lines, change nothing
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
-BOOTSTRAP="" COMMAND_CONFIG="" PREFIX="weightpub" LIBS="$DEFAULT_LIBS_DIR" DRY_RUN=false
+BOOTSTRAP="" COMMAND_CONFIG="" PREFIX="weightpub" LIBS="$DEFAULT_LIBS_DIR" DRY_RUN=false KAFKA_ACLS=""
 TRAINER=trainer OPERATOR=operator JOB=job WORKER=worker JOB_GROUP=weightpub-job TXN_PREFIX=weightpub-publisher-
 while (($#)); do
     case "$1" in
@@ -31,6 +33,7 @@ while (($#)); do
         --worker) WORKER="$2"; shift 2 ;;
         --job-group) JOB_GROUP="$2"; shift 2 ;;
         --transactional-id-prefix) TXN_PREFIX="$2"; shift 2 ;;
+        --kafka-acls) KAFKA_ACLS="$2"; shift 2 ;;
         --libs) LIBS="$2"; shift 2 ;;
         --dry-run) DRY_RUN=true; shift ;;
         *) die "unknown option $1 (see the usage at the top of $0)" ;;
@@ -39,7 +42,12 @@ done
 [[ -n "$BOOTSTRAP" ]] || die "--bootstrap-server is required"
 [[ -n "$COMMAND_CONFIG" || "$DRY_RUN" == true ]] || die "--command-config (a super user's client settings) is required"
 [[ "$PREFIX" =~ ^[A-Za-z0-9._-]+$ ]] || die "topic prefix '$PREFIX' may use only letters, digits, '.', '_' and '-'"
-$DRY_RUN || require_libs "$LIBS" kafka
+if [[ -n "$KAFKA_ACLS" ]]; then
+    read -r -a ACL_COMMAND <<<"$KAFKA_ACLS"
+else
+    $DRY_RUN || require_libs "$LIBS" kafka
+    ACL_COMMAND=("$JAVA" -cp "$LIBS/kafka/*" -Dlog4j2.level=warn org.apache.kafka.tools.AclCommand)
+fi
 
 # acl USER OPERATIONS(comma) RESOURCE-ARGS...
 acl() {
@@ -53,8 +61,7 @@ acl() {
     if $DRY_RUN; then
         echo "${args[*]}"
     else
-        "$JAVA" -cp "$LIBS/kafka/*" -Dlog4j2.level=warn org.apache.kafka.tools.AclCommand \
-            --command-config "$COMMAND_CONFIG" "${args[@]}" >/dev/null \
+        "${ACL_COMMAND[@]}" --command-config "$COMMAND_CONFIG" "${args[@]}" >/dev/null \
             || die "AclCommand failed for User:$user $operations $*"
         info "User:$user may $operations $*"
     fi
