@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Grants each principal of a weightpub deployment exactly what it needs (with Kafka's AclCommand):
 #   trainer   writes <prefix>.chunks and <prefix>.manifests (and its transactional ids)
-#   operator  writes <prefix>.control; reads <prefix>.versions and <prefix>.status (weightpub CLI)
+#   operator  writes <prefix>.control; reads <prefix>.versions and <prefix>.status (weightpub CLI);
+#             describes <prefix>.chunks (the CLI checks a rollback target is still retained)
 #   job       reads chunks, manifests, control (with its consumer group); writes status, versions, dlq
 #   worker    reads chunks (replay of versions no longer resident); writes status
 # Everything else is denied by the StandardAuthorizer (allow.everyone.if.no.acl.found=false).
@@ -73,6 +74,9 @@ acl "$TRAINER" Write,Describe --resource-pattern-type prefixed --transactional-i
 
 acl "$OPERATOR" Write,Describe --topic "$T.control"
 acl "$OPERATOR" Read,Describe --topic "$T.versions" --topic "$T.status"
+# Describe only: `weightpub rollback` and `versions` ask for the chunks' offsets to tell whether a
+# version is still retained; operators never read weights.
+acl "$OPERATOR" Describe --topic "$T.chunks"
 
 acl "$JOB" Read,Describe --topic "$T.chunks" --topic "$T.manifests" --topic "$T.control"
 acl "$JOB" Read --resource-pattern-type prefixed --group "$JOB_GROUP"

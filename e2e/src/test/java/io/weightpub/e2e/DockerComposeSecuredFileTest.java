@@ -181,6 +181,9 @@ class DockerComposeSecuredFileTest {
                 "transactional-id:weightpub-publisher-");
         assertThat(grants).doesNotContainKey("User:trainer Read");
         assertThat(grants.get("User:operator Write")).containsExactly("topic:wp.control");
+        // the rollback command checks the target's chunks are retained (offsets): Describe, never Read
+        assertThat(grants.get("User:operator Describe")).contains("topic:wp.chunks");
+        assertThat(grants.get("User:operator Read")).containsExactlyInAnyOrder("topic:wp.versions", "topic:wp.status");
         assertThat(grants.get("User:worker Write")).containsExactly("topic:wp.status");
     }
 

@@ -224,6 +224,22 @@ class SecuredJobEndToEndITCase {
         }
     }
 
+    @Test
+    void theOperatorMayAskWhereTheChunksAreButCannotReadTheWeights() {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka.clientProperties("operator"),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition partition = new TopicPartition(TOPICS.chunks(), 0);
+            assertThat(consumer.endOffsets(List.of(partition), Duration.ofSeconds(30))).containsKey(partition);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            assertThatThrownBy(() -> {
+                for (int i = 0; i < 100; i++) {
+                    consumer.poll(Duration.ofMillis(200));
+                }
+            }).isInstanceOf(TopicAuthorizationException.class);
+        }
+    }
+
     // ---------------------------------------------------------------- the trainer
 
     /** Publishes 64 KiB as the trainer principal, with its key when {@code signed}. */
