@@ -5,6 +5,7 @@
 # the job (source, status and index producers, the workers' replay consumers).
 #
 # Usage: submit-secured.sh JOB.properties JAR [more job options...]
+#   WEIGHTPUB_SCRIPTS (default /opt/weightpub/scripts/cluster): scripts/cluster, for kafka-options.sh
 #   WEIGHTPUB_TRUSTED (default /etc/weightpub/trusted): publishers/ and operators/ folders of
 #   public keys; the workers check manifests against publishers/ too.
 set -euo pipefail
@@ -19,17 +20,11 @@ for role in publishers operators; do
     compgen -G "$TRUSTED/$role/*.pem" >/dev/null || die "no public keys in $TRUSTED/$role (see docs/security.md step 1)"
 done
 
-BOOTSTRAP="" KAFKA_ARGS=()
-while IFS= read -r line || [[ -n "$line" ]]; do
-    [[ -z "${line//[[:space:]]/}" || "$line" == \#* ]] && continue
-    key="${line%%=*}" value="${line#*=}"
-    if [[ "$key" == bootstrap.servers ]]; then
-        BOOTSTRAP="$value"
-    else
-        KAFKA_ARGS+=("--kafka.$key" "$value")
-    fi
-done <"$PROPERTIES"
+BOOTSTRAP="$(sed -n 's/^bootstrap\.servers=//p' "$PROPERTIES")"
 [[ -n "$BOOTSTRAP" ]] || die "$PROPERTIES has no bootstrap.servers"
+KAFKA_ARGS=()
+mapfile -t KAFKA_ARGS < <(bash "${WEIGHTPUB_SCRIPTS:-/opt/weightpub/scripts/cluster}/secure/kafka-options.sh" "$PROPERTIES")
+((${#KAFKA_ARGS[@]} > 0)) || die "no client settings in $PROPERTIES"
 
 exec flink run -d -m "${FLINK_JOBMANAGER:-jobmanager:8081}" -c io.weightpub.job.WeightPublishingJob "$JAR" \
     --bootstrap.servers "$BOOTSTRAP" \

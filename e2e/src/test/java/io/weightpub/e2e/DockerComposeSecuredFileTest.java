@@ -193,7 +193,8 @@ class DockerComposeSecuredFileTest {
         assertThat(list(submit.get("entrypoint"))).containsExactly("bash", "/opt/weightpub/docker/flink/submit-secured.sh");
         assertThat(list(submit.get("volumes"))).contains(
                 SECURE + "/clients/docker/job.properties:/etc/weightpub/secure/clients/job.properties:ro",
-                SECURE + "/trusted:/etc/weightpub/trusted:ro", "./job/target:/opt/weightpub/job:ro");
+                SECURE + "/trusted:/etc/weightpub/trusted:ro", "./job/target:/opt/weightpub/job:ro",
+                "./scripts/cluster:/opt/weightpub/scripts/cluster:ro");
         List<String> command = Arrays.asList(String.valueOf(submit.get("command")).split("\\s+"));
         assertThat(command.get(0)).isEqualTo("/etc/weightpub/secure/clients/job.properties");
         assertThat(command.get(1)).startsWith("/opt/weightpub/job/weightpub-job-").endsWith("-flink.jar");
@@ -207,7 +208,8 @@ class DockerComposeSecuredFileTest {
         Path jobProperties = secrets.resolve("clients/docker/job.properties");
         String args = shell.bash("bash docker/flink/submit-secured.sh \"$PROPS\" /opt/weightpub/job/j.jar --topic.prefix wp",
                 Map.of("PATH", bin + ":" + System.getenv("PATH"), "PROPS", jobProperties.toString(),
-                        "WEIGHTPUB_TRUSTED", secrets.resolve("trusted").toString()));
+                        "WEIGHTPUB_TRUSTED", secrets.resolve("trusted").toString(),
+                        "WEIGHTPUB_SCRIPTS", ClusterScripts.scriptsDir().toString()));
         Properties job = new Properties();
         try (Reader reader = Files.newBufferedReader(jobProperties)) {
             job.load(reader);

@@ -115,11 +115,11 @@ class SecuredJobEndToEndITCase {
                 "--security.publisher-keys", publishers.toString(),
                 "--security.operator-keys", operators.toString(),
                 "--weightpub.sink.security.publisher-keys", publishers.toString()));
-        kafka.clientProperties("job").forEach((key, value) -> {
-            if (!key.equals("bootstrap.servers")) {
-                args.addAll(List.of("--kafka." + key, value.toString()));
-            }
-        });
+        // (with the documented kafka-options.sh, one argument per line)
+        args.addAll(ClusterScripts.run(Duration.ofSeconds(30), "secure/kafka-options.sh",
+                kafka.clientPropertiesFile("job").toString()).lines().toList());
+        assertThat(args).containsSubsequence("--kafka.security.protocol", "SASL_SSL")
+                .containsSubsequence("--kafka.sasl.jaas.config", kafka.clientProperties("job").getProperty("sasl.jaas.config"));
         String jobId = flink.submit(ClusterScripts.jobJar(), args.toArray(String[]::new));
         flink.awaitAllTasksRunning(jobId, TIMEOUT);
     }
