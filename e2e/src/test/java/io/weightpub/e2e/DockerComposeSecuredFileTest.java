@@ -1,16 +1,15 @@
 package io.weightpub.e2e;
 
 import io.weightpub.e2e.testutils.ClusterScripts;
+import io.weightpub.e2e.testutils.ComposeFiles;
 import io.weightpub.e2e.testutils.WeightpubCli;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.yaml.snakeyaml.Yaml;
 
 import java.io.IOException;
 import java.io.Reader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -22,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -48,7 +46,7 @@ class DockerComposeSecuredFileTest {
 
     @BeforeAll
     static void mergeAndMakeSecrets() throws IOException {
-        services = ComposeMerge.merge(load("docker-compose.yml"), load("docker-compose.secured.yml"));
+        services = ComposeFiles.services("docker-compose.yml", "docker-compose.secured.yml");
         shell = new WeightpubCli(tmp, Duration.ofMinutes(2));
         secrets = tmp.resolve("secure");
         ClusterScripts.run(Duration.ofMinutes(2), "secure/compose-secrets.sh", "--out", secrets.toString());
@@ -239,22 +237,13 @@ class DockerComposeSecuredFileTest {
 
     // ---------------------------------------------------------------- helpers
 
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> load(String file) throws IOException {
-        try (Reader reader = Files.newBufferedReader(ClusterScripts.repoRoot().resolve(file), StandardCharsets.UTF_8)) {
-            return (Map<String, Object>) ((Map<String, Object>) new Yaml().load(reader)).get("services");
-        }
-    }
-
     private static Map<String, Object> service(String name) {
         assertThat(services).containsKey(name);
         return services.get(name);
     }
 
     private static Map<String, String> environment(String name) {
-        Map<String, String> env = new LinkedHashMap<>();
-        map(service(name).get("environment")).forEach((key, value) -> env.put(key, String.valueOf(value)));
-        return env;
+        return ComposeFiles.environment(service(name));
     }
 
     private static Map<String, String> dependsOn(String name) {
@@ -272,60 +261,11 @@ class DockerComposeSecuredFileTest {
         }
     }
 
-    @SuppressWarnings("unchecked")
-    static Map<String, Object> map(Object value) {
-        assertThat(value).isInstanceOf(Map.class);
-        return (Map<String, Object>) value;
+    private static Map<String, Object> map(Object value) {
+        return ComposeFiles.map(value);
     }
 
-    static List<String> list(Object value) {
-        if (value == null) {
-            return List.of();
-        }
-        assertThat(value).isInstanceOf(List.class);
-        return ((List<?>) value).stream().map(String::valueOf).toList();
-    }
-
-    /** How Docker Compose merges an override file into a base file, as far as these files use it. */
-    static final class ComposeMerge {
-        private ComposeMerge() {}
-
-        static Map<String, Map<String, Object>> merge(Map<String, Object> base, Map<String, Object> override) {
-            Map<String, Map<String, Object>> merged = new LinkedHashMap<>();
-            base.forEach((name, service) -> merged.put(name, new LinkedHashMap<>(map(service))));
-            override.forEach((name, service) -> {
-                Map<String, Object> into = merged.computeIfAbsent(name, n -> new LinkedHashMap<>());
-                map(service).forEach((key, value) -> into.put(key, mergeValue(key, into.get(key), value)));
-            });
-            return merged;
-        }
-
-        /** Mappings merge key by key; volumes by container path; ports add up; the rest is replaced. */
-        private static Object mergeValue(String key, Object base, Object override) {
-            if (base instanceof Map<?, ?> && override instanceof Map<?, ?>) {
-                Map<String, Object> merged = new LinkedHashMap<>(map(base));
-                merged.putAll(map(override));
-                return merged;
-            }
-            if (key.equals("volumes") && base != null) {
-                Map<String, String> byTarget = new LinkedHashMap<>();
-                for (String volume : concat(list(base), list(override))) {
-                    Matcher target = Pattern.compile("^(\\$\\{[^}]*}|[^:]*):([^:]+)").matcher(volume);
-                    assertThat(target.find()).as(volume).isTrue();
-                    byTarget.put(target.group(2), volume);
-                }
-                return new ArrayList<>(byTarget.values());
-            }
-            if (key.equals("ports") && base != null) {
-                return concat(list(base), list(override));
-            }
-            return override;
-        }
-
-        private static List<String> concat(List<String> first, List<String> second) {
-            List<String> all = new ArrayList<>(first);
-            all.addAll(second);
-            return all;
-        }
+    private static List<String> list(Object value) {
+        return ComposeFiles.list(value);
     }
 }
