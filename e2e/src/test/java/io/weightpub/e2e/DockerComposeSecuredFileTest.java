@@ -113,6 +113,9 @@ class DockerComposeSecuredFileTest {
                     assertThat(volume).as(name).endsWith(":ro");
                     Path made = secrets.resolve(VARIABLE.matcher(source).replaceFirst(".").substring(2));
                     assertThat(made).as("%s mounts %s, which compose-secrets.sh makes", name, source).exists();
+                    if (!source.endsWith("/truststore.p12")) {
+                        assertThat(service.get("user")).as("%s reads the 0600 file %s", name, source).isEqualTo("0:0");
+                    }
                     if (!name.equals("kafka")) {
                         assertThat(source).as(name).doesNotContain("broker.keystore", "/users", "store.password");
                     }
