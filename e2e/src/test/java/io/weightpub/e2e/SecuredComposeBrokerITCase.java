@@ -135,6 +135,13 @@ class SecuredComposeBrokerITCase {
     }
 
     @Test
+    void theBrokersLogCarriesNoScramKeysOfItsUsers() throws IOException {
+        assertThat(Files.readString(work.resolve("broker.out")))
+                .contains("formatted " + work.resolve("data") + " with SCRAM-SHA-512 users: admin broker job operator trainer worker")
+                .doesNotContain("UserScramCredentialRecord", "storedKey");
+    }
+
+    @Test
     void theControllerListenerRefusesAClientThatTrustsTheBrokerButHasNoCertificate() {
         Properties properties = new Properties();
         properties.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + controllerPort);
@@ -162,12 +169,14 @@ class SecuredComposeBrokerITCase {
             throw new UncheckedIOException(e);
         }
         properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "20000");
+        properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         return properties;
     }
 
     private static KafkaProducer<byte[], byte[]> producer(String user) {
         Properties properties = client(user);
         properties.remove(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG);
+        properties.remove(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG);
         properties.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "20000");
         return new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer());
     }
