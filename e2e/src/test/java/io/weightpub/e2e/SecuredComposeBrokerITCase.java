@@ -127,8 +127,8 @@ class SecuredComposeBrokerITCase {
             assertThatThrownBy(() -> trainer.send(new ProducerRecord<>("weightpub.control", new byte[] {1})).get())
                     .hasCauseInstanceOf(TopicAuthorizationException.class);
         }
-        try (KafkaProducer<byte[], byte[]> job = producer("job")) {
-            assertThat(job.send(new ProducerRecord<>("weightpub.status", new byte[] {1})).get().offset()).isZero();
+        try (KafkaProducer<byte[], byte[]> job = producer("job")) { // status is compacted: records need a key
+            assertThat(job.send(new ProducerRecord<>("weightpub.status", new byte[] {1}, new byte[] {1})).get().offset()).isZero();
             assertThatThrownBy(() -> job.send(new ProducerRecord<>("weightpub.control", new byte[] {1})).get())
                     .hasCauseInstanceOf(TopicAuthorizationException.class);
         }
