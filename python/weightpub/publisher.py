@@ -204,7 +204,7 @@ class Publisher:
                                                               buckets, digests):
                 state.raise_if_failed()
                 self._produce(producer, self.topics["chunks"], chunk_key(self.model_id, publish_id, bucket),
-                              record, state.callback(size))
+                              record, state.callback(size, bucket, chunk))
                 sent.chunk(size, state.acked)
             bucket = chunk = None
             manifest = None
@@ -221,6 +221,8 @@ class Publisher:
             self._flush(producer)
             state.raise_if_failed()
         except (KafkaException, BufferError, _DeliveryFailed) as e:
+            if isinstance(e, _DeliveryFailed):
+                bucket, chunk = e.bucket, e.chunk
             error = PublishError(("transaction aborted: " if self.transactional else "manifest not sent: ") + str(e),
                                  self.model_id, step, publish_id, bucket, chunk)
             self._discard_producer(error)
@@ -250,26 +252,52 @@ class Publisher:
             raise _DeliveryFailed("%d records not acknowledged within 300 s" % remaining)
 
     def _manifest(self, layout, step, publish_id, digests):
-        buckets = []
-        for b in layout.buckets:
-            buckets.append({
-                "index": b.index, "offset": b.offset, "size_bytes": b.size, "chunk_count": b.chunk_count,
-                "sha256": digests[b.index],
-                "tensors": [{"name": s.meta.name, "shape": list(s.meta.shape), "dtype": s.meta.dtype,
-                             "start_idx": s.start, "end_idx": s.end, "numel": _layout.numel(s.meta.shape)}
-                            for s in b.slots],
-            })
-        manifest = {"model_id": self.model_id, "step": step, "publish_id": publish_id,
-                    "schema_version": SCHEMA_VERSION, "total_bytes": layout.total_bytes,
-                    "chunk_size": layout.chunk_size, "buckets": buckets,
-                    "created_at_ms": int(time.time() * 1000), "signature": None, "key_id": None}
-        if self.signing_key is not None:
-            self.signing_key.sign(manifest)
-        return manifest
+        return build_manifest(self.model_id, layout, step, publish_id, digests, int(time.time() * 1000),
+                              self.signing_key)
+
+
+def build_manifest(model_id, layout, step, publish_id, digests, created_at_ms, signing_key=None):
+    """The VersionManifest (as an Avro dict) of a layout whose bucket digests are known."""
+    buckets = []
+    for b in layout.buckets:
+        buckets.append({
+            "index": b.index, "offset": b.offset, "size_bytes": b.size, "chunk_count": b.chunk_count,
+            "sha256": digests[b.index],
+            "tensors": [{"name": s.meta.name, "shape": list(s.meta.shape), "dtype": s.meta.dtype,
+                         "start_idx": s.start, "end_idx": s.end, "numel": _layout.numel(s.meta.shape)}
+                        for s in b.slots],
+        })
+    manifest = {"model_id": model_id, "step": step, "publish_id": publish_id,
+                "schema_version": SCHEMA_VERSION, "total_bytes": layout.total_bytes,
+                "chunk_size": layout.chunk_size, "buckets": buckets,
+                "created_at_ms": created_at_ms, "signature": None, "key_id": None}
+    if signing_key is not None:
+        signing_key.sign(manifest)
+    return manifest
+
+
+def encode_version(named_tensors, model_id, step, publish_id, bucket_size=_layout.DEFAULT_BUCKET_SIZE,
+                   chunk_size=_layout.DEFAULT_CHUNK_SIZE, created_at_ms=0):
+    """Every record of a version without sending it: ([(key, chunk value)...], manifest value, manifest).
+
+    For tests and tools; a real publish streams the same records chunk by chunk.
+    """
+    pairs = _tensors.named_tensors(named_tensors)
+    layout = _layout.plan([_tensors.meta(n, t) for n, t in pairs], bucket_size, chunk_size)
+    digests = {}
+    chunks = [(chunk_key(model_id, publish_id, b), record) for b, _, record, _ in
+              _ChunkEncoder(model_id, step, publish_id, layout, dict(pairs), range(len(layout.buckets)), digests)]
+    manifest = build_manifest(model_id, layout, step, publish_id, digests, created_at_ms)
+    return chunks, wire.MANIFEST.encode(manifest), manifest
 
 
 class _DeliveryFailed(Exception):
-    pass
+    """A record the broker did not take; names its bucket and chunk (None for the manifest)."""
+
+    def __init__(self, message, bucket=None, chunk=None):
+        super().__init__(message)
+        self.bucket = bucket
+        self.chunk = chunk
 
 
 class _SendState:
@@ -277,20 +305,22 @@ class _SendState:
 
     def __init__(self):
         self.failure = None
+        self.failed_at = (None, None)
         self.acked = 0
 
-    def callback(self, size):
+    def callback(self, size, bucket=None, chunk=None):
         def on_delivery(err, msg):
             if err is not None:
                 if self.failure is None:
                     self.failure = err
+                    self.failed_at = (bucket, chunk)
             else:
                 self.acked += size
         return on_delivery
 
     def raise_if_failed(self):
         if self.failure is not None:
-            raise _DeliveryFailed(str(self.failure))
+            raise _DeliveryFailed(str(self.failure), *self.failed_at)
 
 
 class _Counter:
