@@ -57,6 +57,7 @@ class Publisher:
         if not model_id or not str(model_id).strip():
             raise LayoutError("model id %r must be non-blank" % (model_id,))
         _layout.check_sizes(bucket_size, chunk_size)
+        self.bootstrap_servers = bootstrap_servers
         self.model_id = model_id
         self.topics = topic_names(topic_prefix)
         self.bucket_size = bucket_size
@@ -86,6 +87,7 @@ class Publisher:
             "linger.ms": 5,
         }
         config.update(self._user_config)
+        config["bootstrap.servers"] = self.bootstrap_servers
         config["enable.idempotence"] = True
         config["acks"] = "all"
         # librdkafka hashes keys with CRC32 by default; Java (and the job's expectations) use murmur2.
