@@ -1,5 +1,7 @@
 """The trainer-side publisher: a state_dict in memory to weightpub's Kafka topics."""
 
+import collections
+import concurrent.futures
 import hashlib
 import sys
 import threading
@@ -22,6 +24,9 @@ RECORD_OVERHEAD_BYTES = 64 * 1024
 # librdkafka's default message.max.bytes; raised when a chunk record needs more.
 LIBRDKAFKA_DEFAULT_MESSAGE_MAX_BYTES = 1_000_000
 TRANSACTION_MIN_THROUGHPUT = 32 << 20
+# Bytes handed to librdkafka but not yet acknowledged; the send loop waits above it, so memory stays
+# bounded and progress (acknowledged bytes) keeps being reported (Java's buffer.memory plays this role).
+MAX_IN_FLIGHT_BYTES = 64 << 20
 KAFKA_DEFAULT_TRANSACTION_TIMEOUT_S = 60
 TRANSACTION_MARGIN_S = 30
 
@@ -208,6 +213,8 @@ class Publisher:
                 self._produce(producer, self.topics["chunks"], chunk_key(self.model_id, publish_id, bucket),
                               record, state.callback(size, bucket, chunk))
                 sent.chunk(size, state.acked)
+                while sent.bytes - state.acked > MAX_IN_FLIGHT_BYTES and state.failure is None:
+                    producer.poll(0.005)
             bucket = chunk = None
             manifest = None
             if send_manifest:
@@ -362,6 +369,7 @@ class _ChunkEncoder:
         self.tensors = tensors
         self.buckets = list(buckets)
         self.digests = digests
+        self._hasher = _HASHER
 
     def __iter__(self):
         layout = self.layout
@@ -379,18 +387,28 @@ class _ChunkEncoder:
             else:
                 source = _SlotSource(b, self.tensors)
             sha = hashlib.sha256()
+            pending = collections.deque()
             for c in range(b.chunk_count):
                 offset = c * layout.chunk_size
                 length = min(layout.chunk_size, b.size - offset)
                 parts = source.parts(offset, length)
                 payload = parts[0] if len(parts) == 1 else b"".join(parts)
-                sha.update(payload)
+                # SHA-256 runs on a helper thread (hashlib releases the GIL), in chunk order, while
+                # this thread computes the CRC and hands the record to librdkafka.
+                pending.append(self._hasher.submit(sha.update, payload))
+                while len(pending) > 4:
+                    pending.popleft().result()
                 fields = dict(self.fields, bucket_index=index, chunk_index=c, chunk_count=b.chunk_count,
                               bucket_offset=b.offset, bucket_size=b.size, chunk_offset=offset,
                               crc32c=_crc.to_avro_int(_crc.crc32c(payload)))
                 record = b"".join(wire.encode_chunk_parts(fields, payload))
                 yield index, c, record, length
+            for f in pending:
+                f.result()
             self.digests[index] = sha.digest()
+
+
+_HASHER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="weightpub-sha256")
 
 
 class _BucketView:
