@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 from weightpub import Publisher, crc32c  # noqa: E402
-from weightpub.publisher import RECORD_OVERHEAD_BYTES, encode_version  # noqa: E402
+from weightpub.encoding import encode_version  # noqa: E402
+from weightpub.publisher import RECORD_OVERHEAD_BYTES  # noqa: E402
 
 TOTAL = re.compile(r"(\d+) records sent, ([0-9.]+) records/sec \(([0-9.]+) MB/sec\)")
 

@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
-from weightpub.publisher import encode_version  # noqa: E402
+from weightpub.encoding import encode_version  # noqa: E402
 
 
 def _tensors(device):

@@ -15,8 +15,9 @@ from confluent_kafka import Consumer, TopicPartition
 
 import javaside
 import tensors_fixture
+from murmur2 import java_partition
 from weightpub import Publisher, plan_ranks, tensor_meta, wire
-from weightpub.publisher import encode_version
+from weightpub.encoding import encode_version
 
 pytestmark = pytest.mark.integration
 BUCKET = 4096
@@ -115,7 +116,11 @@ def _chunk_keys_of(bootstrap, model, publish_id, isolation):
         while idle < 3:
             batch = consumer.consume(500, timeout=1.0)
             idle = idle + 1 if not batch else 0
-            found += sum(1 for m in batch if m.error() is None and (m.key() or b"").startswith(prefix))
+            for m in batch:
+                if m.error() is None and (m.key() or b"").startswith(prefix):
+                    found += 1
+                    # where Java's default partitioner (murmur2) puts the key, not librdkafka's CRC32 default
+                    assert m.partition() == java_partition(m.key(), len(partitions))
         return found
     finally:
         consumer.close()

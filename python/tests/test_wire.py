@@ -5,7 +5,7 @@ import pytest
 import javaside
 import tensors_fixture
 from weightpub import wire
-from weightpub.publisher import encode_version
+from weightpub.encoding import encode_version
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 ARGS = dict(model_id="org/model", step=5, publish_id="pub-1", bucket_size=64, chunk_size=24,
