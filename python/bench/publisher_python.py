@@ -11,6 +11,7 @@ written to OUT/publisher-python.csv. Run it through python/bench/run.sh.
 
 import argparse
 import csv
+import math
 import os
 import re
 import statistics
@@ -91,23 +92,44 @@ def main():
     write(a.out, "%dMiB" % a.size_mib, runs, record_size, chunks)
 
 
+def number(v):
+    """As the Java report's Results.number: whole numbers as integers, else Java's %.6g."""
+    v = float(v)
+    if v.is_integer():
+        return str(int(v))
+    if 1e-4 <= abs(v) < 1e6:
+        return "%.*f" % (max(0, 5 - math.floor(math.log10(abs(v)))), v)
+    return "%.5e" % v
+
+
 def write(out, case, runs, record_size, chunks):
+    """OUT/publisher-python.csv in the bench module's raw format (bench,case,run,metric,value,unit), so
+    scripts/bench.sh report keeps these rows when it rebuilds summary.csv; the summary rows here."""
     os.makedirs(out, exist_ok=True)
+    raw = [["publisher-python", case, "0", "record_bytes", str(record_size), "bytes"],
+           ["publisher-python", case, "0", "records", str(chunks), "records"]]
+    for i, r in enumerate(runs):
+        raw += [["publisher-python", case, str(i), "python_mbps", number(r[0]), "MB/s"],
+                ["publisher-python", case, str(i), "producer_perf_mbps", number(r[1]), "MB/s"],
+                ["publisher-python", case, str(i), "ratio_python_producer", number(r[2]), "x"]]
     with open(os.path.join(out, "publisher-python.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["run", "python_mbps", "producer_perf_mbps", "ratio_python_producer", "crc32c"])
-        for i, r in enumerate(runs, 1):
-            w.writerow([i, "%.3f" % r[0], "%.3f" % r[1], "%.5f" % r[2], crc32c.IMPLEMENTATION])
+        csv.writer(f, lineterminator="\n").writerows([["bench", "case", "run", "metric", "value", "unit"]] + raw)
+    import confluent_kafka
+    env = [["key", "value"], ["date", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())],
+           ["cores", str(os.cpu_count())], ["python", sys.version.split()[0]],
+           ["librdkafka", confluent_kafka.libversion()[0]], ["confluent_kafka", confluent_kafka.version()[0]],
+           ["crc32c", crc32c.IMPLEMENTATION], ["load_average_at_end", "%.2f" % os.getloadavg()[0]]]
+    with open(os.path.join(out, "env-publisher-python.csv"), "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(env)
 
     def row(metric, values, unit):
-        return ["publisher-python", case, metric, "%.6g" % statistics.median(values), "%.6g" % min(values),
-                "%.6g" % max(values), str(len(values)), unit]
+        return ["publisher-python", case, metric, number(statistics.median(values)), number(min(values)),
+                number(max(values)), str(len(values)), unit]
 
-    rows = [row("python_mbps", [r[0] for r in runs], "MB/s"),
+    rows = [row("record_bytes", [record_size], "bytes"), row("records", [chunks], "records"),
+            row("python_mbps", [r[0] for r in runs], "MB/s"),
             row("producer_perf_mbps", [r[1] for r in runs], "MB/s"),
-            row("ratio_python_producer", [r[2] for r in runs], "x"),
-            row("record_bytes", [record_size], "bytes"),
-            row("records", [chunks], "records")]
+            row("ratio_python_producer", [r[2] for r in runs], "x")]
     summary = os.path.join(out, "summary.csv")
     kept = []
     if os.path.exists(summary):
