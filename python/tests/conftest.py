@@ -1,5 +1,6 @@
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -26,15 +27,21 @@ class Cluster:
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         self.bootstrap = None
         self.workers = []
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout], daemon=True).start()
         deadline = time.monotonic() + 240
-        for line in self.process.stdout:
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
             if line.startswith("BOOTSTRAP "):
                 self.bootstrap = line.split()[1]
             elif line.startswith("WORKER "):
                 self.workers.append(line.split()[2].rstrip("/"))
             elif line.startswith("READY"):
-                break
-            if time.monotonic() > deadline:
                 break
         if self.bootstrap is None or len(self.workers) != workers:
             self.stop()
