@@ -65,15 +65,18 @@ public final class ChunkReceipt {
 
     /** The receipt of a decoded chunk record, not yet judged. */
     static ChunkReceipt of(ChunkView chunk, InputRecord record) {
-        return new ChunkReceipt(chunk.modelId(), clip(chunk.publishId()), chunk.step(), chunk.versionBytes(),
+        return new ChunkReceipt(chunk.modelId(), chunk.publishId(), chunk.step(), chunk.versionBytes(),
                 chunk.bucketCount(), chunk.bucketIndex(), chunk.bucketOffset(), chunk.bucketSize(), chunk.chunkCount(),
                 chunk.chunkIndex(), chunk.chunkOffset(), chunk.payloadLength(), chunk.crc32c(), record.partition(),
                 record.offset(), record.timestamp(), record.valueSize(), null, false);
     }
 
-    /** This receipt, refused for {@code why}; {@code crc}: only its payload's CRC32C failed. */
+    /**
+     * This receipt, refused for {@code why}; {@code crc}: only its payload's CRC32C failed. Its
+     * publish id is cut (one too long to be valid stays too long), so it fits Flink's string format.
+     */
     ChunkReceipt refused(String why, boolean crc) {
-        return new ChunkReceipt(modelId, publishId, step, versionBytes, bucketCount, bucketIndex, bucketOffset,
+        return new ChunkReceipt(modelId, clip(publishId), step, versionBytes, bucketCount, bucketIndex, bucketOffset,
                 bucketSize, chunkCount, chunkIndex, chunkOffset, payloadLength, crc32c, partition, offset, timestamp,
                 recordBytes, clip(Objects.requireNonNull(why, "why")), crc);
     }
