@@ -196,7 +196,8 @@ public final class WeightSinkWriter
             } catch (ReplayException | WireFormatException | VersionReplayer.NoFreeSlotException e) {
                 drop(track, event);
                 fail(event, progress.versionBytes, "version " + event.version() + " cannot commit on worker " + worker
-                        + ": the chunks it missed while no slot was free could not be re-read from Kafka: "
+                        + ": the chunks it lacks (missed while no slot was free, or not received by the barrier) could not "
+                        + "be re-read from Kafka: "
                         + e.getMessage());
                 return true;
             }
