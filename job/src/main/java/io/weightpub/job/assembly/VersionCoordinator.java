@@ -36,7 +36,8 @@ public final class VersionCoordinator
 
     private static final long serialVersionUID = 1L;
 
-    private final TopicNames topics;
+    /** The topics' prefix: {@link TopicNames} itself is not serializable. */
+    private final String topicPrefix;
     private final long publishTimeoutMs;
     private final int retainedVersions;
     private final int deadLetterMaxRawBytes;
@@ -55,7 +56,7 @@ public final class VersionCoordinator
                             + "dead-letter raw bytes %d not negative",
                     publishTimeoutMs, retainedVersions, deadLetterMaxRawBytes));
         }
-        this.topics = Objects.requireNonNull(topics, "topics");
+        this.topicPrefix = Objects.requireNonNull(topics, "topics").prefix();
         this.publishTimeoutMs = publishTimeoutMs;
         this.retainedVersions = retainedVersions;
         this.deadLetterMaxRawBytes = deadLetterMaxRawBytes;
@@ -79,6 +80,7 @@ public final class VersionCoordinator
         Set<String> inFlight = new HashSet<>();
         AssemblerMetrics metrics = new AssemblerMetrics(getRuntimeContext().getMetricGroup(), inFlight);
         PublishChecks checks = new PublishChecks(limits);
+        TopicNames topics = TopicNames.of(topicPrefix);
         lifecycle = new PublishLifecycle(topics, publishTimeoutMs, retainedVersions, checks,
                 new AssemblerRecords(topics.status(), topics.deadLetters(), deadLetterMaxRawBytes), metrics, inFlight);
         coordinator = new PublishCoordinator(checks, signatures, lifecycle, metrics);
