@@ -9,7 +9,8 @@ import java.io.Serializable;
 import java.util.Optional;
 
 /**
- * The checks a chunk or manifest passes before the assembler allocates or stores anything for it:
+ * The checks a chunk or manifest passes before the job allocates or stores anything for it (a chunk
+ * alone in its {@link ChunkChecker}, against its publish in its {@link VersionCoordinator}):
  * every size, count and offset it declares against the {@link PublishLimits}, against each other
  * (without overflow) and against what the publish's earlier records said. Each returns why the
  * record is refused, or empty.
