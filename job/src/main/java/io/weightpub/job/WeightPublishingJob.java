@@ -153,7 +153,9 @@ public final class WeightPublishingJob {
                                 limits,
                                 SecurityOptions.verifier(conf)),
                         WeightEventTypeInfo.INSTANCE)
-                .uid("version-coordinator")
+                // The uid, state names and state formats of the assembler it replaced: its keyed state
+                // (ledger, publishes in flight, retained versions) is meant to carry over from a savepoint.
+                .uid("version-assembler")
                 .name("version coordinator")
                 .setParallelism(coordinators);
 

@@ -3,6 +3,8 @@ package io.weightpub.sink.internal;
 import io.weightpub.sink.WeightEvent;
 import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 
+import java.util.function.LongSupplier;
+
 /**
  * When a commit waits for chunks. The job's checkers send chunks to the workers on other channels
  * than the coordinator's commit, so a commit may come before the last chunks of its publish. Then
@@ -21,16 +23,17 @@ final class ChunkWait {
      * flight: its publish is staging here, with no chunk known to be missed, and its staged bytes do
      * not yet cover the version; or none of its chunks came yet. Never at a barrier.
      */
-    static boolean waiting(ModelTrack track, WeightEvent commit, boolean atBarrier) {
+    static boolean waiting(ModelTrack track, WeightEvent commit, boolean atBarrier, LongSupplier activeVersion) {
         if (atBarrier || commit.kind() != WeightEvent.Kind.COMMIT_VERSION
                 || commit.contentVersion() != commit.version()) {
             return false;
         }
         Progress progress = track.inFlight.get(commit.publishId());
         if (progress == null) {
-            // Not one chunk came yet; unless the publish ended here or the version is already committed here.
+            // Not one chunk came yet; unless the publish ended here or the version is already active here
+            // (a commit replayed after a restore).
             return commit.versionBytes() > 0 && !track.finished.contains(commit.publishId())
-                    && (track.lastCommitted == null || track.lastCommitted.version() < commit.version());
+                    && activeVersion.getAsLong() < commit.version();
         }
         return !progress.deferred && progress.lost == null && !progress.whole && progress.committable == null
                 && progress.missedChunks == 0 && !progress.missedUnknown

@@ -121,14 +121,18 @@ public final class WeightSinkWriter
 
     private void hold(ModelTrack track, WeightEvent event) {
         Optional<Progress> waiting = track.waitingForCheckpoint(store.status(event.modelId()));
+        boolean forChunks = waiting.isEmpty() && track.held.isEmpty()
+                && ChunkWait.waiting(track, event, false, () -> activeVersion(event.modelId()));
         String why = waiting.map(p -> "version " + p.committable.version() + " (publish " + p.publishId
-                + ") waits for its checkpoint").orElse(track.held.isEmpty() && ChunkWait.waiting(track, event, false)
-                        ? "waiting for chunks still in flight (they come from other checkers)"
-                        : "earlier commits are held");
+                        + ") waits for its checkpoint; it is applied after that flip")
+                .orElse(forChunks
+                        ? "waiting for chunks still in flight (they come from other checkers); it is applied once "
+                                + "they are staged, or at the next checkpoint with what is missing re-read from Kafka"
+                        : "earlier commits are held; it is applied after them");
         track.held.add(event);
         anyHeld = true;
         runtime.reporter().report(VersionState.STAGED, event.modelId(), event.version(), event.contentVersion(),
-                event.step(), event.publishId(), 0, 0, "commit held: " + why + "; it is applied after that flip");
+                event.step(), event.publishId(), 0, 0, "commit held: " + why);
     }
 
     /**
@@ -143,7 +147,7 @@ public final class WeightSinkWriter
         boolean stillHeld = false;
         for (ModelTrack track : publishes.tracks()) {
             while (!track.held.isEmpty()
-                    && !ChunkWait.waiting(track, track.held.peek(), atBarrier)
+                    && !ChunkWait.waiting(track, track.held.peek(), atBarrier, () -> activeVersion(track.modelId))
                     && track.waitingForCheckpoint(store.status(track.modelId)).isEmpty()
                     && tryCommit(track, track.held.peek(), atBarrier)) {
                 track.held.poll();
@@ -158,7 +162,7 @@ public final class WeightSinkWriter
      * between barriers, for chunks still in flight.
      */
     private boolean tryCommit(ModelTrack track, WeightEvent event, boolean atBarrier) {
-        if (ChunkWait.waiting(track, event, atBarrier)) {
+        if (ChunkWait.waiting(track, event, atBarrier, () -> activeVersion(event.modelId()))) {
             return false;
         }
         // Publishes the committer flipped since the last barrier must not look in flight.
@@ -360,6 +364,10 @@ public final class WeightSinkWriter
         track.inFlight.remove(event.publishId());
         store.abort(event.modelId(), event.publishId());
         track.finish(event.publishId());
+    }
+
+    private long activeVersion(String modelId) {
+        return store.status(modelId).active().map(VersionInfo::version).orElse(-1L);
     }
 
     private void fail(WeightEvent event, long bytes, String message) {
