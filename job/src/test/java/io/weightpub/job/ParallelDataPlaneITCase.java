@@ -74,6 +74,8 @@ class ParallelDataPlaneITCase {
             assertThat(out.versionIndex()).singleElement().satisfies(entry -> assertThat(entry.getChunkRanges())
                     .extracting(KafkaOffsetRange::getPartition).hasSizeGreaterThan(PARALLELISM));
             List<Long> checkedPerSubtask = chunksCheckedPerSubtask(job.client().getJobID());
+            System.out.printf("%d chunks over %d partitions; checked per checker subtask: %s%n", v1.chunks().size(),
+                    PARTITIONS, checkedPerSubtask);
             assertThat(checkedPerSubtask).hasSize(PARALLELISM);
             assertThat(checkedPerSubtask.stream().mapToLong(Long::longValue).sum()).isEqualTo(v1.chunks().size());
             assertThat(checkedPerSubtask).as("chunks checked per checker subtask: no single funnel")
