@@ -16,7 +16,8 @@ public final class ChunkReceiptSerializer extends TypeSerializerSingleton<ChunkR
 
     private static final long serialVersionUID = 1L;
     public static final ChunkReceiptSerializer INSTANCE = new ChunkReceiptSerializer();
-    public static final TypeInformation<ChunkReceipt> TYPE_INFO = new SerializerTypeInfo<>(ChunkReceipt.class, INSTANCE);
+    public static final TypeInformation<ChunkReceipt> TYPE_INFO =
+            new SerializerTypeInfo<>(ChunkReceipt.class, INSTANCE);
 
     @Override
     public boolean isImmutableType() {

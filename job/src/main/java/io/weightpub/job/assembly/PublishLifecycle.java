@@ -102,7 +102,8 @@ final class PublishLifecycle {
 
         List<KafkaOffsetRange> chunkRanges = new ArrayList<>();
         for (Map.Entry<Integer, long[]> range : progress.chunkRanges().entrySet()) {
-            chunkRanges.add(new KafkaOffsetRange(chunksTopic, range.getKey(), range.getValue()[0], range.getValue()[1]));
+            chunkRanges.add(new KafkaOffsetRange(
+                    chunksTopic, range.getKey(), range.getValue()[0], range.getValue()[1]));
         }
         List<ByteBuffer> bucketDigests = new ArrayList<>();
         for (BucketInfo bucket : manifest.getBuckets()) {

@@ -50,8 +50,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * makes it allocate or keep state in proportion to a number the record claims, every bad record is
  * dead-lettered exactly once with its topic, partition and offset, and a valid version published
  * after the batch is committed with its manifest's bucket digests. A chunk the checker stages counts
- * as staged unless its publish is aborted on the workers. Each try is a fresh {@link PipelineHarness}: a baseline version, {@value #BATCH} hostile items, then the valid
- * version. jqwik reports the seed of a failing try; {@code -Dhostile.survey=true} records every
+ * as staged unless its publish is aborted on the workers. Each try is a fresh {@link
+ * PipelineHarness}: a baseline version, {@value #BATCH} hostile items, then the valid version. jqwik reports the seed of a failing try; {@code -Dhostile.survey=true} records every
  * violation of a run instead of stopping at the first failing try.
  */
 class HostileInputPropertyTest {

@@ -7,6 +7,8 @@ import io.weightpub.sink.WeightEvent;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -108,10 +110,9 @@ final class PipelineHarness implements AutoCloseable {
     }
 
     private static ChunkReceipt roundTrip(ChunkReceipt receipt) throws Exception {
-        org.apache.flink.core.memory.DataOutputSerializer out = new org.apache.flink.core.memory.DataOutputSerializer(256);
+        DataOutputSerializer out = new DataOutputSerializer(256);
         ChunkReceiptSerializer.INSTANCE.serialize(receipt, out);
-        return ChunkReceiptSerializer.INSTANCE.deserialize(
-                new org.apache.flink.core.memory.DataInputDeserializer(out.getCopyOfBuffer()));
+        return ChunkReceiptSerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
     }
 
     @Override

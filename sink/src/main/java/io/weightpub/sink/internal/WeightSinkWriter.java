@@ -37,8 +37,8 @@ import java.util.OptionalLong;
  * bytes, a publish that needs the slot of a verified one) is held back, in order and in the state,
  * and retried once the committer has flipped. A commit that comes before the last chunks of its
  * publish (they travel from the job's checkers on other channels) is held until they are staged or
- * the next barrier ({@link ChunkWait}); chunks are staged by {@link ChunkStager}. A commit for bytes it did not stage (a rollback, a
- * publish whose slot was taken or never free) flips to a resident slot or re-reads the version
+ * the next barrier ({@link ChunkWait}); chunks are staged by {@link ChunkStager}. A commit for bytes
+ * it did not stage (a rollback, a publish whose slot was taken or never free) flips to a resident slot or re-reads the version
  * from Kafka ({@link VersionReplayer}). Every commit's manifest is checked against the sink's
  * publisher keys first, whatever path it takes. Its state is metadata only.
  */
@@ -200,9 +200,8 @@ public final class WeightSinkWriter
             } catch (ReplayException | WireFormatException | VersionReplayer.NoFreeSlotException e) {
                 drop(track, event);
                 fail(event, progress.versionBytes, "version " + event.version() + " cannot commit on worker " + worker
-                        + ": the chunks it lacks (missed while no slot was free, or not received by the barrier) could not "
-                        + "be re-read from Kafka: "
-                        + e.getMessage());
+                        + ": the chunks it lacks (missed while no slot was free, or not received by the barrier) "
+                        + "could not be re-read from Kafka: " + e.getMessage());
                 return true;
             }
         }
