@@ -1,6 +1,10 @@
 package io.weightpub.bench;
 
-import io.weightpub.job.assembly.VersionAssembler;
+import io.weightpub.job.assembly.ChunkChecker;
+import io.weightpub.job.assembly.ChunkReceipt;
+import io.weightpub.job.assembly.OutboundRecord;
+import io.weightpub.job.assembly.PublishLimits;
+import io.weightpub.job.assembly.VersionCoordinator;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.publisher.PublishEncoder;
 import io.weightpub.publisher.TensorSource;
@@ -8,6 +12,7 @@ import io.weightpub.schemas.ChunkView;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
+import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.SlotsExhaustedException;
 import io.weightpub.sink.StoreBackend;
 import io.weightpub.sink.WeightEvent;
@@ -19,8 +24,11 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.flink.types.Either;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -123,11 +131,16 @@ public class StageBenchmarks {
         }
     }
 
-    /** The job's assembler behind Flink's keyed operator harness, fed one fresh publish per invocation. */
+    /**
+     * The job's chunk checker and version coordinator behind Flink's operator harnesses, fed one
+     * fresh publish per invocation: the checker's receipts and pass-through records go to the
+     * coordinator as the job's keyBy would send them.
+     */
     @State(Scope.Thread)
     public static class Assembler {
         static final TopicNames TOPICS = TopicNames.of("bench");
-        KeyedOneInputStreamOperatorTestHarness<String, InputRecord, WeightEvent> harness;
+        OneInputStreamOperatorTestHarness<InputRecord, Either<ChunkReceipt, InputRecord>> checker;
+        KeyedOneInputStreamOperatorTestHarness<String, Either<ChunkReceipt, InputRecord>, WeightEvent> harness;
         TensorSource tensor;
         List<StreamRecord<InputRecord>> chunks;
         long step;
@@ -135,9 +148,13 @@ public class StageBenchmarks {
 
         @Setup(Level.Trial)
         public void setUp() throws Exception {
+            checker = new OneInputStreamOperatorTestHarness<>(
+                    new ProcessOperator<>(new ChunkChecker(TOPICS, 1024, PublishLimits.defaults())));
+            checker.open();
             harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                    new KeyedProcessOperator<>(new VersionAssembler(TOPICS, 600_000, 8, 1024)),
-                    InputRecord::modelKey, Types.STRING);
+                    new KeyedProcessOperator<>(new VersionCoordinator(TOPICS, 600_000, 8, 1024,
+                            PublishLimits.defaults(), SignatureVerifier.acceptingAll())),
+                    ChunkChecker.BY_MODEL, Types.STRING);
             // The harness copies every output through this serializer; WeightEvent is immutable, so the
             // copy is free, as it is between chained operators of the real job.
             harness.setup(WeightEventSerializer.INSTANCE);
@@ -145,11 +162,24 @@ public class StageBenchmarks {
             tensor = SyntheticModel.flat("w", (long) ASSEMBLER_CHUNKS * CHUNK, 0);
         }
 
+        /** One record through the checker, then what it sends the coordinator through the coordinator. */
+        void process(StreamRecord<InputRecord> record) throws Exception {
+            checker.processElement(record);
+            for (Either<ChunkReceipt, InputRecord> checked : checker.extractOutputValues()) {
+                harness.processElement(new StreamRecord<>(checked));
+            }
+            checker.getOutput().clear();
+        }
+
         /** Encodes the next publish (outside the measurement) and sends its manifest first. */
         @Setup(Level.Invocation)
         public void nextPublish() throws Exception {
             harness.getOutput().clear();
-            var side = harness.getSideOutput(VersionAssembler.OUTBOUND);
+            var staged = checker.getSideOutput(ChunkChecker.STAGE);
+            if (staged != null) {
+                staged.clear();
+            }
+            var side = harness.getSideOutput(OutboundRecord.TAG);
             if (side != null) {
                 side.clear();
             }
@@ -163,13 +193,14 @@ public class StageBenchmarks {
             if (chunks.size() != ASSEMBLER_CHUNKS) {
                 throw new IllegalStateException(chunks.size() + " chunks, expected " + ASSEMBLER_CHUNKS);
             }
-            harness.processElement(new StreamRecord<>(new InputRecord(InputRecord.Kind.MANIFEST, TOPICS.manifests(),
+            process(new StreamRecord<>(new InputRecord(InputRecord.Kind.MANIFEST, TOPICS.manifests(),
                     0, offset++, 0, "bench", WireCodec.MANIFEST.encode(encoder.manifest()))));
         }
 
         @TearDown(Level.Trial)
         public void tearDown() throws Exception {
             harness.close();
+            checker.close();
         }
     }
 
@@ -235,12 +266,12 @@ public class StageBenchmarks {
         return WeightEventSerializer.INSTANCE.deserialize(c.in);
     }
 
-    /** The whole assembler per chunk: parse, checks, CRC32C, bookkeeping in keyed state, emit. */
+    /** Checker and coordinator per chunk: parse, checks, CRC32C, bookkeeping in keyed state, emit. */
     @Benchmark
     @OperationsPerInvocation(ASSEMBLER_CHUNKS)
     public int assembler(Assembler a) throws Exception {
         for (StreamRecord<InputRecord> record : a.chunks) {
-            a.harness.processElement(record);
+            a.process(record);
         }
         return a.harness.getOutput().size();
     }

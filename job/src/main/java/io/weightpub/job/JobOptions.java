@@ -38,10 +38,20 @@ public final class JobOptions {
             .withDescription("Checkpoint interval. In the default commit mode versions become active when "
                     + "the checkpoint after their last chunk completes.");
 
-    public static final ConfigOption<Integer> ASSEMBLER_PARALLELISM = ConfigOptions.key("assembler.parallelism")
+    public static final ConfigOption<Integer> PARALLELISM = ConfigOptions.key("parallelism")
             .intType()
             .defaultValue(1)
-            .withDescription("Parallelism of the source and the assembler (models are spread over subtasks).");
+            .withFallbackKeys("assembler.parallelism")
+            .withDescription("Parallelism of the Kafka source and the chunk checkers chained to it: how many "
+                    + "subtasks read, decode and CRC-check the chunks of one version in parallel. Give the chunks "
+                    + "topic at least this many partitions. (Formerly `assembler.parallelism`, still read.)");
+
+    public static final ConfigOption<Integer> COORDINATOR_PARALLELISM = ConfigOptions.key("coordinator.parallelism")
+            .intType()
+            .defaultValue(1)
+            .withDescription("Parallelism of the version coordinators, keyed by model: each sees only chunk "
+                    + "receipts (metadata), never payload, so one keeps up with many checkers; raise it to spread "
+                    + "many models.");
 
     public static final ConfigOption<Integer> WORKERS = ConfigOptions.key("workers")
             .intType()

@@ -1,7 +1,10 @@
 package io.weightpub.job;
 
+import io.weightpub.job.assembly.ChunkChecker;
+import io.weightpub.job.assembly.ChunkReceipt;
+import io.weightpub.job.assembly.OutboundRecord;
 import io.weightpub.job.assembly.PublishLimits;
-import io.weightpub.job.assembly.VersionAssembler;
+import io.weightpub.job.assembly.VersionCoordinator;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
 import io.weightpub.schemas.TopicNames;
@@ -19,10 +22,9 @@ import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.datastream.DataStreamUtils;
-import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.types.Either;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -49,15 +51,15 @@ public final class WeightPublishingJob {
         env.execute("weightpub: " + conf.get(JobOptions.TOPIC_PREFIX));
     }
 
-    /** Builds the whole job on {@code env}: source, assembler, outbound topics and weight sink. */
+    /** Builds the whole job on {@code env}: source, checkers, coordinators, outbound topics and weight sink. */
     public static void build(StreamExecutionEnvironment env, Configuration conf) {
-        SingleOutputStreamOperator<WeightEvent> events = assemble(env, conf);
-        sinkToWorkers(events, conf);
+        sinkToWorkers(assemble(env, conf), conf);
     }
 
     /**
-     * Sends every event to every worker's sink subtask. With one assembler and one worker the events
-     * are forwarded instead, so Flink chains the whole job and chunk bytes are never serialized.
+     * Sends every event to every worker's sink subtask. Stage events come from the checkers and the
+     * other events from the coordinators (a union), so the sink is never chained to them: with one
+     * worker the events are forwarded (or rebalanced, from several checkers), else broadcast.
      */
     public static void sinkToWorkers(DataStream<WeightEvent> events, Configuration conf) {
         int workers = conf.get(JobOptions.WORKERS);
@@ -70,8 +72,7 @@ public final class WeightPublishingJob {
                 .producerProperties(kafkaProperties(conf))
                 .consumerProperties(kafkaProperties(conf))
                 .build();
-        boolean chainable = workers == 1 && conf.get(JobOptions.ASSEMBLER_PARALLELISM) == 1;
-        (chainable ? events : events.broadcast())
+        (workers == 1 ? events : events.broadcast())
                 .sinkTo(sink)
                 .uid("weight-sink")
                 .name("weights")
@@ -79,15 +80,34 @@ public final class WeightPublishingJob {
     }
 
     /**
-     * The job up to the assembler: the ordered stream of sink events, with the status, version
-     * index and dead-letter records already wired to their topics.
+     * The job up to the sink: the stream of sink events, with the status, version index and
+     * dead-letter records already wired to their topics.
+     *
+     * <p>Data path: the Kafka source and the {@link ChunkChecker}s chained to it run at {@link
+     * JobOptions#PARALLELISM}; each checker checks the chunks its source subtask read and sends
+     * their payload straight on to the workers, and a {@link ChunkReceipt} (metadata) per chunk to
+     * the {@link VersionCoordinator} of its model, keyed by model, which alone decides versions.
+     * The two meet again in a union before the sink. Checkpoints are aligned, which the sink's
+     * commit protocol relies on: a coordinator emits a commit only after the receipts of every
+     * chunk of the version, each sent by its checker after the chunk's stage event and before the
+     * checker's next barrier; with aligned barriers every such stage event reached each sink
+     * subtask before that barrier, so a commit still waiting for chunks at a barrier waits for
+     * bytes that will not come through the job (the sink re-reads them from Kafka or fails the
+     * version). Unaligned checkpoints would let a barrier overtake those stage events.
      */
-    public static SingleOutputStreamOperator<WeightEvent> assemble(StreamExecutionEnvironment env, Configuration conf) {
+    public static DataStream<WeightEvent> assemble(StreamExecutionEnvironment env, Configuration conf) {
         String bootstrapServers = conf.getOptional(JobOptions.BOOTSTRAP_SERVERS).orElseThrow(() ->
                 new IllegalArgumentException("missing required option --" + JobOptions.BOOTSTRAP_SERVERS.key()));
         TopicNames topics = TopicNames.of(conf.get(JobOptions.TOPIC_PREFIX));
-        int parallelism = conf.get(JobOptions.ASSEMBLER_PARALLELISM);
+        int parallelism = conf.get(JobOptions.PARALLELISM);
+        int coordinators = conf.get(JobOptions.COORDINATOR_PARALLELISM);
+        if (parallelism < 1 || coordinators < 1) {
+            throw new IllegalArgumentException("--" + JobOptions.PARALLELISM.key() + " " + parallelism + " and --"
+                    + JobOptions.COORDINATOR_PARALLELISM.key() + " " + coordinators + " must be at least 1");
+        }
         env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
+        // See above: the sink's commit protocol needs aligned barriers.
+        env.getCheckpointConfig().enableUnalignedCheckpoints(false);
 
         KafkaSourceBuilder<InputRecord> sourceBuilder = KafkaSource.<InputRecord>builder()
                 .setBootstrapServers(bootstrapServers)
@@ -113,24 +133,31 @@ public final class WeightPublishingJob {
                 .uid("trainer-topics")
                 .setParallelism(parallelism);
 
-        // With one assembler every key lands on it anyway: reinterpreting the source as keyed lets
-        // Flink chain source and assembler, so chunk bytes are never serialized between them.
-        KeyedStream<InputRecord, String> byModel = parallelism == 1
-                ? DataStreamUtils.reinterpretAsKeyedStream(input, InputRecord::modelKey, Types.STRING)
-                : input.keyBy(InputRecord::modelKey, Types.STRING);
-        SingleOutputStreamOperator<WeightEvent> events = byModel
+        int deadLetterMaxRawBytes = conf.get(JobOptions.DEAD_LETTER_MAX_RAW_BYTES);
+        PublishLimits limits = PublishLimits.fromConfig(conf);
+        // Chained to the source: the record's bytes are checked where they were read, never serialized.
+        SingleOutputStreamOperator<Either<ChunkReceipt, InputRecord>> checked = input
+                .process(new ChunkChecker(topics, deadLetterMaxRawBytes, limits), ChunkChecker.OUTPUT_TYPE)
+                .uid("chunk-checker")
+                .name("chunk checker")
+                .setParallelism(parallelism);
+
+        SingleOutputStreamOperator<WeightEvent> decided = checked
+                .keyBy(ChunkChecker.BY_MODEL, Types.STRING)
                 .process(
-                        new VersionAssembler(
+                        new VersionCoordinator(
                                 topics,
                                 conf.get(JobOptions.PUBLISH_TIMEOUT).toMillis(),
                                 conf.get(JobOptions.RETAINED_MANIFESTS),
-                                conf.get(JobOptions.DEAD_LETTER_MAX_RAW_BYTES),
-                                PublishLimits.fromConfig(conf),
+                                deadLetterMaxRawBytes,
+                                limits,
                                 SecurityOptions.verifier(conf)),
                         WeightEventTypeInfo.INSTANCE)
+                // The uid, state names and state formats of the assembler it replaced: its keyed state
+                // (ledger, publishes in flight, retained versions) is meant to carry over from a savepoint.
                 .uid("version-assembler")
-                .name("version assembler")
-                .setParallelism(parallelism);
+                .name("version coordinator")
+                .setParallelism(coordinators);
 
         KafkaSink<Tuple3<String, byte[], byte[]>> outbound = KafkaSink.<Tuple3<String, byte[], byte[]>>builder()
                 .setBootstrapServers(bootstrapServers)
@@ -140,12 +167,13 @@ public final class WeightPublishingJob {
                 .setRecordSerializer((record, context, timestamp) ->
                         new ProducerRecord<>(record.f0, record.f1, record.f2))
                 .build();
-        events.getSideOutput(VersionAssembler.OUTBOUND)
+        checked.getSideOutput(OutboundRecord.TAG)
+                .union(decided.getSideOutput(OutboundRecord.TAG))
                 .sinkTo(outbound)
                 .uid("status-index-dead-letters")
                 .name("status, version index, dead letters")
-                .setParallelism(parallelism);
-        return events;
+                .setParallelism(coordinators);
+        return checked.getSideOutput(ChunkChecker.STAGE).union(decided);
     }
 
     /** Kafka client properties passed through with the {@code kafka.} prefix (TLS, SASL, ...). */

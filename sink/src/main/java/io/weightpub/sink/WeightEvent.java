@@ -4,10 +4,13 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * What the job tells every sink subtask, in order per model: stage a chunk's bytes into the shadow
- * slot of a publish, commit a complete and checked publish as a published version, or abort a
- * publish. All events of one model travel through one job subtask, so each sink subtask sees them
- * in the order the job decided them.
+ * What the job tells every sink subtask: stage a chunk's bytes into the shadow slot of a publish,
+ * commit a complete and checked publish as a published version, or abort a publish. Commit, abort
+ * and bucket-complete events of one model come from its one coordinator subtask, so each sink
+ * subtask sees them in the order the job decided them. Stage events come from the job's parallel
+ * chunk checkers on other channels: before, after or between the decisions about their publish
+ * (within one checkpoint: every chunk a commit counts reaches the sink before the barrier after the
+ * commit).
  */
 public final class WeightEvent {
 
@@ -16,8 +19,9 @@ public final class WeightEvent {
         /** Write {@link #payload()} at {@link #versionOffset()} of the publish's shadow slot. */
         STAGE_CHUNK,
         /**
-         * Every chunk of the publish has been staged and checked by the job; verify the bucket
-         * digests of {@link #manifest()} on the staged bytes, then make it version {@link #version()}.
+         * Every chunk of the publish has been checked by the job and sent to the workers (the last
+         * ones may still be in flight); once they are staged, verify the bucket digests of {@link
+         * #manifest()} on the staged bytes, then make it version {@link #version()}.
          */
         COMMIT_VERSION,
         /** Drop the publish's shadow slot; it will never be committed. */

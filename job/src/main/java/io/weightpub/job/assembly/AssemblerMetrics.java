@@ -7,7 +7,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 import java.util.Set;
 
-/** The assembler's metrics, registered in its operator metric group. */
+/** The version coordinator's metrics, registered in its operator metric group (names kept from the assembler). */
 final class AssemblerMetrics {
     final Counter chunksIn;
     final Counter bytesIn;

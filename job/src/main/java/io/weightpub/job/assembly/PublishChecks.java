@@ -2,7 +2,6 @@ package io.weightpub.job.assembly;
 
 import io.weightpub.job.JobOptions;
 import io.weightpub.schemas.BucketInfo;
-import io.weightpub.schemas.ChunkView;
 import io.weightpub.schemas.ManifestValidator;
 import io.weightpub.schemas.VersionManifest;
 
@@ -10,7 +9,8 @@ import java.io.Serializable;
 import java.util.Optional;
 
 /**
- * The checks a chunk or manifest passes before the assembler allocates or stores anything for it:
+ * The checks a chunk or manifest passes before the job allocates or stores anything for it (a chunk
+ * alone in its {@link ChunkChecker}, against its publish in its {@link VersionCoordinator}):
  * every size, count and offset it declares against the {@link PublishLimits}, against each other
  * (without overflow) and against what the publish's earlier records said. Each returns why the
  * record is refused, or empty.
@@ -31,9 +31,23 @@ final class PublishChecks implements Serializable {
     // ---------------------------------------------------------------- a publish's first record
 
     /** The sizes a publish's first chunk declares for the whole version. */
-    Optional<String> newPublish(ChunkView chunk) {
+    Optional<String> newPublish(ChunkReceipt chunk) {
         Optional<String> id = publishId(chunk.publishId());
         return id.isPresent() ? id : versionSize(chunk.versionBytes(), chunk.bucketCount(), "chunk");
+    }
+
+    /**
+     * Every check a chunk can pass or fail on its own, without state: what it declares for its
+     * version against the limits, and its bucket and chunk geometry against each other, as if it
+     * were its publish's first chunk. What it must agree with in other records is {@link #chunk}'s.
+     */
+    Optional<String> chunkAlone(ChunkReceipt chunk) {
+        Optional<String> version = newPublish(chunk);
+        if (version.isPresent()) {
+            return version;
+        }
+        return chunk(new PublishProgress(chunk.modelId(), chunk.publishId(), chunk.step(), chunk.versionBytes(),
+                chunk.bucketCount(), 0), chunk);
     }
 
     private static Optional<String> publishId(String publishId) {
@@ -74,7 +88,7 @@ final class PublishChecks implements Serializable {
     // ---------------------------------------------------------------- chunks
 
     /** A chunk against its own publish: sizes, bucket geometry, chunk placement and the limits. */
-    Optional<String> chunk(PublishProgress progress, ChunkView chunk) {
+    Optional<String> chunk(PublishProgress progress, ChunkReceipt chunk) {
         int payloadLength = chunk.payloadLength();
         if (chunk.step() != progress.step || chunk.versionBytes() != progress.versionBytes
                 || chunk.bucketCount() != progress.bucketCount) {
@@ -129,7 +143,7 @@ final class PublishChecks implements Serializable {
      * requires), so one chunk proves where its version starts and, from the last bucket, where it ends.
      * A non-last bucket cannot refute a larger version size: the buckets after it may hold the rest.
      */
-    private static Optional<String> bucketEnds(PublishProgress progress, ChunkView chunk) {
+    private static Optional<String> bucketEnds(PublishProgress progress, ChunkReceipt chunk) {
         int bucketIndex = chunk.bucketIndex();
         if (bucketIndex == 0 && chunk.bucketOffset() != 0) {
             return Optional.of(String.format("bucket 0 at offset %d; the first bucket starts at offset 0",
@@ -146,7 +160,7 @@ final class PublishChecks implements Serializable {
     }
 
     /** The chunk count a bucket's first chunk declares: at most one chunk per byte, within the limit. */
-    private Optional<String> newBucketChunkCount(PublishProgress progress, ChunkView chunk) {
+    private Optional<String> newBucketChunkCount(PublishProgress progress, ChunkReceipt chunk) {
         long declared = progress.declaredChunks();
         if (chunk.chunkCount() <= 0 || chunk.chunkCount() > Math.max(1, chunk.bucketSize())
                 || chunk.chunkCount() > limits.maxChunks - declared) {
@@ -163,7 +177,7 @@ final class PublishChecks implements Serializable {
      * the size its chunks imply. So a chunk cut wrongly is caught as it arrives, whether its manifest
      * came first or not.
      */
-    private Optional<String> chunkGeometry(PublishProgress progress, ChunkView chunk) {
+    private Optional<String> chunkGeometry(PublishProgress progress, ChunkReceipt chunk) {
         int payloadLength = chunk.payloadLength();
         int bucketIndex = chunk.bucketIndex();
         long chunkSize = progress.chunkSize > 0 ? progress.chunkSize : impliedChunkSize(chunk);
@@ -200,7 +214,7 @@ final class PublishChecks implements Serializable {
     }
 
     /** The chunk size a chunk implies: its offset over its index, or a first chunk's length; -1 for none. */
-    static long impliedChunkSize(ChunkView chunk) {
+    static long impliedChunkSize(ChunkReceipt chunk) {
         if (chunk.chunkIndex() > 0) {
             return chunk.chunkOffset() / chunk.chunkIndex();
         }

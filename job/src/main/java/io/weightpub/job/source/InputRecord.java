@@ -3,9 +3,9 @@ package io.weightpub.job.source;
 import java.util.Objects;
 
 /**
- * One record of an input topic, undecoded, with where it came from. The job routes it by the model
- * named in the Kafka key and decodes it once, in the assembler, so the bytes cross the network
- * between operators raw.
+ * One record of an input topic, undecoded, with where it came from. The job decodes it once: a
+ * chunk in the chunk checker chained to the source, a manifest or control record in the
+ * coordinator of the model its Kafka key names (it crosses the network raw).
  */
 public final class InputRecord {
 
@@ -16,7 +16,7 @@ public final class InputRecord {
         CONTROL
     }
 
-    /** Key for records whose Kafka key names no model; the assembler quarantines them. */
+    /** Key for records whose Kafka key names no model; the checker quarantines them. */
     public static final String NO_MODEL = "";
 
     private final Kind kind;

@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 /**
  * Wraps each Kafka record of the input topics, undecoded, with its coordinates. Only the key is
  * read here (to route by model); a record whose value will not decode is still passed on, so the
- * assembler can quarantine it with its coordinates instead of the source failing.
+ * chunk checker or the coordinator can quarantine it with its coordinates instead of the source failing.
  */
 public final class InputRecordDeserializer implements KafkaRecordDeserializationSchema<InputRecord> {
 

@@ -12,28 +12,24 @@ import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.sink.WeightEvent;
 
 import org.apache.avro.specific.SpecificRecord;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 
-/** The assembler in Flink's keyed operator test harness, with helpers to feed records and read its outputs. */
+/** The checker and the coordinator ({@link PipelineHarness}), with helpers to feed records and read its outputs. */
 final class AssemblerHarness implements AutoCloseable {
 
     static final TopicNames TOPICS = TopicNames.of("unit");
 
-    private final KeyedOneInputStreamOperatorTestHarness<String, InputRecord, WeightEvent> harness;
+    private final PipelineHarness harness;
     private long nextOffset;
 
-    AssemblerHarness(VersionAssembler assembler) throws Exception {
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(assembler), InputRecord::modelKey, Types.STRING);
+    AssemblerHarness(PipelineHarness pipeline) throws Exception {
+        harness = pipeline;
         harness.open();
     }
 
@@ -79,11 +75,9 @@ final class AssemblerHarness implements AutoCloseable {
 
     List<Tuple3<String, byte[], byte[]>> outbound(String topic) {
         List<Tuple3<String, byte[], byte[]>> records = new ArrayList<>();
-        if (harness.getSideOutput(VersionAssembler.OUTBOUND) != null) {
-            for (StreamRecord<Tuple3<String, byte[], byte[]>> record : harness.getSideOutput(VersionAssembler.OUTBOUND)) {
-                if (record.getValue().f0.equals(topic)) {
-                    records.add(record.getValue());
-                }
+        for (StreamRecord<Tuple3<String, byte[], byte[]>> record : harness.getSideOutput()) {
+            if (record.getValue().f0.equals(topic)) {
+                records.add(record.getValue());
             }
         }
         return records;

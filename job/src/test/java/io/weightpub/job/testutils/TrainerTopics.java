@@ -32,11 +32,18 @@ public final class TrainerTopics implements AutoCloseable {
     public static final int CHUNK_PARTITIONS = 3;
 
     private final TopicNames topics;
+    private final int chunkPartitions;
     private final KafkaProducer<byte[], byte[]> producer;
 
     public TrainerTopics(EmbeddedKafka kafka, TopicNames topics) {
+        this(kafka, topics, CHUNK_PARTITIONS);
+    }
+
+    /** The topics with {@code chunkPartitions} partitions of the chunks topic. */
+    public TrainerTopics(EmbeddedKafka kafka, TopicNames topics, int chunkPartitions) {
         this.topics = topics;
-        kafka.createTopic(topics.chunks(), CHUNK_PARTITIONS, Map.of());
+        this.chunkPartitions = chunkPartitions;
+        kafka.createTopic(topics.chunks(), chunkPartitions, Map.of());
         kafka.createTopic(topics.manifests(), 1, Map.of());
         kafka.createTopic(topics.control(), 1, Map.of());
         kafka.createTopic(topics.status(), 1, Map.of());
@@ -72,7 +79,7 @@ public final class TrainerTopics implements AutoCloseable {
                     : plan.chunkValue.apply(chunk);
             ProducerRecord<byte[], byte[]> record = PublishRecords.chunkRecord(topics, chunk, value);
             if (plan.shuffle) {
-                record = new ProducerRecord<>(record.topic(), random.nextInt(CHUNK_PARTITIONS), record.key(),
+                record = new ProducerRecord<>(record.topic(), random.nextInt(chunkPartitions), record.key(),
                         record.value());
             }
             records.add(record);

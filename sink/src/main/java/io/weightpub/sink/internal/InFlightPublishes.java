@@ -5,11 +5,13 @@ import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightEvent;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -81,9 +83,19 @@ final class InFlightPublishes {
             long active = status.active().map(VersionInfo::version).orElse(-1L);
             String activePublish = status.active().map(VersionInfo::publishId).orElse(null);
             // A relabel of the active bytes (a rollback to the current content) waits without a staged slot.
-            inFlight.values().removeIf(p -> p.lost == null && !p.deferred && !staged.contains(p.publishId)
-                    && !(p.committable != null && p.committable.version() > active
-                            && p.publishId.equals(activePublish)));
+            List<String> settled = new ArrayList<>();
+            inFlight.values().forEach(p -> {
+                if (p.lost == null && !p.deferred && !staged.contains(p.publishId)
+                        && !(p.committable != null && p.committable.version() > active
+                                && p.publishId.equals(activePublish))) {
+                    settled.add(p.publishId);
+                }
+            });
+            // Remembered as finished: late copies of their chunks (from the job's checkers) must not re-open a slot.
+            settled.forEach(id -> {
+                inFlight.remove(id);
+                finish(id);
+            });
         }
 
         private static Set<String> stagedIds(ModelStatus status) {

@@ -35,6 +35,12 @@ final class Progress {
     boolean missedUnknown;
     /** Its encoded manifest once verified, to verify it again after a restore re-read its bytes. */
     byte[] manifest;
+    /**
+     * Buckets the job said are complete before all their chunks were staged here (they come from
+     * other checkers): bucket index to {offset, size}, hashed once staged. At most one per bucket
+     * the job counted; not checkpointed (the verification hashes whatever was not prehashed).
+     */
+    final Map<Integer, long[]> pendingBuckets = new TreeMap<>();
 
     Progress(String modelId, String publishId, long step, long versionBytes, long stagedAtMillis) {
         this.modelId = modelId;

@@ -18,6 +18,8 @@ import java.util.Set;
 final class SinkMetrics {
 
     final Counter chunksStaged;
+    /** Chunk events not staged: duplicates of staged bytes, or lying about their publish. */
+    final Counter chunksIgnored;
     final Counter bytesStaged;
     final Counter versionsVerified;
     final Counter versionsFailed;
@@ -31,6 +33,7 @@ final class SinkMetrics {
         this.group = group;
         this.store = store;
         chunksStaged = group.counter("chunksStaged");
+        chunksIgnored = group.counter("chunksIgnored");
         bytesStaged = group.counter("bytesStaged");
         group.meter("stagingBytesPerSecond", new MeterView(bytesStaged));
         versionsVerified = group.counter("versionsVerified");

@@ -35,8 +35,10 @@ import java.util.OptionalLong;
  * the checkpoint ({@link CommitMode#ON_CHECKPOINT}). Nothing flips before its checkpoint completed
  * (in ON_CHECKPOINT mode): a commit that depends on a flip still waiting (a rollback to the active
  * bytes, a publish that needs the slot of a verified one) is held back, in order and in the state,
- * and retried once the committer has flipped. A commit for bytes it did not stage (a rollback, a
- * publish whose slot was taken or never free) flips to a resident slot or re-reads the version
+ * and retried once the committer has flipped. A commit that comes before the last chunks of its
+ * publish (they travel from the job's checkers on other channels) is held until they are staged or
+ * the next barrier ({@link ChunkWait}); chunks are staged by {@link ChunkStager}. A commit for bytes
+ * it did not stage (a rollback, a publish whose slot was taken or never free) flips to a resident slot or re-reads the version
  * from Kafka ({@link VersionReplayer}). Every commit's manifest is checked against the sink's
  * publisher keys first, whatever path it takes. Its state is metadata only.
  */
@@ -53,6 +55,7 @@ public final class WeightSinkWriter
     private final SinkMetrics metrics;
     private final ShadowSlots slots;
     private final VersionReplayer replayer;
+    private final ChunkStager stager;
     /** Defence in depth: the job checked the manifest too, but a worker must not trust the job's path. */
     private final SignatureVerifier signatures;
     private final InFlightPublishes publishes = new InFlightPublishes();
@@ -80,6 +83,7 @@ public final class WeightSinkWriter
         this.store = runtime.store();
         this.metrics = new SinkMetrics(metricGroup, store);
         this.slots = new ShadowSlots(runtime);
+        this.stager = new ChunkStager(runtime, slots, metrics);
         this.signatures = sink.signatures();
         this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic().orElse(null), slots::claim,
                 signatures);
@@ -95,92 +99,57 @@ public final class WeightSinkWriter
     @Override
     public void write(WeightEvent event, Context context) {
         metrics.watch(event.modelId());
-        retryHeld();
+        retryHeld(false);
         switch (event.kind()) {
-            case STAGE_CHUNK -> stageChunk(event);
+            case STAGE_CHUNK -> {
+                stager.stage(publishes.track(event.modelId()), event);
+                retryHeld(false); // it may have been the last chunk a held commit waited for
+            }
             case COMMIT_VERSION -> commit(event);
             case ABORT_VERSION -> abortVersion(event);
-            case BUCKET_COMPLETE -> prehashBucket(event);
+            case BUCKET_COMPLETE -> stager.bucketComplete(publishes.track(event.modelId()), event);
         }
-    }
-
-    private void stageChunk(WeightEvent event) {
-        ModelTrack track = publishes.track(event.modelId());
-        Progress progress = track.inFlight.get(event.publishId());
-        if (progress == null) {
-            if (track.finished.contains(event.publishId())) {
-                return; // re-sent after a restore, or its slot was taken: its commit re-reads it from Kafka
-            }
-            progress = new Progress(event.modelId(), event.publishId(), event.step(), event.versionBytes(),
-                    System.currentTimeMillis());
-            track.inFlight.put(event.publishId(), progress);
-            if (!slots.claimLive(track, progress)) {
-                progress.deferred = true;
-                runtime.reporter().report(VersionState.STAGED, event.modelId(), -1, -1, event.step(),
-                        event.publishId(), 0, 0, "deferred: no free slot while every shadow slot holds a verified "
-                                + "publish waiting for its checkpoint; its chunks are not staged, its commit re-reads "
-                                + "it from Kafka once a slot is free");
-            } else if (progress.lost == null) {
-                runtime.reporter().report(VersionState.STAGED, event.modelId(), -1, -1, event.step(),
-                        event.publishId(), event.versionBytes(), 0, "first chunk staged into a shadow slot");
-            }
-        }
-        if (progress.deferred && !slots.claimLate(track, progress)) {
-            progress.miss(event.sourcePartition(), event.sourceOffset());
-            return;
-        }
-        if (progress.lost != null || progress.whole) {
-            return; // its bytes are gone or the store refused it a slot, or it came whole (a rollback)
-        }
-        store.write(event.modelId(), event.publishId(), event.versionOffset(), event.payload(), event.payloadOffset(),
-                event.payloadLength());
-        metrics.chunksStaged.inc();
-        metrics.bytesStaged.inc(event.payloadLength());
-        progress.record(event.versionOffset(), event.payloadLength(), event.sourcePartition(), event.sourceOffset());
-    }
-
-    /**
-     * Hashes a bucket whose every chunk is staged while the next buckets still stream, so the
-     * commit's verification finds its digest ready. Buckets this worker does not hold whole are left
-     * to the verification.
-     */
-    private void prehashBucket(WeightEvent event) {
-        Progress progress = publishes.track(event.modelId()).inFlight.get(event.publishId());
-        if (progress == null || progress.lost != null || progress.whole || progress.deferred
-                || !progress.stagedBytes.covers(event.versionOffset(), event.versionOffset() + event.bucketSize())) {
-            return;
-        }
-        store.prehash(event.modelId(), event.publishId(), event.versionOffset(), event.bucketSize());
     }
 
     /** A commit, in order: held back behind the model's earlier held commits, or when it cannot be done now. */
     private void commit(WeightEvent event) {
         ModelTrack track = publishes.track(event.modelId());
-        if (!track.held.isEmpty() || !tryCommit(track, event)) {
+        if (!track.held.isEmpty() || !tryCommit(track, event, false)) {
             hold(track, event);
         }
     }
 
     private void hold(ModelTrack track, WeightEvent event) {
         Optional<Progress> waiting = track.waitingForCheckpoint(store.status(event.modelId()));
+        boolean forChunks = waiting.isEmpty() && track.held.isEmpty()
+                && ChunkWait.waiting(track, event, false, () -> activeVersion(event.modelId()));
         String why = waiting.map(p -> "version " + p.committable.version() + " (publish " + p.publishId
-                + ") waits for its checkpoint").orElse("earlier commits are held");
+                        + ") waits for its checkpoint; it is applied after that flip")
+                .orElse(forChunks
+                        ? "waiting for chunks still in flight (they come from other checkers); it is applied once "
+                                + "they are staged, or at the next checkpoint with what is missing re-read from Kafka"
+                        : "earlier commits are held; it is applied after them");
         track.held.add(event);
         anyHeld = true;
         runtime.reporter().report(VersionState.STAGED, event.modelId(), event.version(), event.contentVersion(),
-                event.step(), event.publishId(), 0, 0, "commit held: " + why + "; it is applied after that flip");
+                event.step(), event.publishId(), 0, 0, "commit held: " + why);
     }
 
-    /** Retries held commits of models where no flip is waiting any more; they stay in order. */
-    private void retryHeld() {
+    /**
+     * Retries held commits of models where no flip is waiting any more; they stay in order. At a
+     * barrier ({@code atBarrier}) a commit waits for no more chunks: every chunk the job counted for
+     * it came before the barrier (aligned checkpoints), so what is missing is re-read from Kafka.
+     */
+    private void retryHeld(boolean atBarrier) {
         if (!anyHeld) {
             return;
         }
         boolean stillHeld = false;
         for (ModelTrack track : publishes.tracks()) {
             while (!track.held.isEmpty()
+                    && !ChunkWait.waiting(track, track.held.peek(), atBarrier, () -> activeVersion(track.modelId))
                     && track.waitingForCheckpoint(store.status(track.modelId)).isEmpty()
-                    && tryCommit(track, track.held.peek())) {
+                    && tryCommit(track, track.held.peek(), atBarrier)) {
                 track.held.poll();
             }
             stillHeld |= !track.held.isEmpty();
@@ -188,14 +157,21 @@ public final class WeightSinkWriter
         anyHeld = stillHeld;
     }
 
-    /** Verifies and commits; false (nothing changed) when it must wait for a flip still to come. */
-    private boolean tryCommit(ModelTrack track, WeightEvent event) {
+    /**
+     * Verifies and commits; false (nothing changed) when it must wait for a flip still to come, or,
+     * between barriers, for chunks still in flight.
+     */
+    private boolean tryCommit(ModelTrack track, WeightEvent event, boolean atBarrier) {
+        if (ChunkWait.waiting(track, event, atBarrier, () -> activeVersion(event.modelId()))) {
+            return false;
+        }
         // Publishes the committer flipped since the last barrier must not look in flight.
         track.settle(store.status(event.modelId()));
         Progress progress = track.inFlight.get(event.publishId());
         if (progress == null || progress.deferred) {
             return commitNotStaged(track, event, progress);
         }
+        ChunkWait.rereadMissing(progress);
         if (progress.lost != null) {
             track.inFlight.remove(event.publishId());
             track.finish(event.publishId());
@@ -224,10 +200,16 @@ public final class WeightSinkWriter
             } catch (ReplayException | WireFormatException | VersionReplayer.NoFreeSlotException e) {
                 drop(track, event);
                 fail(event, progress.versionBytes, "version " + event.version() + " cannot commit on worker " + worker
-                        + ": the chunks it missed while no slot was free could not be re-read from Kafka: "
-                        + e.getMessage());
+                        + ": the chunks it lacks (missed while no slot was free, or not received by the barrier) "
+                        + "could not be re-read from Kafka: " + e.getMessage());
                 return true;
             }
+        }
+        if (!progress.stagedBytes.covers(0, progress.versionBytes)) {
+            drop(track, event);
+            fail(event, progress.versionBytes, "version " + event.version() + " not committed on worker " + worker
+                    + ": " + progress.stagedBytes.covered() + " of its " + progress.versionBytes + " bytes are staged");
+            return true;
         }
         VerifyResult result = store.verify(event.modelId(), event.publishId(), manifest);
         if (!result.ok()) {
@@ -362,6 +344,8 @@ public final class WeightSinkWriter
     private void abortVersion(WeightEvent event) {
         ModelTrack track = publishes.track(event.modelId());
         Progress progress = track.inFlight.remove(event.publishId());
+        // Chunks of it may still come from checkers that sent them before the coordinator decided.
+        track.finish(event.publishId());
         if (progress == null) {
             return;
         }
@@ -381,6 +365,10 @@ public final class WeightSinkWriter
         track.finish(event.publishId());
     }
 
+    private long activeVersion(String modelId) {
+        return store.status(modelId).active().map(VersionInfo::version).orElse(-1L);
+    }
+
     private void fail(WeightEvent event, long bytes, String message) {
         metrics.versionsFailed.inc();
         store.recordError(event.modelId(), message);
@@ -391,7 +379,7 @@ public final class WeightSinkWriter
     @Override
     public Collection<FlipCommittable> prepareCommit() {
         // The committer may have flipped since the last event: held commits may go out with this barrier.
-        retryHeld();
+        retryHeld(true);
         for (FlipCommittable c : toEmit) {
             Progress progress = publishes.track(c.modelId()).inFlight.get(c.publishId());
             if (progress != null) {

@@ -221,6 +221,31 @@ class WeightSinkWriterCommitProtocolITCase {
         assertThat(s.statuses(VersionState.FAILED)).isEmpty();
     }
 
+    @Test
+    void aCommitStillMissingChunksAtTheBarrierReReadsThemFromKafkaAndLateCopiesAreIgnored(TestInfo test)
+            throws Exception {
+        Setup s = setup(test, 2, 0);
+        KafkaVersions.Published v1 = s.publish(1);
+        List<WeightEvent> chunks = v1.chunks();
+        int half = chunks.size() / 2;
+
+        chunks.subList(0, half).forEach(s::write);
+        s.write(v1.commit(1, 1)); // held: the rest of its chunks are still on their way from other checkers
+        assertThat(s.store(0).status(MODEL).active()).isEmpty();
+        // At the barrier nothing more comes through the job (aligned checkpoints): the rest is re-read from Kafka.
+        Collection<FlipCommittable> committables = s.barrier(1);
+        assertThat(committables).hasSize(2);
+        s.complete(committables);
+        s.assertActiveOnEveryWorker(1, 1, v1.version());
+
+        chunks.subList(half, chunks.size()).forEach(s::write);
+        for (int worker = 0; worker < 2; worker++) {
+            assertThat(s.store(worker).status(MODEL).staged()).isEmpty();
+        }
+        s.assertActiveOnEveryWorker(1, 1, v1.version());
+        assertThat(s.statuses(VersionState.FAILED)).isEmpty();
+    }
+
     static void assertActive(WeightStore store, long version, long contentVersion, TestVersion content) {
         try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
             assertThat(lease.info().version()).as("active version").isEqualTo(version);
