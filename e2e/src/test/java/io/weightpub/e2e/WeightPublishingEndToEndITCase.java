@@ -67,7 +67,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The job as users run it: a standalone broker and a standalone Flink session cluster started from
  * Maven jars by the scripts, the shaded job jar submitted through Flink's CLI, versions published
  * by the publisher's CLI, and the workers read over their reference-worker HTTP endpoints. A
- * TaskManager is killed with SIGKILL in the middle of a version (its weight stores die with it),
+ * TaskManager is killed with SIGKILL in the middle of a version (its weight stores die with it)
+ * while two source subtasks check its chunks in parallel,
  * and the broker is restarted in the middle of another.
  */
 @Tag("e2e")
@@ -77,6 +78,7 @@ class WeightPublishingEndToEndITCase {
     private static final String PREFIX = "e2e";
     private static final String MODEL = "tiny-llm";
     private static final int WORKERS = 2;
+    private static final int JOB_PARALLELISM = 2;
     private static final long CHECKPOINT_BYTES = 6L << 20;
     private static final int CHUNK_SIZE = 64 * 1024;
     private static final Pattern VERSION = Pattern.compile("\"version\":(\\d+)");
@@ -242,6 +244,9 @@ class WeightPublishingEndToEndITCase {
                 "--bootstrap.servers", kafka.bootstrapServers(),
                 "--topic.prefix", PREFIX,
                 "--workers", String.valueOf(WORKERS),
+                // Two source readers and chunk checkers: the kill and the broker restart hit a
+                // version whose chunks are checked in parallel.
+                "--parallelism", String.valueOf(JOB_PARALLELISM),
                 "--checkpoint.interval", "1 s",
                 "--weightpub.sink.backend", "HOST",
                 "--weightpub.sink.slots-per-model", "3",
