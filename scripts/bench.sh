@@ -2,7 +2,8 @@
 # Benchmarks: each measures a ceiling and the project side by side in the same run and writes
 # Markdown + CSV + PNG under a results folder (docs/benchmarks.md explains them).
 #
-#   scripts/bench.sh e2e       [--quick] [options]   job vs Kafka ConsumerPerformance and the Flink floor
+#   scripts/bench.sh e2e       [--quick] [options]   the job's parallelism curve vs 1 and N ConsumerPerformance
+#                                                    processes; last record to active at 1, 2, 4 workers
 #   scripts/bench.sh stages    [--quick] [options]   per-byte cost of each stage (JMH hot loops + raw fetch)
 #   scripts/bench.sh memory    [--quick] [options]   job heap and checkpointed state vs model size
 #   scripts/bench.sh publisher [--quick] [options]   WeightPublisher vs Kafka ProducerPerformance
@@ -13,7 +14,8 @@
 #                                                    there, java -cp 'DIR/lib/*' io.weightpub.bench.GpuBench OUT
 #
 # Options: --out DIR (default results/latest; results/tmp/quick with --quick), --runs N, --sizes 1g,4g,16g,
-#   --workers 1,3, --mem-budget SIZE (default: the machine's available memory), --fetch-size SIZE,
+#   --workers 1,3 (memory), e2e: --parallelism 1,2,4,8,16 --consumers N --latency-workers 1,2,4 --latency-sizes 1g
+#   --budget-s S; --mem-budget SIZE (default: the machine's available memory), --fetch-size SIZE,
 #   --checkpoint-ms N. Environment: BENCH_NOTE (a line quoted at the top of the report, e.g. that the
 #   machine was shared), BENCH_MAVEN_ARGS (default -o), BENCH_BROKER_HEAP (default 1g).
 #
@@ -112,7 +114,11 @@ trap '"$root/scripts/cluster/stop-all.sh" --work "$work" --only kafka --purge >/
 broker_desc="standalone KRaft broker process (scripts/cluster/start-kafka.sh, heap ${BENCH_BROKER_HEAP:-1g}) on 127.0.0.1"
 
 run() {
-  java_run "$1" --out "$out" --bootstrap "$bootstrap" --broker-desc "$broker_desc" "${args[@]+"${args[@]}"}"
+  local extra=()
+  # the job runs read the broker's CPU time from /proc
+  [ "$1" = e2e ] && extra=(--broker-pid "$(cat "$work/kafka/kafka.pid")")
+  java_run "$1" --out "$out" --bootstrap "$bootstrap" --broker-desc "$broker_desc" "${extra[@]+"${extra[@]}"}" \
+      "${args[@]+"${args[@]}"}"
 }
 
 if [ "$cmd" = all ]; then

@@ -27,7 +27,7 @@ public final class Report {
     static final double HEAP_SLOPE_TARGET = 0.01;
     /** "Flat": checkpointed state grows by less than 1 MiB per GiB of model (0.1 %). */
     static final double STATE_SLOPE_TARGET = 1.0 / 1024;
-    static final String[] E2E_BENCHES = {"e2e", "e2e-cuda"};
+    static final String[] E2E_BENCHES = {"e2e", "e2e-cuda", "e2e-gpu"};
 
     /** One row of the targets table. */
     record Target(String benchmark, String ceiling, String project, String ratio, String target, String met) {}
@@ -77,7 +77,9 @@ public final class Report {
     /** A short table of one benchmark, printed after it ran. */
     static String consoleSummary(Results r, String bench) {
         Table t;
-        if (bench.startsWith("e2e")) {
+        if (CurveReport.isCurve(r, bench)) {
+            t = CurveReport.console(r, bench);
+        } else if (bench.startsWith("e2e")) {
             t = new Table("case", "runs", "consumer MB/s", "floor MB/s", "job MB/s", "job wall MB/s", "job/consumer",
                     "floor/consumer");
             for (String c : r.cases(bench)) {
@@ -132,6 +134,10 @@ public final class Report {
     static List<Target> targets(Results r) {
         List<Target> list = new ArrayList<>();
         for (String bench : E2E_BENCHES) {
+            if (CurveReport.isCurve(r, bench)) {
+                list.addAll(CurveReport.targets(r, bench));
+                continue;
+            }
             String where = bench.equals("e2e") ? "end to end, host sink" : "end to end, GPU (" + bench.substring(4) + ")";
             for (String c : r.cases(bench)) {
                 if (skipped(r, bench, c)) {
@@ -391,6 +397,11 @@ public final class Report {
 
         for (String bench : E2E_BENCHES) {
             if (!r.has(bench)) {
+                continue;
+            }
+            if (CurveReport.isCurve(r, bench)) {
+                md.append(CurveReport.markdown(r, bench, plots.stream()
+                        .filter(p -> p.startsWith(bench + "-curve-")).toList()));
                 continue;
             }
             md.append(bench.equals("e2e") ? "## End to end, host sink\n\n" : "## End to end on the GPU host\n\n");
@@ -723,7 +734,12 @@ public final class Report {
 
     static List<String> drawPlots(Path dir, Results r) throws IOException {
         List<String> drawn = new ArrayList<>();
-        if (r.has("e2e")) {
+        for (String bench : E2E_BENCHES) {
+            if (CurveReport.isCurve(r, bench)) {
+                drawn.addAll(CurveReport.plots(dir, r, bench));
+            }
+        }
+        if (r.has("e2e") && !CurveReport.isCurve(r, "e2e")) {
             List<String> cats = new ArrayList<>();
             List<Double> consumer = new ArrayList<>();
             List<Double> floor = new ArrayList<>();
