@@ -31,11 +31,12 @@ MVN_ARGS=${BENCH_MAVEN_ARGS--o}
 
 build() {
   cd "$root"
+  # -am, in one invocation: the project's own modules come from this checkout's reactor, never from
+  # the snapshots in ~/.m2 (which other checkouts overwrite); bench is built last, so its classpath
+  # is the one left in the file.
   # shellcheck disable=SC2086
-  mvn -B -q $MVN_ARGS -pl bench package -DskipTests >&2
-  # shellcheck disable=SC2086
-  mvn -B -q $MVN_ARGS -pl bench dependency:build-classpath -Dmdep.outputFile="$root/bench/target/classpath.txt" \
-      -Dmdep.includeScope=runtime >&2
+  mvn -B -q $MVN_ARGS -pl bench -am package dependency:build-classpath -DskipTests \
+      -Dmdep.outputFile="$root/bench/target/classpath.txt" -Dmdep.includeScope=runtime >&2
   # A private copy of every jar: other modules re-install theirs into ~/.m2 at any time, and a jar
   # replaced under a running benchmark breaks its class loading.
   local lib="$root/bench/target/bench-lib"

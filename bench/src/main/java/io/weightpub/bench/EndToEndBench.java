@@ -147,7 +147,7 @@ public final class EndToEndBench {
         }
         KafkaPerfTools.ConsumerRun single = KafkaPerfTools.consume(broker.bootstrap(), chunks, records,
                 prefix + "-single-" + run);
-        ConsumerGroupRun parallel = KafkaPerfTools.consumeGroup(broker.bootstrap(), chunks, records,
+        ConsumerGroupRun parallel = KafkaPerfTools.consumeGroup(broker.bootstrap(), chunks,
                 prefix + "-group-" + run, group, GROUP_IDLE_MS);
         double singleGbps = single.bytesPerSecond() / 1e9;
         double parallelGbps = parallel.bytesPerSecond() / 1e9;

@@ -49,10 +49,12 @@ public final class KafkaPerfTools {
      * ({@link ConsumerGroupRun} explains the timing). Each idles out after {@code idleTimeoutMs}
      * without records.
      */
-    public static ConsumerGroupRun consumeGroup(String bootstrap, String topic, long records, String group, int n,
+    public static ConsumerGroupRun consumeGroup(String bootstrap, String topic, String group, int n,
             long idleTimeoutMs) throws IOException, InterruptedException {
+        // no member may stop on a count (one that read everything would end before its idle timeout, and
+        // its end less the timeout would precede its first record): every member idles out
         List<String> args = List.of("--bootstrap-server", bootstrap, "--topic", topic, "--num-records",
-                String.valueOf(records), "--group", group, "--timeout", String.valueOf(idleTimeoutMs));
+                String.valueOf(Long.MAX_VALUE), "--group", group, "--timeout", String.valueOf(idleTimeoutMs));
         List<ChildJvm.Running> running = new ArrayList<>();
         try {
             for (int i = 0; i < n; i++) {

@@ -36,6 +36,9 @@ final class StepLatency {
         List<Measurement> out = new ArrayList<>();
         for (long size : plan.latencySizes()) {
             for (int workers : plan.latencyWorkers()) {
+                if (workers <= 0) { // --latency-workers 0: none
+                    continue;
+                }
                 String c = EndToEndBench.caseName(size, workers, plan.latencyParallelism());
                 if (plan.backend().equals("host") && memoryNeeded(size, workers) > plan.memoryBudget()) {
                     out.add(new Measurement(plan.bench(), c, -1, "skipped_needs_bytes", memoryNeeded(size, workers),
