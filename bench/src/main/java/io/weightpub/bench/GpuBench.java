@@ -15,7 +15,7 @@ import java.util.Map;
  *
  * <pre>/opt/w/jre/bin/java -cp '/opt/w/lib/*' io.weightpub.bench.GpuBench OUT [--sizes 4g,16g]
  *     [--parallelism 1,4,8,16] [--runs 3] [--latency-workers 1,2,4] [--latency-sizes 4g] [--consumers N]
- *     [--budget-s 540] [--skip-staging] [--host-stores] [--bootstrap HOST:PORT]
+ *     [--budget-s 540] [--skip-staging] [--skip-curve] [--host-stores] [--bootstrap HOST:PORT]
  *     [--version-mib 2048] [--rounds 3] [--flips 200] [--readers 4]</pre>
  *
  * <ol>
@@ -34,6 +34,7 @@ public final class GpuBench {
 
     static final String USAGE = "usage: GpuBench OUT [--sizes 4g,16g] [--parallelism 1,4,8,16] [--runs 3] "
             + "[--latency-workers 1,2,4] [--latency-sizes 4g] [--consumers N] [--budget-s S] [--skip-staging] "
+            + "[--skip-curve] "
             + "[--host-stores] [--bootstrap HOST:PORT] [--version-mib 2048] [--rounds 3] [--flips 200] [--readers 4]";
 
     private GpuBench() {}
@@ -41,7 +42,7 @@ public final class GpuBench {
     public static void main(String[] argv) throws Exception {
         BenchArgs args = BenchArgs.parse(argv).allow(java.util.stream.Stream.concat(java.util.stream.Stream.of(
                 "version-mib", "rounds", "flips", "readers", "sizes", "runs", "bootstrap", "skip-e2e",
-                "skip-staging", "host-stores", "budget-s", "checkpoint-ms"),
+                "skip-staging", "skip-curve", "host-stores", "budget-s", "checkpoint-ms"),
                 java.util.stream.Stream.of(EndToEndBench.Plan.OPTIONS)).toArray(String[]::new));
         if (args.positional().size() != 1) {
             System.err.println(USAGE);
@@ -83,7 +84,7 @@ public final class GpuBench {
                         plan.consumers(), plan.chunkPartitions(), brokerPid, plan.memoryBudget(),
                         plan.checkpointMs(), plan.latencyWorkers(), plan.latencySizes(), plan.latencyParallelism());
                 List<Measurement> e2e = new EndToEndBench(broker, plan, budget)
-                        .run(args.sizes("sizes", List.of(4L << 30, 16L << 30)));
+                        .run(args.flag("skip-curve") ? List.of() : args.sizes("sizes", List.of(4L << 30, 16L << 30)));
                 Results.write(out, bench, e2e);
                 Map<String, String> env = Environment.describe(broker.mode());
                 env.put("stores", hostStores ? "host (--host-stores)" : "CUDA");
