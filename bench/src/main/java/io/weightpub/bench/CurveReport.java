@@ -178,6 +178,47 @@ final class CurveReport {
         return drawn;
     }
 
+    /**
+     * Why the best point of a size misses the ratio: whether the job grows with its parallelism, the
+     * cores it used against the host's, and its phases, from the measured numbers.
+     */
+    static String why(Results r, String bench) {
+        StringBuilder sb = new StringBuilder();
+        Map<String, List<String>> bySize = new LinkedHashMap<>();
+        for (String c : curveCases(r, bench)) {
+            bySize.computeIfAbsent(point(c).group(1), k -> new ArrayList<>()).add(c);
+        }
+        for (Map.Entry<String, String> e : bestPerSize(r, bench).entrySet()) {
+            String best = e.getValue();
+            double ratio = r.median(bench, best, "ratio_job_parallel_consumer");
+            if (Double.isNaN(ratio) || ratio >= RATIO_TARGET) {
+                continue;
+            }
+            List<String> cases = bySize.get(e.getKey());
+            String first = cases.get(0);
+            String last = cases.get(cases.size() - 1);
+            double stream = r.median(bench, best, "job_stream_ms");
+            double verify = r.median(bench, best, "job_verify_ms");
+            double commit = r.median(bench, best, "job_commit_wait_ms");
+            sb.append("### ").append(bench).append(' ').append(e.getKey()).append(": the job reaches ")
+                    .append(Table.ratio(ratio)).append(" of N parallel consumers at best (").append(best)
+                    .append(", target 1.0×)
+
+");
+            sb.append(String.format(java.util.Locale.ROOT,
+                    "- **Scaling.** %s GB/s at %s, %s GB/s at %s (%s); one consumer reads %s GB/s, N in a group %s "
+                            + "GB/s.%n- **CPU.** The job used %s cores at its best point and the broker %s.%n"
+                            + "- **Phases at the best point.** Staging %s s, verification %s s, commit wait %s s.%n%n",
+                    Table.num(r.median(bench, first, "job_gbps")), first, Table.num(r.median(bench, last, "job_gbps")),
+                    last, Table.ratio(r.median(bench, last, "job_gbps") / r.median(bench, first, "job_gbps")),
+                    Table.num(r.median(bench, best, "single_consumer_gbps")),
+                    Table.num(r.median(bench, best, "parallel_consumer_gbps")),
+                    Table.num(r.median(bench, best, "job_cores")), Table.num(r.median(bench, best, "broker_cores")),
+                    Table.num(stream / 1000), Table.num(verify / 1000), Table.num(commit / 1000)));
+        }
+        return sb.toString();
+    }
+
     static Table console(Results r, String bench) {
         Table t = curveTable(r, bench);
         for (List<String> row : latencyTable(r, bench).rows()) {

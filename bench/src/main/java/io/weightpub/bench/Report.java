@@ -473,11 +473,12 @@ public final class Report {
                     .append("bandwidths, all flips for latency):\n\n");
             md.append(metricTable(r, "gpu").markdown()).append('\n');
         } else {
-            md.append("Pending: these run on a GPU host. `scripts/bench.sh gpu-prepare DIR` collects the jars; on ")
-                    .append("the GPU host `java -cp 'DIR/lib/*' io.weightpub.bench.GpuBench OUT` measures pinned ")
-                    .append("H2D bandwidth, staging throughput, flip latency under concurrent readers and the job ")
-                    .append("end to end from a broker on that host; copy `OUT/*.csv` here and run ")
-                    .append("`scripts/bench.sh report`.\n\n");
+            md.append("Pending: these run on a GPU host. `scripts/bench.sh gpu-prepare DIR` writes ")
+                    .append("`DIR/weightpub-gpu.tar.gz` (a jlink'ed runtime and the classes the benchmark loads); on ")
+                    .append("the GPU host `tar xzf weightpub-gpu.tar.gz -C /opt/w && /opt/w/jre/bin/java -cp ")
+                    .append("'/opt/w/lib/*' io.weightpub.bench.GpuBench OUT` measures pinned H2D bandwidth, staging ")
+                    .append("throughput, flip latency under concurrent readers and the job end to end from a broker ")
+                    .append("on that host (docs/benchmarks.md).\n\n");
         }
 
         md.append("## Rollback and recovery\n\n");
@@ -608,6 +609,10 @@ public final class Report {
         StringBuilder sb = new StringBuilder();
         CostModel model = CostModel.from(r);
         for (String bench : E2E_BENCHES) {
+            if (CurveReport.isCurve(r, bench)) {
+                sb.append(CurveReport.why(r, bench));
+                continue;
+            }
             for (String c : r.cases(bench)) {
                 if (skipped(r, bench, c)) {
                     continue;
