@@ -202,9 +202,7 @@ final class CurveReport {
             double commit = r.median(bench, best, "job_commit_wait_ms");
             sb.append("### ").append(bench).append(' ').append(e.getKey()).append(": the job reaches ")
                     .append(Table.ratio(ratio)).append(" of N parallel consumers at best (").append(best)
-                    .append(", target 1.0×)
-
-");
+                    .append(", target 1.0×)\n\n");
             sb.append(String.format(java.util.Locale.ROOT,
                     "- **Scaling.** %s GB/s at %s, %s GB/s at %s (%s); one consumer reads %s GB/s, N in a group %s "
                             + "GB/s.%n- **CPU.** The job used %s cores at its best point and the broker %s.%n"
