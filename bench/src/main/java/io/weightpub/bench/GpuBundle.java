@@ -106,8 +106,9 @@ public final class GpuBundle {
 
     /**
      * Whether a jar entry stays: directories and resources always (service files, configuration, native
-     * libraries except {@link #UNUSED_NATIVES}), a class only if it was loaded (also under
-     * META-INF/versions/N/), nested jars are pruned in turn.
+     * libraries except {@link #UNUSED_NATIVES}), a class only if its top-level class is in
+     * {@code loaded} (pass {@link #topLevels}; also under META-INF/versions/N/), nested jars are pruned
+     * in turn.
      */
     static boolean keepEntry(String name, Set<String> loaded) {
         if (UNUSED_NATIVES.stream().anyMatch(name::startsWith)) {
@@ -117,7 +118,24 @@ public final class GpuBundle {
             return true;
         }
         String path = name.startsWith("META-INF/versions/") ? name.substring(name.indexOf('/', 18) + 1) : name;
-        return loaded.contains(path.substring(0, path.length() - ".class".length()).replace('/', '.'));
+        return loaded.contains(topLevel(path.substring(0, path.length() - ".class".length()).replace('/', '.')));
+    }
+
+    /** {@code a.B$C$1} → {@code a.B}: the class a nested, anonymous or synthetic class belongs to. */
+    static String topLevel(String className) {
+        int dollar = className.indexOf('$', className.lastIndexOf('.') + 1);
+        return dollar < 0 ? className : className.substring(0, dollar);
+    }
+
+    /**
+     * The top-level classes of the loaded ones: a class is kept with every class nested in it, since
+     * which anonymous or inner classes run depends on the path taken (a consumer that rejoins its group
+     * loads {@code ConsumerCoordinator$3}; one that does not, never).
+     */
+    static Set<String> topLevels(Set<String> loaded) {
+        Set<String> tops = new java.util.HashSet<>();
+        loaded.forEach(c -> tops.add(topLevel(c)));
+        return tops;
     }
 
     /** Copies a jar with only the entries {@link #keepEntry} keeps; nested jars pruned the same way. */
@@ -164,7 +182,7 @@ public final class GpuBundle {
     }
 
     private static void pruneAll(List<String> log, Path from, Path to) throws IOException {
-        Set<String> loaded = loadedClasses(log);
+        Set<String> loaded = topLevels(loadedClasses(log));
         List<String> available;
         try (Stream<Path> files = Files.list(from)) {
             available = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".jar")).sorted().toList();

@@ -44,6 +44,14 @@ class GpuBundleTest {
     }
 
     @Test
+    void aNestedOrAnonymousClassBelongsToItsTopLevelClass() {
+        assertThat(GpuBundle.topLevel("org.apache.kafka.clients.consumer.internals.ConsumerCoordinator$3"))
+                .isEqualTo("org.apache.kafka.clients.consumer.internals.ConsumerCoordinator");
+        assertThat(GpuBundle.topLevel("scala.package$")).isEqualTo("scala.package");
+        assertThat(GpuBundle.topLevel("a.B")).isEqualTo("a.B");
+    }
+
+    @Test
     void jarsNothingWasLoadedFromAreLeftOutExceptTheCudaStoresAndOurs() {
         assertThat(GpuBundle.keep(Set.of("flink-runtime-2.2.1.jar"), List.of("flink-runtime-2.2.1.jar",
                 "testcontainers-1.21.4.jar", "jcuda-12.6.0.jar", "jcuda-natives-12.6.0-linux-x86_64.jar",
@@ -52,13 +60,15 @@ class GpuBundleTest {
     }
 
     @Test
-    void pruningKeepsLoadedClassesAndResourcesAlsoInNestedJarsAndDropsUnusedNatives() throws IOException {
+    void pruningKeepsLoadedClassesWithTheirNestedOnesAndResourcesAlsoInNestedJarsAndDropsUnusedNatives() throws IOException {
         byte[] nested = jar(Map.of("org/apache/pekko/actor/ActorSystem.class", "a",
                 "org/apache/pekko/actor/Unused.class", "b", "reference.conf", "pekko {}"));
         ByteArrayOutputStream outer = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(outer)) {
             put(zip, "org/apache/flink/runtime/minicluster/MiniCluster.class", "c".getBytes());
+            put(zip, "org/apache/flink/runtime/minicluster/MiniCluster$3.class", "c3".getBytes());
             put(zip, "org/apache/flink/runtime/minicluster/Unused.class", "d".getBytes());
+            put(zip, "org/apache/flink/runtime/minicluster/Unused$1.class", "d1".getBytes());
             put(zip, "META-INF/versions/11/org/apache/flink/runtime/minicluster/MiniCluster.class", "e".getBytes());
             put(zip, "META-INF/services/org.example.Service", "impl".getBytes());
             put(zip, "lib/libJNvPTXCompiler-12.6.0-linux-x86_64.so", "so".getBytes());
@@ -66,10 +76,12 @@ class GpuBundleTest {
             put(zip, "flink-rpc-akka.jar", nested);
         }
         ByteArrayOutputStream pruned = new ByteArrayOutputStream();
-        GpuBundle.prune(new ByteArrayInputStream(outer.toByteArray()), pruned, GpuBundle.loadedClasses(LOG));
+        GpuBundle.prune(new ByteArrayInputStream(outer.toByteArray()), pruned,
+                GpuBundle.topLevels(GpuBundle.loadedClasses(LOG)));
 
         Map<String, byte[]> kept = read(pruned.toByteArray());
         assertThat(kept.keySet()).containsExactlyInAnyOrder("org/apache/flink/runtime/minicluster/MiniCluster.class",
+                "org/apache/flink/runtime/minicluster/MiniCluster$3.class",
                 "META-INF/versions/11/org/apache/flink/runtime/minicluster/MiniCluster.class",
                 "META-INF/services/org.example.Service", "lib/libJCudaDriver-12.6.0-linux-x86_64.so",
                 "flink-rpc-akka.jar");
