@@ -49,7 +49,7 @@ final class CurveReport {
             return "—";
         }
         String median = Table.num(Stats.median(v));
-        return v.size() < 2 ? median : median + " [" + Table.num(Stats.min(v)) + "–" + Table.num(Stats.max(v)) + "]";
+        return v.size() < 2 || Stats.min(v) == Stats.max(v) ? median : median + " [" + Table.num(Stats.min(v)) + "–" + Table.num(Stats.max(v)) + "]";
     }
 
     static Table curveTable(Results r, String bench) {
