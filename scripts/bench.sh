@@ -81,9 +81,12 @@ gpu_prepare() {
   # --compress=0: the archive's gzip over the plain image is 27 MB, jimage's own zip (--compress=2) 34 MB
   jlink --add-modules "$modules" --include-locales=en --compress="${BUNDLE_JLINK_COMPRESS:-0}" --strip-debug \
       --no-man-pages --no-header-files --output "$stage/jre"
+  # Debian's libjvm.so keeps its symbol table (4 MB; 1.2 MB in the archive)
+  if command -v strip >/dev/null; then strip --strip-unneeded "$stage"/jre/lib/server/libjvm.so; fi
   # 1. every jar, the bundle's runtime: which jars does the benchmark load classes from?
   bundle_trial "$stage/jre/bin/java" "$all" "$work/classes-all" "$work/out-all"
-  # 2. only the classes it loaded (resources kept; this project's and JCuda's jars whole)
+  # 2. only the classes it loaded, with their nested classes (Kafka's jars: whole packages); resources
+  #    kept; this project's and JCuda's jars whole
   "$stage/jre/bin/java" -cp "$all/*" io.weightpub.bench.GpuBundle prune "$work/classes-all" "$all" "$stage/lib" \
       >"$work/prune.txt"
   echo "kept $(ls "$stage/lib" | wc -l) of $(ls "$all"/*.jar | wc -l) jars" >&2

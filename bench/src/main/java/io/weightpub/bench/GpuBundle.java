@@ -105,12 +105,39 @@ public final class GpuBundle {
     }
 
     /**
-     * Whether a jar entry stays: directories and resources always (service files, configuration, native
-     * libraries except {@link #UNUSED_NATIVES}), a class only if its top-level class is in
-     * {@code loaded} (pass {@link #topLevels}; also under META-INF/versions/N/), nested jars are pruned
-     * in turn.
+     * Which classes of a jar stay: those whose top-level class is in {@code topLevels} (see
+     * {@link #topLevels}), or, with {@code byPackage}, every class of a package in {@code packages}.
      */
-    static boolean keepEntry(String name, Set<String> loaded) {
+    record Selection(Set<String> topLevels, Set<String> packages, boolean byPackage) {
+
+        static Selection of(Set<String> loaded, boolean byPackage) {
+            Set<String> packages = new java.util.HashSet<>();
+            loaded.forEach(c -> packages.add(c.lastIndexOf('.') < 0 ? "" : c.substring(0, c.lastIndexOf('.'))));
+            return new Selection(GpuBundle.topLevels(loaded), packages, byPackage);
+        }
+
+        boolean keeps(String className) {
+            if (byPackage) {
+                int dot = className.lastIndexOf('.');
+                return packages.contains(dot < 0 ? "" : className.substring(0, dot));
+            }
+            return topLevels.contains(topLevel(className));
+        }
+    }
+
+    /**
+     * Jars pruned by package rather than by class: Kafka's. Which of their classes load depends on
+     * the path a consumer or the broker takes (a member that rejoins its group, a fetch that validates
+     * its position, a segment that rolls at 1 GiB), more than the trial can walk.
+     */
+    static final List<String> BY_PACKAGE = List.of("kafka");
+
+    /**
+     * Whether a jar entry stays: directories and resources always (service files, configuration, native
+     * libraries except {@link #UNUSED_NATIVES}), a class if {@code selection} keeps it (also under
+     * META-INF/versions/N/); nested jars are pruned in turn.
+     */
+    static boolean keepEntry(String name, Selection selection) {
         if (UNUSED_NATIVES.stream().anyMatch(name::startsWith)) {
             return false;
         }
@@ -118,7 +145,7 @@ public final class GpuBundle {
             return true;
         }
         String path = name.startsWith("META-INF/versions/") ? name.substring(name.indexOf('/', 18) + 1) : name;
-        return loaded.contains(topLevel(path.substring(0, path.length() - ".class".length()).replace('/', '.')));
+        return selection.keeps(path.substring(0, path.length() - ".class".length()).replace('/', '.'));
     }
 
     /** {@code a.B$C$1} → {@code a.B}: the class a nested, anonymous or synthetic class belongs to. */
@@ -139,7 +166,7 @@ public final class GpuBundle {
     }
 
     /** Copies a jar with only the entries {@link #keepEntry} keeps; nested jars pruned the same way. */
-    static void prune(InputStream jar, OutputStream out, Set<String> loaded) throws IOException {
+    static void prune(InputStream jar, OutputStream out, Selection loaded) throws IOException {
         try (ZipInputStream in = new ZipInputStream(jar); ZipOutputStream zip = new ZipOutputStream(out)) {
             zip.setLevel(9);
             ZipEntry e;
@@ -182,7 +209,7 @@ public final class GpuBundle {
     }
 
     private static void pruneAll(List<String> log, Path from, Path to) throws IOException {
-        Set<String> loaded = topLevels(loadedClasses(log));
+        Set<String> loaded = loadedClasses(log);
         List<String> available;
         try (Stream<Path> files = Files.list(from)) {
             available = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".jar")).sorted().toList();
@@ -194,7 +221,7 @@ public final class GpuBundle {
                 if (ALWAYS.stream().anyMatch(jar::startsWith) && !jar.startsWith("jcuda-natives-")) {
                     in.transferTo(out);
                 } else {
-                    prune(in, out, loaded);
+                    prune(in, out, Selection.of(loaded, BY_PACKAGE.stream().anyMatch(jar::startsWith)));
                 }
             }
             System.out.printf("%-60s %,12d -> %,12d bytes%n", jar, Files.size(from.resolve(jar)),

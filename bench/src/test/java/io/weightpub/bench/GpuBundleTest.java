@@ -52,6 +52,17 @@ class GpuBundleTest {
     }
 
     @Test
+    void kafkasJarsKeepEveryClassOfAPackageAClassWasLoadedFrom() {
+        GpuBundle.Selection byPackage = GpuBundle.Selection.of(GpuBundle.loadedClasses(LOG), true);
+        assertThat(byPackage.keeps("org.apache.kafka.tools.ConsumerPerformance")).isTrue();
+        assertThat(byPackage.keeps("org.apache.kafka.tools.OffsetsForLeaderEpochUtils")).isTrue();
+        assertThat(byPackage.keeps("org.apache.kafka.tools.reassign.Unused")).isFalse();
+        GpuBundle.Selection byClass = GpuBundle.Selection.of(GpuBundle.loadedClasses(LOG), false);
+        assertThat(byClass.keeps("org.apache.kafka.tools.OffsetsForLeaderEpochUtils")).isFalse();
+        assertThat(GpuBundle.BY_PACKAGE).anyMatch("kafka-clients-4.2.0.jar"::startsWith);
+    }
+
+    @Test
     void jarsNothingWasLoadedFromAreLeftOutExceptTheCudaStoresAndOurs() {
         assertThat(GpuBundle.keep(Set.of("flink-runtime-2.2.1.jar"), List.of("flink-runtime-2.2.1.jar",
                 "testcontainers-1.21.4.jar", "jcuda-12.6.0.jar", "jcuda-natives-12.6.0-linux-x86_64.jar",
@@ -77,7 +88,7 @@ class GpuBundleTest {
         }
         ByteArrayOutputStream pruned = new ByteArrayOutputStream();
         GpuBundle.prune(new ByteArrayInputStream(outer.toByteArray()), pruned,
-                GpuBundle.topLevels(GpuBundle.loadedClasses(LOG)));
+                GpuBundle.Selection.of(GpuBundle.loadedClasses(LOG), false));
 
         Map<String, byte[]> kept = read(pruned.toByteArray());
         assertThat(kept.keySet()).containsExactlyInAnyOrder("org/apache/flink/runtime/minicluster/MiniCluster.class",
