@@ -111,7 +111,7 @@ into results/gpu of the checkout.
 TXT
   # 3. the trial must pass again with nothing but the bundle
   bundle_trial "$stage/jre/bin/java" "$stage/lib" "$work/classes-kept" "$work/out-kept"
-  tar czf "$dir/weightpub-gpu.tar.gz" -C "$stage" jre lib README.txt
+  tar -cf - -C "$stage" jre lib README.txt | gzip -9 >"$dir/weightpub-gpu.tar.gz"
   local size
   size=$(stat -c %s "$dir/weightpub-gpu.tar.gz")
   echo "bundle $dir/weightpub-gpu.tar.gz: $size bytes ($((size / 1024 / 1024)) MiB; runtime $(du -sh "$stage/jre" | cut -f1), jars $(du -sh "$stage/lib" | cut -f1) unpacked)"

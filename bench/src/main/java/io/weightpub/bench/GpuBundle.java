@@ -41,14 +41,14 @@ public final class GpuBundle {
      * The runtime's modules: those a trial run of the benchmark on a full JDK loaded classes from
      * ({@code GpuBundle runtime-modules}), among them java.management.rmi (Flink's TaskManager
      * registers its JMX port: NoClassDefFoundError in JMXService.getPort without it), java.desktop (the
-     * report's PNG plots: XChart on headless AWT), jdk.jfr and jdk.localedata (Kafka, date formats); and
-     * a few small ones Kafka's clients reach for under other settings (TLS, SASL/GSSAPI) and Flink's
-     * file systems (jdk.zipfs).
+     * report's PNG plots, XChart on headless AWT, and log4j-core's property-change events), jdk.jfr and
+     * jdk.localedata (Kafka, date formats); plus jdk.crypto.ec and jdk.zipfs, which are tiny. Left out
+     * because no JVM of the trial loaded them: java.net.http, java.scripting, java.security.jgss.
      */
     static final List<String> MODULES = List.of("java.base", "java.desktop", "java.logging", "java.management",
-            "java.management.rmi", "java.naming", "java.net.http", "java.rmi", "java.scripting",
-            "java.security.jgss", "java.security.sasl", "java.sql", "java.xml", "jdk.crypto.ec", "jdk.jfr",
-            "jdk.localedata", "jdk.management", "jdk.management.jfr", "jdk.net", "jdk.unsupported", "jdk.zipfs");
+            "java.management.rmi", "java.naming", "java.rmi", "java.security.sasl", "java.sql", "java.xml",
+            "jdk.crypto.ec", "jdk.jfr", "jdk.localedata", "jdk.management", "jdk.management.jfr", "jdk.net",
+            "jdk.unsupported", "jdk.zipfs");
 
     /** Jars kept whole whether or not the trial (host stores, no GPU) loaded them: the CUDA store's and ours. */
     static final List<String> ALWAYS = List.of("jcuda-", "weightpub-");
