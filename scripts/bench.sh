@@ -91,15 +91,17 @@ gpu_prepare() {
       >"$work/prune.txt"
   echo "kept $(ls "$stage/lib" | wc -l) of $(ls "$all"/*.jar | wc -l) jars" >&2
   cat >"$stage/README.txt" <<'TXT'
-weightpub GPU benchmark bundle: a jlink'ed Java 17 runtime (jre/) and the jars the benchmark loads
-(lib/). Needs no Maven, no network and no Java on the host.
+weightpub GPU benchmark bundle: a jlink'ed Java 17 runtime (jre/) and the classes the benchmark
+loads (lib/, pruned by a trial run; docs/benchmarks.md). Needs no Maven, no network and no Java on
+the host.
 
   mkdir -p /opt/w && tar xzf weightpub-gpu.tar.gz -C /opt/w
   /opt/w/jre/bin/java -Xmx8g -cp '/opt/w/lib/*' io.weightpub.bench.GpuBench OUT \
-      --sizes 4g,16g --parallelism 1,4,8,16 --runs 3 --latency-workers 1,2,4 --latency-sizes 4g --budget-s 540
+      --sizes 4g,16g --parallelism 1,4,8,16 --runs 3 --latency-workers 1,2,4 --latency-sizes 4g \
+      --skip-staging --budget-s 540
 
 It runs (in OUT: raw CSVs, summary.csv, report.md, PNGs):
-  1. the CUDA store's staging benchmark (skip with --skip-staging);
+  1. without --skip-staging: the CUDA store's staging benchmark (about a minute);
   2. bench e2e-gpu: a Kafka broker in the benchmark JVM (data on local disk under the temp dir); per
      size one version published once; per run one ConsumerPerformance, N in one group (N = cores,
      capped by partitions; --consumers N) and the job with one CUDA worker at each parallelism;
