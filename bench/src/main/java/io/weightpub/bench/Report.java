@@ -554,8 +554,13 @@ public final class Report {
     static List<Integer> workerCounts(Results r) {
         Set<Integer> ws = new java.util.TreeSet<>();
         ws.add(1);
+        // cases "1GiB/3w" and the curve's "1GiB/1w/p4"; others ("1GiB", "budget") name no workers
+        java.util.regex.Pattern workers = java.util.regex.Pattern.compile("/(\\d+)w(?:/|$)");
         for (String c : r.cases("e2e")) {
-            ws.add(Integer.parseInt(c.substring(c.indexOf('/') + 1, c.length() - 1)));
+            java.util.regex.Matcher m = workers.matcher(c);
+            if (m.find()) {
+                ws.add(Integer.parseInt(m.group(1)));
+            }
         }
         return new ArrayList<>(ws);
     }

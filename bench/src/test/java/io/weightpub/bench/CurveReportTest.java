@@ -43,6 +43,11 @@ class CurveReportTest {
     }
 
     @Test
+    void theCostModelsWorkerCountsReadCurveCasesAndIgnoreCasesWithoutWorkers() {
+        assertThat(Report.workerCounts(results())).containsExactly(1, 2);
+    }
+
+    @Test
     void theTablesGiveMediansWithTheirSpreadAndTheReportListsSkippedPoints() {
         Results r = results();
         assertThat(CurveReport.curveTable(r, "e2e").rows()).hasSize(2);
