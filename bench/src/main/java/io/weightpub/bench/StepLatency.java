@@ -7,13 +7,11 @@ import java.util.UUID;
 /**
  * What an RL step waits for: the time from the trainer's last record (its publish acknowledged and
  * committed) to the version active on every worker, with the job already running and caught up. Per
- * worker count the job runs unbounded in a {@link JobServer} child; a small warm-up version proves
- * it caught up, then each run publishes a version of the given size from this JVM while the job
+ * worker count the job runs unbounded in a {@link JobServer} child; two untimed versions prove it
+ * caught up and warm every worker's slots, then each run publishes a version of the given size from this JVM while the job
  * reads, and takes the child's ACTIVE time (same host clock) minus the moment publish returned.
  */
 final class StepLatency {
-
-    static final long WARM_UP_BYTES = 64L << 20;
 
     private final Broker broker;
     private final EndToEndBench.Plan plan;
@@ -64,9 +62,13 @@ final class StepLatency {
         try (ChildJvm.Running job = ChildJvm.start(JobServer.class.getName(), EndToEndBench.jobJvmArgs(), args,
                 null)) {
             job.awaitLine(JobServer.READY, 0, 300_000);
-            publishAndWait(job, prefix, 1, WARM_UP_BYTES);
+            // Two untimed versions of the full size: the job has caught up, and both slots of every worker
+            // hold memory of that size (a fresh slot's first touch cost the first two timed runs 3-17 s
+            // here against 0.4-0.8 s once the slots were warm)
+            publishAndWait(job, prefix, 1, size);
+            publishAndWait(job, prefix, 2, size);
             for (int r = 0; r < plan.runs(); r++) {
-                long version = r + 2;
+                long version = r + 3;
                 long[] t = publishAndWait(job, prefix, version, size);
                 double latencyMs = t[1] - t[0];
                 out.add(new Measurement(plan.bench(), c, r, "last_record_to_active_ms", latencyMs, "ms"));
