@@ -2,18 +2,21 @@
 # Benchmarks: each measures a ceiling and the project side by side in the same run and writes
 # Markdown + CSV + PNG under a results folder (docs/benchmarks.md explains them).
 #
-#   scripts/bench.sh e2e       [--quick] [options]   job vs Kafka ConsumerPerformance and the Flink floor
+#   scripts/bench.sh e2e       [--quick] [options]   the job's parallelism curve vs 1 and N ConsumerPerformance
+#                                                    processes; last record to active at 1, 2, 4 workers
 #   scripts/bench.sh stages    [--quick] [options]   per-byte cost of each stage (JMH hot loops + raw fetch)
 #   scripts/bench.sh memory    [--quick] [options]   job heap and checkpointed state vs model size
 #   scripts/bench.sh publisher [--quick] [options]   WeightPublisher vs Kafka ProducerPerformance
 #   scripts/bench.sh rollback  [--quick] [options]   resident rollback latency; replay vs a raw consumer
 #   scripts/bench.sh all       [--quick] [options]   all five, then the report
 #   scripts/bench.sh report    [--out DIR]           report.md, summary.csv and plots from the CSVs in DIR
-#   scripts/bench.sh gpu-prepare DIR                 jars for the GPU benchmark, for a GPU host without Maven:
-#                                                    there, java -cp 'DIR/lib/*' io.weightpub.bench.GpuBench OUT
+#   scripts/bench.sh gpu-prepare DIR                 DIR/weightpub-gpu.tar.gz (< 60 MiB): a jlink'ed runtime and
+#                                                    the jars GpuBench loads, tested by two trial runs (heavy:
+#                                                    run it under flock /tmp/weightpub-heavy.lock); see its README
 #
 # Options: --out DIR (default results/latest; results/tmp/quick with --quick), --runs N, --sizes 1g,4g,16g,
-#   --workers 1,3, --mem-budget SIZE (default: the machine's available memory), --fetch-size SIZE,
+#   --workers 1,3 (memory), e2e: --parallelism 1,2,4,8,16 --consumers N --latency-workers 1,2,4 --latency-sizes 1g
+#   --budget-s S; --mem-budget SIZE (default: the machine's available memory), --fetch-size SIZE,
 #   --checkpoint-ms N. Environment: BENCH_NOTE (a line quoted at the top of the report, e.g. that the
 #   machine was shared), BENCH_MAVEN_ARGS (default -o), BENCH_BROKER_HEAP (default 1g).
 #
@@ -29,11 +32,12 @@ MVN_ARGS=${BENCH_MAVEN_ARGS--o}
 
 build() {
   cd "$root"
+  # -am, in one invocation: the project's own modules come from this checkout's reactor, never from
+  # the snapshots in ~/.m2 (which other checkouts overwrite); bench is built last, so its classpath
+  # is the one left in the file.
   # shellcheck disable=SC2086
-  mvn -B -q $MVN_ARGS -pl bench package -DskipTests >&2
-  # shellcheck disable=SC2086
-  mvn -B -q $MVN_ARGS -pl bench dependency:build-classpath -Dmdep.outputFile="$root/bench/target/classpath.txt" \
-      -Dmdep.includeScope=runtime >&2
+  mvn -B -q $MVN_ARGS -pl bench -am package dependency:build-classpath -DskipTests \
+      -Dmdep.outputFile="$root/bench/target/classpath.txt" -Dmdep.includeScope=runtime >&2
   # A private copy of every jar: other modules re-install theirs into ~/.m2 at any time, and a jar
   # replaced under a running benchmark breaks its class loading.
   local lib="$root/bench/target/bench-lib"
@@ -46,33 +50,84 @@ build() {
   echo "$lib/*"
 }
 
+# A tiny run of GpuBench with host stores (no GPU needed) under JAVA with the jars of LIB, logging
+# every class every JVM loads (children start with the same java and inherit JDK_JAVA_OPTIONS).
+bundle_trial() {
+  local java=$1 lib=$2 logs=$3 out=$4
+  rm -rf "$logs" "$out"
+  mkdir -p "$logs"
+  JDK_JAVA_OPTIONS="-Xlog:class+load=info:file=$logs/classes-%p.log" \
+    "$java" -Xmx2g -cp "$lib/*" io.weightpub.bench.GpuBench "$out" --host-stores --sizes 128m --parallelism 1,4 \
+      --runs 1 --latency-workers 1,2 --latency-sizes 64m --consumers 2 --skip-staging >"$logs.out" 2>&1 \
+    || { tail -50 "$logs.out" >&2; echo "the trial run under $java failed (output in $logs.out)" >&2; return 1; }
+}
+
+# The GPU bundle: one archive with a jlink'ed runtime and only the jars a trial run loads.
+gpu_prepare() {
+  local dir=${1:?usage: scripts/bench.sh gpu-prepare DIR}
+  local limit=$((60 * 1024 * 1024))
+  local cp
+  cp=$(build)
+  local all="${cp%/\*}"
+  dir=$(mkdir -p "$dir" && cd "$dir" && pwd)
+  local stage="$dir/stage" work="$dir/work"
+  rm -rf "$stage" "$work" "$dir/weightpub-gpu.tar.gz"
+  mkdir -p "$stage/lib" "$work"
+  compgen -G "$all/jcuda-natives-*-linux-x86_64.jar" >/dev/null \
+      || { echo "the JCuda linux-x86_64 natives jar is missing from $all" >&2; exit 1; }
+  local modules
+  modules=$(java -cp "$all/*" io.weightpub.bench.GpuBundle modules)
+  echo "jlink: $modules" >&2
+  # --compress=0: the archive's gzip over the plain image is 27 MB, jimage's own zip (--compress=2) 34 MB
+  jlink --add-modules "$modules" --include-locales=en --compress="${BUNDLE_JLINK_COMPRESS:-0}" --strip-debug \
+      --no-man-pages --no-header-files --output "$stage/jre"
+  # Debian's libjvm.so keeps its symbol table (4 MB; 1.2 MB in the archive)
+  if command -v strip >/dev/null; then strip --strip-unneeded "$stage"/jre/lib/server/libjvm.so; fi
+  # 1. every jar, the bundle's runtime: which jars does the benchmark load classes from?
+  bundle_trial "$stage/jre/bin/java" "$all" "$work/classes-all" "$work/out-all"
+  # 2. only the classes it loaded, with their nested classes (Kafka's jars: whole packages); resources
+  #    kept; this project's and JCuda's jars whole
+  "$stage/jre/bin/java" -cp "$all/*" io.weightpub.bench.GpuBundle prune "$work/classes-all" "$all" "$stage/lib" \
+      >"$work/prune.txt"
+  echo "kept $(ls "$stage/lib" | wc -l) of $(ls "$all"/*.jar | wc -l) jars" >&2
+  cat >"$stage/README.txt" <<'TXT'
+weightpub GPU benchmark bundle: a jlink'ed Java 17 runtime (jre/) and the classes the benchmark
+loads (lib/, pruned by a trial run; docs/benchmarks.md). Needs no Maven, no network and no Java on
+the host.
+
+  mkdir -p /opt/w && tar xzf weightpub-gpu.tar.gz -C /opt/w
+  /opt/w/jre/bin/java -Xmx8g -cp '/opt/w/lib/*' io.weightpub.bench.GpuBench OUT \
+      --sizes 4g,16g --parallelism 1,4,8,16 --runs 3 --latency-workers 1,2,4 --latency-sizes 4g \
+      --skip-staging --budget-s 540
+
+It runs (in OUT: raw CSVs, summary.csv, report.md, PNGs):
+  1. without --skip-staging: the CUDA store's staging benchmark (about a minute);
+  2. bench e2e-gpu: a Kafka broker in the benchmark JVM (data on local disk under the temp dir); per
+     size one version published once; per run one ConsumerPerformance, N in one group (N = cores,
+     capped by partitions; --consumers N) and the job with one CUDA worker at each parallelism;
+  3. the time from the trainer's last record to active on every worker at 1, 2 and 4 workers (all
+     sharing the one GPU), the job already running.
+--budget-s S skips the points that would start after S seconds and lists them in report.md.
+--host-stores runs without a GPU (host stores). Copy OUT's summary.csv, report.md, *.png and *.csv
+into results/gpu of the checkout.
+TXT
+  # 3. the trial must pass again with nothing but the bundle
+  bundle_trial "$stage/jre/bin/java" "$stage/lib" "$work/classes-kept" "$work/out-kept"
+  tar -cf - -C "$stage" jre lib README.txt | gzip -9 >"$dir/weightpub-gpu.tar.gz"
+  local size
+  size=$(stat -c %s "$dir/weightpub-gpu.tar.gz")
+  echo "bundle $dir/weightpub-gpu.tar.gz: $size bytes ($((size / 1024 / 1024)) MiB; runtime $(du -sh "$stage/jre" | cut -f1), jars $(du -sh "$stage/lib" | cut -f1) unpacked)"
+  if ((size > limit)); then
+    echo "the bundle is over 60 MiB" >&2
+    exit 1
+  fi
+  echo "on the GPU host: tar xzf weightpub-gpu.tar.gz -C /opt/w && /opt/w/jre/bin/java -cp '/opt/w/lib/*' io.weightpub.bench.GpuBench OUT ..."
+}
+
 case "$cmd" in
   e2e|stages|memory|publisher|rollback|all|report) ;;
   gpu-prepare)
-    dir=${1:?usage: scripts/bench.sh gpu-prepare DIR}
-    cp=$(build)
-    rm -rf "$dir"
-    mkdir -p "$dir/lib"
-    cp "${cp%/\*}"/*.jar "$dir/lib/"
-    # No log4j: its core needs java.desktop, which a small jlink'ed runtime for GPU hosts leaves out;
-    # the runners print their own failures.
-    rm -f "$dir"/lib/log4j-core-*.jar "$dir"/lib/log4j-slf4j*-impl-*.jar "$dir"/lib/log4j-1.2-api-*.jar
-    compgen -G "$dir/lib/jcuda-natives-*-linux-x86_64.jar" >/dev/null \
-        || { echo "the JCuda linux-x86_64 natives jar is missing from $dir/lib" >&2; exit 1; }
-    cat >"$dir/README.txt" <<'TXT'
-GPU benchmark (weightpub bench). On the GPU host, with a Java 17+ runtime (a full JDK, or a jlink'ed
-one with at least java.base, java.logging, java.management, jdk.management, java.naming, java.sql,
-jdk.unsupported and jdk.crypto.ec):
-
-  java -Xmx8g -cp 'lib/*' io.weightpub.bench.GpuBench OUT [--version-mib 2048] [--rounds 3] [--flips 200]
-       [--readers 4] [--sizes 4g] [--workers 1] [--runs 3] [--bootstrap HOST:PORT] [--skip-e2e]
-
-It measures pinned host-to-device bandwidth, the CUDA store's staging throughput and flip latency
-under concurrent readers (the sink's CudaStagingBenchmark), then the job end to end with CUDA
-stores from a broker on that host (in-process unless --bootstrap). Copy OUT/*.csv into
-results/latest of the checkout and run scripts/bench.sh report.
-TXT
-    echo "prepared $dir ($(du -sh "$dir" | cut -f1)); on the GPU host: java -cp '$dir/lib/*' io.weightpub.bench.GpuBench OUT"
+    gpu_prepare "$@"
     exit 0
     ;;
   *) sed -n '2,20p' "$0" >&2; exit 2 ;;
@@ -112,7 +167,11 @@ trap '"$root/scripts/cluster/stop-all.sh" --work "$work" --only kafka --purge >/
 broker_desc="standalone KRaft broker process (scripts/cluster/start-kafka.sh, heap ${BENCH_BROKER_HEAP:-1g}) on 127.0.0.1"
 
 run() {
-  java_run "$1" --out "$out" --bootstrap "$bootstrap" --broker-desc "$broker_desc" "${args[@]+"${args[@]}"}"
+  local extra=()
+  # the job runs read the broker's CPU time from /proc
+  [ "$1" = e2e ] && extra=(--broker-pid "$(cat "$work/kafka/kafka.pid")")
+  java_run "$1" --out "$out" --bootstrap "$bootstrap" --broker-desc "$broker_desc" "${extra[@]+"${extra[@]}"}" \
+      "${args[@]+"${args[@]}"}"
 }
 
 if [ "$cmd" = all ]; then

@@ -8,7 +8,9 @@ import java.util.Map;
  * The benchmarks' entry point, one command per benchmark (scripts/bench.sh wraps it):
  *
  * <pre>
- * BenchMain e2e       [--sizes 1g,4g,16g] [--workers 1,3] [--runs 3]   job vs ConsumerPerformance and the Flink floor
+ * BenchMain e2e       [--sizes 1g,4g] [--parallelism 1,2,4,8,16] [--runs 3] [--consumers N]
+ *                     [--latency-workers 1,2,4] [--latency-sizes 1g] [--broker-pid PID] [--budget-s S]
+ *                                                                     job vs one and N ConsumerPerformance processes
  * BenchMain stages    [--fetch-size 1g] [--runs 3]                    per-byte cost of each stage (JMH + raw fetch)
  * BenchMain memory    [--sizes 256m,1g,4g] [--runs 2]                 job heap and checkpointed state vs model size
  * BenchMain publisher [--sizes 1g] [--runs 3]                         publisher vs ProducerPerformance
@@ -19,8 +21,10 @@ import java.util.Map;
  */
 public final class BenchMain {
 
-    private static final String[] OPTIONS = {"out", "bootstrap", "broker-desc", "quick", "runs", "sizes", "workers",
-            "mem-budget", "checkpoint-ms", "fetch-size", "backend"};
+    private static final String[] OPTIONS = java.util.stream.Stream.concat(java.util.stream.Stream.of("out",
+            "bootstrap", "broker-desc", "quick", "runs", "sizes", "workers", "mem-budget", "checkpoint-ms",
+            "fetch-size", "backend", "budget-s"), java.util.stream.Stream.of(EndToEndBench.Plan.OPTIONS))
+            .toArray(String[]::new);
 
     private BenchMain() {}
 
@@ -55,10 +59,12 @@ public final class BenchMain {
                     if (!backend.equals("host")) {
                         bench = "e2e-" + backend;
                     }
-                    measured = new EndToEndBench(broker, bench, backend, args.intValue("runs", quick ? 1 : 3), budget,
-                            checkpointMs).run(
-                            args.sizes("sizes", quick ? List.of(64L << 20) : List.of(1L << 30, 4L << 30, 16L << 30)),
-                            args.ints("workers", quick ? List.of(1, 2) : List.of(1, 3)));
+                    EndToEndBench.Plan plan = EndToEndBench.Plan.from(args, bench, backend,
+                            args.intValue("runs", quick ? 1 : 3), budget, checkpointMs,
+                            quick ? List.of(1, 2) : List.of(1, 2, 4, 8, 16),
+                            List.of(quick ? 64L << 20 : 1L << 30));
+                    measured = new EndToEndBench(broker, plan, TimeBudget.seconds(args.intValue("budget-s", 0)))
+                            .run(args.sizes("sizes", quick ? List.of(64L << 20) : List.of(1L << 30, 4L << 30)));
                 }
                 case "stages" -> {
                     bench = StageBench.BENCH;

@@ -10,32 +10,75 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * End to end on the host (or, with the CUDA backend, on a GPU host): per model size one version is
- * published to a fresh set of topics, then each run measures, back to back on the same chunks topic
- * (in page cache): Kafka's ConsumerPerformance, the Flink read-and-discard floor, the job with each
- * worker count, and ConsumerPerformance again. The run's ceiling is the mean of the two consumer
- * runs that bracket it; the ratio is the job's data-plane throughput over that ceiling.
+ * End to end on the host (host stores) or on a GPU host (CUDA stores): the job's throughput as its
+ * parallelism grows, against two Kafka ceilings measured in the same run on the same chunks topic
+ * (in page cache): one {@code ConsumerPerformance} process, and N of them in one consumer group
+ * (N saturating the host). Per model size one version is published once; each run then measures
+ * both ceilings and the job (1 worker) at every parallelism, each in a fresh JVM. The job is timed
+ * from its first staged chunk to the version active on every worker; its CPU (and the broker's) is
+ * read from /proc over that window. {@link StepLatency} adds the time from the trainer's last record
+ * to active at several worker counts.
  */
 public final class EndToEndBench {
 
     static final long GIB = 1L << 30;
     /** Heaps of the broker, the job JVM and the tools, kept free on top of stores and page cache. */
     static final long JVM_RESERVE = 3 * GIB;
+    /** How long a member of the consumer group waits without records before it ends. */
+    static final long GROUP_IDLE_MS = 2000;
+
+    /**
+     * What to measure: backend ({@code host} or {@code cuda}), runs, the parallelism list, the
+     * consumer-group size (0: the host's cores, capped by the partitions), the chunk partitions (0:
+     * enough for the largest parallelism and group), the broker's pid (-1: unknown) and the
+     * step-latency settings.
+     */
+    public record Plan(String bench, String backend, int runs, List<Integer> parallelisms, int consumers,
+            int chunkPartitions, long brokerPid, long memoryBudget, int checkpointMs, List<Integer> latencyWorkers,
+            List<Long> latencySizes, int latencyParallelism) {
+
+        public Plan {
+            parallelisms = List.copyOf(parallelisms);
+            latencyWorkers = List.copyOf(latencyWorkers);
+            latencySizes = List.copyOf(latencySizes);
+        }
+
+        /** The options both BenchMain e2e and GpuBench take. */
+        static final String[] OPTIONS = {"parallelism", "consumers", "chunk-partitions", "broker-pid",
+                "latency-workers", "latency-sizes", "latency-parallelism"};
+
+        static Plan from(BenchArgs args, String bench, String backend, int runs, long memoryBudget,
+                int checkpointMs, List<Integer> defaultParallelism, List<Long> defaultLatencySizes) {
+            List<Integer> ps = args.ints("parallelism", defaultParallelism);
+            return new Plan(bench, backend, runs, ps, args.intValue("consumers", 0),
+                    args.intValue("chunk-partitions", 0), args.intValue("broker-pid", -1), memoryBudget, checkpointMs,
+                    args.ints("latency-workers", List.of(1, 2, 4)), args.sizes("latency-sizes", defaultLatencySizes),
+                    args.intValue("latency-parallelism", ps.stream().mapToInt(Integer::intValue).max().orElse(1)));
+        }
+
+        /** Partitions of the chunks topic: the production count, or more for the largest parallelism / group. */
+        int partitions(int configured, int cores) {
+            if (chunkPartitions > 0) {
+                return chunkPartitions;
+            }
+            int maxP = parallelisms.stream().mapToInt(Integer::intValue).max().orElse(1);
+            return Math.max(configured, Math.max(maxP, consumers > 0 ? consumers : cores));
+        }
+
+        /** Members of the consumer group: as configured, else one per core; never more than partitions. */
+        int groupSize(int partitions, int cores) {
+            return Math.max(1, Math.min(partitions, consumers > 0 ? consumers : cores));
+        }
+    }
 
     private final Broker broker;
-    private final String bench;
-    private final String backend;
-    private final int runs;
-    private final long memoryBudget;
-    private final int checkpointMs;
+    private final Plan plan;
+    private final TimeBudget budget;
 
-    public EndToEndBench(Broker broker, String bench, String backend, int runs, long memoryBudget, int checkpointMs) {
+    public EndToEndBench(Broker broker, Plan plan, TimeBudget budget) {
         this.broker = broker;
-        this.bench = bench;
-        this.backend = backend;
-        this.runs = runs;
-        this.memoryBudget = memoryBudget;
-        this.checkpointMs = checkpointMs;
+        this.plan = plan;
+        this.budget = budget;
     }
 
     /** Memory a case needs: one slot per worker, the topic in page cache, and the JVMs. */
@@ -43,97 +86,114 @@ public final class EndToEndBench {
         return size * workers + size + JVM_RESERVE;
     }
 
-    static String caseName(long size, int workers) {
-        return Table.size(size) + "/" + workers + "w";
+    static String caseName(long size, int workers, int parallelism) {
+        return Table.size(size) + "/" + workers + "w/p" + parallelism;
     }
 
-    public List<Measurement> run(List<Long> sizes, List<Integer> workerCounts) throws Exception {
+    public List<Measurement> run(List<Long> sizes) throws Exception {
         List<Measurement> out = new ArrayList<>();
+        int cores = Runtime.getRuntime().availableProcessors();
+        Topics topics = Topics.bundled();
+        int partitions = plan.partitions(topics.spec("chunks").partitions(), cores);
+        topics = topics.withPartitions("chunks", partitions);
+        int group = plan.groupSize(partitions, cores);
         for (long size : sizes) {
-            List<Integer> fitting = new ArrayList<>();
-            for (int w : workerCounts) {
-                if (memoryNeeded(size, w) <= memoryBudget) {
-                    fitting.add(w);
-                } else {
-                    out.add(new Measurement(bench, caseName(size, w), -1, "skipped_needs_bytes",
-                            memoryNeeded(size, w), "bytes"));
-                    System.out.printf("skip %s: needs %s of memory, the budget is %s%n", caseName(size, w),
-                            Table.size(memoryNeeded(size, w)), Table.size(memoryBudget));
+            if (memoryNeeded(size, 1) > plan.memoryBudget()) {
+                for (int p : plan.parallelisms()) {
+                    out.add(new Measurement(plan.bench(), caseName(size, 1, p), -1, "skipped_needs_bytes",
+                            memoryNeeded(size, 1), "bytes"));
                 }
-            }
-            if (fitting.isEmpty()) {
+                System.out.printf("skip %s: needs %s of memory, the budget is %s%n", Table.size(size),
+                        Table.size(memoryNeeded(size, 1)), Table.size(plan.memoryBudget()));
                 continue;
             }
-            String prefix = "bench-" + bench + "-" + Table.size(size).toLowerCase() + "-"
+            if (!budget.allows(plan.bench() + " " + Table.size(size) + " (every point)")) {
+                continue;
+            }
+            String prefix = "bench-" + plan.bench() + "-" + Table.size(size).toLowerCase() + "-"
                     + UUID.randomUUID().toString().substring(0, 8);
-            Topics topics = Topics.bundled();
             topics.create(broker.bootstrap(), prefix);
             try {
-                System.out.printf("%s: publishing %s ...%n", bench, Table.size(size));
+                System.out.printf("%s: publishing %s to %d chunk partitions ...%n", plan.bench(), Table.size(size),
+                        partitions);
                 PublishResult published = SyntheticModel.publish(broker.bootstrap(), prefix, "bench", 1, size);
                 String chunks = TopicNames.of(prefix).chunks();
                 long records = Topics.records(broker.bootstrap(), chunks);
-                System.out.printf("%s: published %s in %d records at %.0f MB/s%n", bench, Table.size(published.bytes()),
-                        records, published.megabytesPerSecond());
-                for (int r = 0; r < runs; r++) {
-                    measureRun(out, prefix, chunks, records, size, fitting, r);
+                String sizeCase = Table.size(size);
+                out.add(new Measurement(plan.bench(), sizeCase, -1, "publish_gbps",
+                        published.megabytesPerSecond() / 1000, "GB/s"));
+                out.add(new Measurement(plan.bench(), sizeCase, -1, "chunk_partitions", partitions, "count"));
+                out.add(new Measurement(plan.bench(), sizeCase, -1, "parallel_consumers", group, "count"));
+                System.out.printf("%s: published %s in %d records at %.0f MB/s; consumer group of %d%n", plan.bench(),
+                        Table.size(published.bytes()), records, published.megabytesPerSecond(), group);
+                for (int r = 0; r < plan.runs(); r++) {
+                    measureRun(out, prefix, chunks, records, size, group, r);
                 }
             } finally {
                 Topics.delete(broker.bootstrap(), topics.names(prefix));
             }
         }
+        out.addAll(new StepLatency(broker, plan, budget, topics).run());
+        for (String skipped : budget.skipped()) {
+            out.add(new Measurement(plan.bench(), "budget", -1, "skipped: " + skipped, 1, "point"));
+        }
         return out;
     }
 
-    private void measureRun(List<Measurement> out, String prefix, String chunks, long records, long size,
-            List<Integer> workers, int run) throws Exception {
-        KafkaPerfTools.ConsumerRun before = KafkaPerfTools.consume(broker.bootstrap(), chunks, records,
-                prefix + "-perf-" + run + "-a");
-        Map<String, String> floor = job("floor", prefix, 1);
-        List<Map<String, String>> jobs = new ArrayList<>();
-        for (int w : workers) {
-            jobs.add(job("job", prefix, w));
+    private void measureRun(List<Measurement> out, String prefix, String chunks, long records, long size, int group,
+            int run) throws Exception {
+        if (!budget.allows(plan.bench() + " " + Table.size(size) + " run " + (run + 1))) {
+            return;
         }
-        KafkaPerfTools.ConsumerRun after = KafkaPerfTools.consume(broker.bootstrap(), chunks, records,
-                prefix + "-perf-" + run + "-b");
-        double consumer = (before.bytesPerSecond() + after.bytesPerSecond()) / 2 / 1e6;
-        double floorMbps = mbps(floor, "dataplane_ms");
-        for (int i = 0; i < workers.size(); i++) {
-            Map<String, String> job = jobs.get(i);
-            String c = caseName(size, workers.get(i));
-            double jobMbps = mbps(job, "dataplane_ms");
-            out.add(new Measurement(bench, c, run, "consumer_mbps", consumer, "MB/s"));
-            out.add(new Measurement(bench, c, run, "consumer_before_mbps", before.bytesPerSecond() / 1e6, "MB/s"));
-            out.add(new Measurement(bench, c, run, "consumer_after_mbps", after.bytesPerSecond() / 1e6, "MB/s"));
-            out.add(new Measurement(bench, c, run, "floor_mbps", floorMbps, "MB/s"));
-            out.add(new Measurement(bench, c, run, "floor_wall_mbps", mbps(floor, "wall_ms"), "MB/s"));
-            out.add(new Measurement(bench, c, run, "job_mbps", jobMbps, "MB/s"));
-            out.add(new Measurement(bench, c, run, "job_wall_mbps", mbps(job, "wall_ms"), "MB/s"));
-            out.add(new Measurement(bench, c, run, "ratio_job_consumer", jobMbps / consumer, "x"));
-            out.add(new Measurement(bench, c, run, "ratio_floor_consumer", floorMbps / consumer, "x"));
-            out.add(new Measurement(bench, c, run, "ratio_job_floor", jobMbps / floorMbps, "x"));
-            out.add(new Measurement(bench, c, run, "job_stream_mbps", num(job, "bytes") / 1e6
-                    / (num(job, "stream_ms") / 1000.0), "MB/s"));
-            out.add(new Measurement(bench, c, run, "job_stream_ms", num(job, "stream_ms"), "ms"));
-            out.add(new Measurement(bench, c, run, "job_verify_ms", num(job, "verify_ms"), "ms"));
-            out.add(new Measurement(bench, c, run, "job_commit_wait_ms", num(job, "commit_wait_ms"), "ms"));
-            out.add(new Measurement(bench, c, run, "job_heap_live_max", num(job, "heap_live_max"), "bytes"));
-            out.add(new Measurement(bench, c, run, "job_state_max", num(job, "state_max"), "bytes"));
-            out.add(new Measurement(bench, c, run, "model_bytes", num(job, "bytes"), "bytes"));
-            System.out.printf("%s %s run %d: consumer %.0f MB/s, floor %.0f MB/s, job %.0f MB/s (wall %.0f MB/s)"
-                            + " = %.2fx consumer%n", bench, c, run + 1, consumer, floorMbps, jobMbps,
-                    mbps(job, "wall_ms"), jobMbps / consumer);
+        KafkaPerfTools.ConsumerRun single = KafkaPerfTools.consume(broker.bootstrap(), chunks, records,
+                prefix + "-single-" + run);
+        ConsumerGroupRun parallel = KafkaPerfTools.consumeGroup(broker.bootstrap(), chunks,
+                prefix + "-group-" + run, group, GROUP_IDLE_MS);
+        double singleGbps = single.bytesPerSecond() / 1e9;
+        double parallelGbps = parallel.bytesPerSecond() / 1e9;
+        String sizeCase = Table.size(size);
+        out.add(new Measurement(plan.bench(), sizeCase, run, "single_consumer_gbps", singleGbps, "GB/s"));
+        out.add(new Measurement(plan.bench(), sizeCase, run, "parallel_consumer_gbps", parallelGbps, "GB/s"));
+        // records read twice after a rebalance (or missed) would make the group's bytes wrong: keep the count
+        out.add(new Measurement(plan.bench(), sizeCase, run, "parallel_consumer_extra_records",
+                parallel.records() - records, "records"));
+        System.out.printf("%s %s run %d: one consumer %.2f GB/s, %d consumers %.2f GB/s%n", plan.bench(), sizeCase,
+                run + 1, singleGbps, group, parallelGbps);
+        for (int p : plan.parallelisms()) {
+            String c = caseName(size, 1, p);
+            if (!budget.allows(plan.bench() + " " + c + " run " + (run + 1))) {
+                continue;
+            }
+            Map<String, String> job = job(prefix, 1, p);
+            double jobGbps = gbps(job, "dataplane_ms");
+            out.add(new Measurement(plan.bench(), c, run, "job_gbps", jobGbps, "GB/s"));
+            out.add(new Measurement(plan.bench(), c, run, "job_wall_gbps", gbps(job, "wall_ms"), "GB/s"));
+            out.add(new Measurement(plan.bench(), c, run, "parallel_consumer_gbps", parallelGbps, "GB/s"));
+            out.add(new Measurement(plan.bench(), c, run, "single_consumer_gbps", singleGbps, "GB/s"));
+            out.add(new Measurement(plan.bench(), c, run, "ratio_job_parallel_consumer", jobGbps / parallelGbps, "x"));
+            out.add(new Measurement(plan.bench(), c, run, "ratio_job_single_consumer", jobGbps / singleGbps, "x"));
+            out.add(new Measurement(plan.bench(), c, run, "job_cores", num(job, "job_cores"), "cores"));
+            out.add(new Measurement(plan.bench(), c, run, "broker_cores", num(job, "broker_cores"), "cores"));
+            out.add(new Measurement(plan.bench(), c, run, "job_stream_ms", num(job, "stream_ms"), "ms"));
+            out.add(new Measurement(plan.bench(), c, run, "job_verify_ms", num(job, "verify_ms"), "ms"));
+            out.add(new Measurement(plan.bench(), c, run, "job_commit_wait_ms", num(job, "commit_wait_ms"), "ms"));
+            out.add(new Measurement(plan.bench(), c, run, "model_bytes", num(job, "bytes"), "bytes"));
+            System.out.printf("%s %s run %d: job %.2f GB/s (wall %.2f) = %.2fx %d consumers, %.2fx one; "
+                            + "job %.1f cores, broker %.1f cores%n", plan.bench(), c, run + 1, jobGbps,
+                    gbps(job, "wall_ms"), jobGbps / parallelGbps, group, jobGbps / singleGbps, num(job, "job_cores"),
+                    num(job, "broker_cores"));
         }
     }
 
-    private Map<String, String> job(String mode, String prefix, int workers) throws Exception {
-        List<String> args = List.of("--mode", mode, "--bootstrap", broker.bootstrap(), "--prefix", prefix,
-                "--workers", String.valueOf(workers), "--backend", backend, "--model", "bench", "--version", "1",
-                "--checkpoint-ms", String.valueOf(checkpointMs));
+    private Map<String, String> job(String prefix, int workers, int parallelism) throws Exception {
+        List<String> args = List.of("--mode", "job", "--bootstrap", broker.bootstrap(), "--prefix", prefix,
+                "--workers", String.valueOf(workers), "--parallelism", String.valueOf(parallelism),
+                "--backend", plan.backend(), "--model", "bench", "--version", "1",
+                "--checkpoint-ms", String.valueOf(plan.checkpointMs()), "--broker-pid", String.valueOf(plan.brokerPid()));
         ChildJvm.Outcome outcome = ChildJvm.run(JobRunner.class.getName(), jobJvmArgs(), args, 1800, null);
         String line = outcome.last(JobRunner.RESULT).orElseThrow(() -> new IllegalStateException(
-                "the " + mode + " run (" + workers + " workers) printed no result, exit " + outcome.exitCode()
-                        + ":\n" + outcome.tail(40)));
+                "the job run (" + workers + " workers, parallelism " + parallelism + ") printed no result, exit "
+                        + outcome.exitCode() + ":\n" + outcome.tail(40)));
         return JobRunner.parseResult(line);
     }
 
@@ -148,8 +208,8 @@ public final class EndToEndBench {
         return v == null ? Double.NaN : Double.parseDouble(v);
     }
 
-    static double mbps(Map<String, String> result, String millisKey) {
-        return num(result, "bytes") / 1e6 / (num(result, millisKey) / 1000.0);
+    static double gbps(Map<String, String> result, String millisKey) {
+        return num(result, "bytes") / 1e9 / (num(result, millisKey) / 1000.0);
     }
 
     /** Where the results of a benchmark go. */

@@ -10,71 +10,96 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The GPU benchmarks, for a GPU host that has a Java runtime and the jars of
- * {@code scripts/bench.sh gpu-prepare} but no Maven:
+ * The GPU benchmarks, for a GPU host without Maven or network, from the bundle of
+ * {@code scripts/bench.sh gpu-prepare} (a jlink'ed runtime and the jars the benchmark loads):
  *
- * <pre>java -cp 'DIR/lib/*' io.weightpub.bench.GpuBench OUT [--version-mib 2048] [--rounds 3] [--flips 200]
- *     [--readers 4] [--sizes 4g] [--workers 1] [--runs 3] [--bootstrap HOST:PORT] [--skip-e2e]</pre>
+ * <pre>/opt/w/jre/bin/java -cp '/opt/w/lib/*' io.weightpub.bench.GpuBench OUT [--sizes 4g,16g]
+ *     [--parallelism 1,4,8,16] [--runs 3] [--latency-workers 1,2,4] [--latency-sizes 4g] [--consumers N]
+ *     [--budget-s 540] [--skip-staging] [--skip-curve] [--host-stores] [--bootstrap HOST:PORT]
+ *     [--version-mib 2048] [--rounds 3] [--flips 200] [--readers 4]</pre>
  *
  * <ol>
- *   <li>the sink's {@link CudaStagingBenchmark}: pinned host → device bandwidth measured by the
- *       benchmark itself, the CUDA store's staging throughput against it (1, 4, 8 copy threads),
- *       flip latency p50/p99/max while readers hold leases and read;</li>
- *   <li>end to end with CUDA stores: the same comparison as {@code scripts/bench.sh e2e} (job vs
- *       ConsumerPerformance and the Flink floor), from a broker on that host (in this JVM unless
- *       {@code --bootstrap} names one).</li>
+ *   <li>unless {@code --skip-staging}: the sink's {@link CudaStagingBenchmark} (pinned host → device
+ *       bandwidth, the CUDA store's staging throughput against it, flip latency under readers);</li>
+ *   <li>{@link EndToEndBench} as bench {@code e2e-gpu}: the job's parallelism curve with one CUDA worker
+ *       against one and N {@code ConsumerPerformance} processes, then the time from the trainer's last
+ *       record to active at 1, 2 and 4 workers (sharing the GPU), from a broker in this JVM (data on
+ *       local disk) unless {@code --bootstrap} names one.</li>
  * </ol>
- * Writes {@code gpu.csv}, {@code e2e-cuda.csv} and their environments to OUT (copy them into
- * results/latest and run {@code scripts/bench.sh report}), plus the sink benchmark's own files under
- * {@code OUT/cuda-staging}.
+ * {@code --host-stores} runs the end-to-end part with host stores and needs no GPU (to test the bundle
+ * anywhere). {@code --budget-s} skips the points that would start after that many seconds and says
+ * so in the report. Writes the raw CSVs, {@code summary.csv}, {@code report.md} and PNGs to OUT.
  */
 public final class GpuBench {
+
+    static final String USAGE = "usage: GpuBench OUT [--sizes 4g,16g] [--parallelism 1,4,8,16] [--runs 3] "
+            + "[--latency-workers 1,2,4] [--latency-sizes 4g] [--consumers N] [--budget-s S] [--skip-staging] "
+            + "[--skip-curve] "
+            + "[--host-stores] [--bootstrap HOST:PORT] [--version-mib 2048] [--rounds 3] [--flips 200] [--readers 4]";
 
     private GpuBench() {}
 
     public static void main(String[] argv) throws Exception {
-        BenchArgs args = BenchArgs.parse(argv).allow("version-mib", "rounds", "flips", "readers", "sizes", "workers",
-                "runs", "bootstrap", "skip-e2e", "checkpoint-ms");
+        BenchArgs args = BenchArgs.parse(argv).allow(java.util.stream.Stream.concat(java.util.stream.Stream.of(
+                "version-mib", "rounds", "flips", "readers", "sizes", "runs", "bootstrap", "skip-e2e",
+                "skip-staging", "skip-curve", "host-stores", "budget-s", "checkpoint-ms"),
+                java.util.stream.Stream.of(EndToEndBench.Plan.OPTIONS)).toArray(String[]::new));
         if (args.positional().size() != 1) {
-            System.err.println("usage: GpuBench OUT [--version-mib 2048] [--rounds 3] [--flips 200] [--readers 4] "
-                    + "[--sizes 4g] [--workers 1] [--runs 3] [--bootstrap HOST:PORT] [--skip-e2e]");
+            System.err.println(USAGE);
             System.exit(2);
         }
         Path out = Path.of(args.positional().get(0));
-        if (!CudaAvailability.isAvailable()) {
-            System.err.println("no CUDA device visible: " + CudaAvailability.unavailableReason());
+        boolean hostStores = args.flag("host-stores");
+        if (!hostStores && !CudaAvailability.isAvailable()) {
+            System.err.println("no CUDA device visible: " + CudaAvailability.unavailableReason()
+                    + " (--host-stores runs the end-to-end part with host stores)");
             System.exit(3);
         }
+        TimeBudget budget = TimeBudget.seconds(args.intValue("budget-s", 0));
         Files.createDirectories(out);
-        Path staging = out.resolve("cuda-staging");
-        CudaStagingBenchmark.main(new String[] {staging.toString(), args.get("version-mib", "2048"),
-                args.get("rounds", "3"), args.get("flips", "200"), args.get("readers", "4")});
-        List<Measurement> gpu = fromStagingCsv(Files.readAllLines(staging.resolve("cuda-staging.csv")));
-        Map<String, String> env = Environment.describe(args.get("bootstrap").map(b -> "external broker at " + b)
-                .orElse("in-process KRaft broker (Kafka test kit) in the benchmark JVM"));
-        Files.readAllLines(staging.resolve("cuda-staging.csv")).stream()
-                .filter(l -> l.startsWith("device,")).findFirst()
-                .ifPresent(l -> env.put("gpu", l.substring("device,".length()).replaceAll(",$", "")));
-        Results.write(out, "gpu", gpu);
-        Results.writeEnvironment(out, "gpu", env);
+        if (!hostStores && !args.flag("skip-staging")) {
+            Path staging = out.resolve("cuda-staging");
+            CudaStagingBenchmark.main(new String[] {staging.toString(), args.get("version-mib", "2048"),
+                    args.get("rounds", "3"), args.get("flips", "200"), args.get("readers", "4")});
+            List<Measurement> gpu = fromStagingCsv(Files.readAllLines(staging.resolve("cuda-staging.csv")));
+            Map<String, String> env = Environment.describe("no broker (GPU staging only)");
+            Files.readAllLines(staging.resolve("cuda-staging.csv")).stream()
+                    .filter(l -> l.startsWith("device,")).findFirst()
+                    .ifPresent(l -> env.put("gpu", l.substring("device,".length()).replaceAll(",$", "")));
+            Results.write(out, "gpu", gpu);
+            Results.writeEnvironment(out, "gpu", env);
+        }
 
         if (!args.flag("skip-e2e")) {
             try (Broker broker = args.get("bootstrap").map(b -> Broker.external(b, "external broker at " + b))
                     .orElseGet(Broker::embedded)) {
-                List<Measurement> e2e = new EndToEndBench(broker, "e2e-cuda", "cuda", args.intValue("runs", 3),
-                        Long.MAX_VALUE, args.intValue("checkpoint-ms", 200))
-                        .run(args.sizes("sizes", List.of(4L << 30)), args.ints("workers", List.of(1)));
-                Results.write(out, "e2e-cuda", e2e);
-                Results.writeEnvironment(out, "e2e-cuda", Environment.describe(broker.mode()));
+                String bench = "e2e-gpu";
+                // an in-process broker's CPU is this JVM's, which only waits while the job runs
+                long brokerPid = args.get("bootstrap").isPresent() ? args.intValue("broker-pid", -1)
+                        : ProcessHandle.current().pid();
+                EndToEndBench.Plan plan = EndToEndBench.Plan.from(args, bench, hostStores ? "host" : "cuda",
+                        args.intValue("runs", 3), hostStores ? memoryBudget() : Long.MAX_VALUE,
+                        args.intValue("checkpoint-ms", 200), List.of(1, 4, 8, 16), List.of(4L << 30));
+                plan = new EndToEndBench.Plan(plan.bench(), plan.backend(), plan.runs(), plan.parallelisms(),
+                        plan.consumers(), plan.chunkPartitions(), brokerPid, plan.memoryBudget(),
+                        plan.checkpointMs(), plan.latencyWorkers(), plan.latencySizes(), plan.latencyParallelism());
+                List<Measurement> e2e = new EndToEndBench(broker, plan, budget)
+                        .run(args.flag("skip-curve") ? List.of() : args.sizes("sizes", List.of(4L << 30, 16L << 30)));
+                Results.write(out, bench, e2e);
+                Map<String, String> env = Environment.describe(broker.mode());
+                env.put("stores", hostStores ? "host (--host-stores)" : "CUDA");
+                env.put("budget_s", args.get("budget-s", "none"));
+                Results.writeEnvironment(out, bench, env);
             }
         }
-        Results results = Results.read(out);
-        System.out.print(Report.consoleSummary(results, "gpu"));
-        if (results.has("e2e-cuda")) {
-            System.out.print(Report.consoleSummary(results, "e2e-cuda"));
-        }
-        System.out.println("wrote " + out + "; copy its *.csv into results/latest and run scripts/bench.sh report");
+        Report.write(out);
+        System.out.println("wrote " + out + " (report.md, summary.csv, PNGs); copy summary.csv, report.md, the PNGs "
+                + "and the raw CSVs into results/gpu of the checkout");
         System.exit(0);
+    }
+
+    private static long memoryBudget() {
+        return Environment.memoryAvailable() > 0 ? Environment.memoryAvailable() : Runtime.getRuntime().maxMemory();
     }
 
     /**

@@ -66,6 +66,12 @@ import java.util.concurrent.locks.LockSupport;
 public final class JobRunner {
 
     static final String RESULT = "RESULT ";
+    /**
+     * The job option that sets the job's parallelism (source and assembly). {@code assembler.parallelism}
+     * works on every version of the job and stays a fallback key after the parallel assembly renames it
+     * to {@code parallelism}; switch here.
+     */
+    static final String PARALLELISM_KEY = "assembler.parallelism";
 
     private JobRunner() {}
 
@@ -81,11 +87,13 @@ public final class JobRunner {
 
     private static void run(String[] argv) throws Exception {
         BenchArgs args = BenchArgs.parse(argv).allow("mode", "bootstrap", "prefix", "workers", "backend", "model",
-                "version", "checkpoint-ms", "timeout-s");
+                "version", "checkpoint-ms", "timeout-s", "parallelism", "broker-pid");
         String mode = args.get("mode", "job");
         String bootstrap = args.get("bootstrap").orElseThrow(() -> new IllegalArgumentException("--bootstrap"));
         String prefix = args.get("prefix").orElseThrow(() -> new IllegalArgumentException("--prefix"));
         int workers = args.intValue("workers", 1);
+        int parallelism = args.intValue("parallelism", 1);
+        long brokerPid = args.intValue("broker-pid", -1);
         long checkpointMs = args.intValue("checkpoint-ms", 200);
         long timeoutNanos = TimeUnit.SECONDS.toNanos(args.intValue("timeout-s", 600));
 
@@ -97,7 +105,7 @@ public final class JobRunner {
             MiniClusterConfiguration mcc = new MiniClusterConfiguration.Builder()
                     .setConfiguration(cluster)
                     .setNumTaskManagers(1)
-                    .setNumSlotsPerTaskManager(Math.max(1, workers))
+                    .setNumSlotsPerTaskManager(Math.max(1, Math.max(workers, parallelism)))
                     .withRandomPorts()
                     .build();
             try (MiniCluster mini = new MiniCluster(mcc)) {
@@ -108,8 +116,8 @@ public final class JobRunner {
                     String model = args.get("model", "bench");
                     long version = args.intValue("version", 1);
                     StoreBackend backend = StoreBackend.valueOf(args.get("backend", "host").toUpperCase(Locale.ROOT));
-                    runJob(mini, bootstrap, prefix, workers, backend, model, version, checkpointMs, timeoutNanos,
-                            result);
+                    runJob(mini, bootstrap, prefix, workers, parallelism, brokerPid, backend, model, version,
+                            checkpointMs, timeoutNanos, result);
                 } else {
                     throw new IllegalArgumentException("--mode " + mode + ": expected floor or job");
                 }
@@ -188,11 +196,11 @@ public final class JobRunner {
 
     // ------------------------------------------------------------------ the job
 
-    private static void runJob(MiniCluster mini, String bootstrap, String prefix, int workers, StoreBackend backend,
-            String model, long version, long checkpointMs, long timeoutNanos, Map<String, String> result)
-            throws Exception {
-        String sinkName = prefix + "-bench-" + UUID.randomUUID();
+    /** The job's configuration: N workers, the given parallelism and store backend, no worker HTTP. */
+    static Configuration jobConf(String bootstrap, String prefix, String sinkName, int workers, int parallelism,
+            StoreBackend backend, long checkpointMs) {
         Configuration conf = new Configuration();
+        conf.setString(PARALLELISM_KEY, String.valueOf(parallelism));
         conf.set(JobOptions.BOOTSTRAP_SERVERS, bootstrap);
         conf.set(JobOptions.TOPIC_PREFIX, prefix);
         conf.set(JobOptions.GROUP_ID, prefix + "-job-" + UUID.randomUUID());
@@ -203,6 +211,15 @@ public final class JobRunner {
         conf.set(SinkOptions.NAME, sinkName);
         conf.set(SinkOptions.BACKEND, backend);
         conf.set(SinkOptions.WORKER_HTTP, false);
+        return conf;
+    }
+
+    private static void runJob(MiniCluster mini, String bootstrap, String prefix, int workers, int parallelism,
+            long brokerPid, StoreBackend backend, String model, long version, long checkpointMs, long timeoutNanos,
+            Map<String, String> result) throws Exception {
+        String sinkName = prefix + "-bench-" + UUID.randomUUID();
+        Configuration conf = jobConf(bootstrap, prefix, sinkName, workers, parallelism, backend, checkpointMs);
+        long self = ProcessHandle.current().pid();
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
@@ -215,14 +232,22 @@ public final class JobRunner {
         CompletableFuture<JobResult> finished = mini.requestJobResult(id);
         long first = -1;
         long done = -1;
+        // CPU time of this JVM (the whole job: source, assembly, sink) and of the broker over the timed window
+        long[] cpuAtFirst = {-1, -1};
+        long[] cpuAtDone = {-1, -1};
         while (done < 0) {
             long now = System.nanoTime();
             if (first < 0 && anyStaged(sinkName, workers, model)) {
                 first = now;
+                cpuAtFirst = cpu(self, brokerPid);
             }
             if (allServe(sinkName, workers, model, version)) {
                 done = now;
-                first = first < 0 ? now : first;
+                cpuAtDone = cpu(self, brokerPid);
+                if (first < 0) {
+                    first = now;
+                    cpuAtFirst = cpuAtDone;
+                }
                 break;
             }
             if (finished.isDone() && !allServe(sinkName, workers, model, version)) {
@@ -253,6 +278,16 @@ public final class JobRunner {
         result.put("dataplane_ms", millis(done - first));
         result.put("wall_ms", millis(done - start));
         result.put("job_total_ms", millis(end - start));
+        result.put("parallelism", String.valueOf(parallelism));
+        double windowMs = (done - first) / 1e6;
+        if (cpuAtFirst[0] >= 0 && cpuAtDone[0] >= 0) {
+            result.put("job_cores", String.format(Locale.ROOT, "%.3f",
+                    ProcStat.cores(cpuAtDone[0] - cpuAtFirst[0], windowMs)));
+        }
+        if (cpuAtFirst[1] >= 0 && cpuAtDone[1] >= 0) {
+            result.put("broker_cores", String.format(Locale.ROOT, "%.3f",
+                    ProcStat.cores(cpuAtDone[1] - cpuAtFirst[1], windowMs)));
+        }
         // The data plane in phases, from the workers' own status records (one clock, the sink's): staging
         // from the first chunk until the commit event reaches the sink, verification (the verify call:
         // outstanding writes and digests, then the comparison), and the wait for the committing
@@ -266,7 +301,13 @@ public final class JobRunner {
         WeightSink.release(sinkName);
     }
 
-    private static Optional<ModelStatus> status(String sinkName, int worker, String model) {
+    /** CPU milliseconds of this JVM and of the broker (-1 where unknown). */
+    static long[] cpu(long self, long brokerPid) {
+        return new long[] {ProcStat.cpuMillis(self).orElse(-1),
+                brokerPid > 0 ? ProcStat.cpuMillis(brokerPid).orElse(-1) : -1};
+    }
+
+    static Optional<ModelStatus> status(String sinkName, int worker, String model) {
         Optional<WeightStore> store = WeightSink.store(sinkName, worker);
         if (store.isEmpty() || !store.get().models().contains(model)) {
             return Optional.empty();
@@ -348,7 +389,7 @@ public final class JobRunner {
         return out;
     }
 
-    private static boolean allServe(String sinkName, int workers, String model, long version) {
+    static boolean allServe(String sinkName, int workers, String model, long version) {
         for (int w = 0; w < workers; w++) {
             Optional<ModelStatus> s = status(sinkName, w, model);
             if (s.isEmpty() || s.get().active().map(VersionInfo::version).orElse(-1L) < version) {
@@ -358,7 +399,7 @@ public final class JobRunner {
         return true;
     }
 
-    private static String describe(String sinkName, int workers, String model) {
+    static String describe(String sinkName, int workers, String model) {
         StringBuilder sb = new StringBuilder();
         for (int w = 0; w < workers; w++) {
             sb.append("worker ").append(w).append(": ").append(status(sinkName, w, model).map(Object::toString)
@@ -369,7 +410,7 @@ public final class JobRunner {
 
     // ------------------------------------------------------------------ shared
 
-    private static void checkSucceeded(JobResult r) {
+    static void checkSucceeded(JobResult r) {
         if (!r.isSuccess()) {
             Throwable cause = r.getSerializedThrowable().map(t -> (Throwable) t).orElse(null);
             throw new IllegalStateException("the job failed: " + r.getApplicationStatus(), cause);

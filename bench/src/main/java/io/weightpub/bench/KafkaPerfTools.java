@@ -45,6 +45,37 @@ public final class KafkaPerfTools {
     }
 
     /**
+     * Runs {@code n} ConsumerPerformance processes at once in one new consumer group over {@code topic}
+     * ({@link ConsumerGroupRun} explains the timing). Each idles out after {@code idleTimeoutMs}
+     * without records.
+     */
+    public static ConsumerGroupRun consumeGroup(String bootstrap, String topic, String group, int n,
+            long idleTimeoutMs) throws IOException, InterruptedException {
+        // no member may stop on a count (one that read everything would end before its idle timeout, and
+        // its end less the timeout would precede its first record): every member idles out
+        List<String> args = List.of("--bootstrap-server", bootstrap, "--topic", topic, "--num-records",
+                String.valueOf(Long.MAX_VALUE), "--group", group, "--timeout", String.valueOf(idleTimeoutMs));
+        List<ChildJvm.Running> running = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                running.add(ChildJvm.start(CONSUMER_PERFORMANCE, TOOL_JVM, args, null));
+            }
+            List<List<String>> outputs = new ArrayList<>();
+            for (ChildJvm.Running r : running) {
+                ChildJvm.Outcome out = r.await(900);
+                if (out.exitCode() != 0) {
+                    throw new IOException("ConsumerPerformance (one of " + n + ") exited " + out.exitCode() + ":\n"
+                            + out.tail(30));
+                }
+                outputs.add(out.lines());
+            }
+            return ConsumerGroupRun.parse(outputs, idleTimeoutMs);
+        } finally {
+            running.forEach(ChildJvm.Running::close);
+        }
+    }
+
+    /**
      * Runs ProducerPerformance with records of {@code recordSize} bytes and the producer settings
      * {@code producerProps} (those the publisher itself uses).
      */

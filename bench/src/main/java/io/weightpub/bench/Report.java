@@ -27,7 +27,7 @@ public final class Report {
     static final double HEAP_SLOPE_TARGET = 0.01;
     /** "Flat": checkpointed state grows by less than 1 MiB per GiB of model (0.1 %). */
     static final double STATE_SLOPE_TARGET = 1.0 / 1024;
-    static final String[] E2E_BENCHES = {"e2e", "e2e-cuda"};
+    static final String[] E2E_BENCHES = {"e2e", "e2e-cuda", "e2e-gpu"};
 
     /** One row of the targets table. */
     record Target(String benchmark, String ceiling, String project, String ratio, String target, String met) {}
@@ -77,7 +77,9 @@ public final class Report {
     /** A short table of one benchmark, printed after it ran. */
     static String consoleSummary(Results r, String bench) {
         Table t;
-        if (bench.startsWith("e2e")) {
+        if (CurveReport.isCurve(r, bench)) {
+            t = CurveReport.console(r, bench);
+        } else if (bench.startsWith("e2e")) {
             t = new Table("case", "runs", "consumer MB/s", "floor MB/s", "job MB/s", "job wall MB/s", "job/consumer",
                     "floor/consumer");
             for (String c : r.cases(bench)) {
@@ -132,6 +134,10 @@ public final class Report {
     static List<Target> targets(Results r) {
         List<Target> list = new ArrayList<>();
         for (String bench : E2E_BENCHES) {
+            if (CurveReport.isCurve(r, bench)) {
+                list.addAll(CurveReport.targets(r, bench));
+                continue;
+            }
             String where = bench.equals("e2e") ? "end to end, host sink" : "end to end, GPU (" + bench.substring(4) + ")";
             for (String c : r.cases(bench)) {
                 if (skipped(r, bench, c)) {
@@ -393,6 +399,11 @@ public final class Report {
             if (!r.has(bench)) {
                 continue;
             }
+            if (CurveReport.isCurve(r, bench)) {
+                md.append(CurveReport.markdown(r, bench, plots.stream()
+                        .filter(p -> p.startsWith(bench + "-curve-")).toList()));
+                continue;
+            }
             md.append(bench.equals("e2e") ? "## End to end, host sink\n\n" : "## End to end on the GPU host\n\n");
             md.append("Per model size one version is published to fresh topics; each run then measures back to back ")
                     .append("on that chunks topic (in page cache): Kafka's `ConsumerPerformance`, the Flink floor ")
@@ -462,11 +473,12 @@ public final class Report {
                     .append("bandwidths, all flips for latency):\n\n");
             md.append(metricTable(r, "gpu").markdown()).append('\n');
         } else {
-            md.append("Pending: these run on a GPU host. `scripts/bench.sh gpu-prepare DIR` collects the jars; on ")
-                    .append("the GPU host `java -cp 'DIR/lib/*' io.weightpub.bench.GpuBench OUT` measures pinned ")
-                    .append("H2D bandwidth, staging throughput, flip latency under concurrent readers and the job ")
-                    .append("end to end from a broker on that host; copy `OUT/*.csv` here and run ")
-                    .append("`scripts/bench.sh report`.\n\n");
+            md.append("Pending: these run on a GPU host. `scripts/bench.sh gpu-prepare DIR` writes ")
+                    .append("`DIR/weightpub-gpu.tar.gz` (a jlink'ed runtime and the classes the benchmark loads); on ")
+                    .append("the GPU host `tar xzf weightpub-gpu.tar.gz -C /opt/w && /opt/w/jre/bin/java -cp ")
+                    .append("'/opt/w/lib/*' io.weightpub.bench.GpuBench OUT` measures pinned H2D bandwidth, staging ")
+                    .append("throughput, flip latency under concurrent readers and the job end to end from a broker ")
+                    .append("on that host (docs/benchmarks.md).\n\n");
         }
 
         md.append("## Rollback and recovery\n\n");
@@ -542,8 +554,13 @@ public final class Report {
     static List<Integer> workerCounts(Results r) {
         Set<Integer> ws = new java.util.TreeSet<>();
         ws.add(1);
+        // cases "1GiB/3w" and the curve's "1GiB/1w/p4"; others ("1GiB", "budget") name no workers
+        java.util.regex.Pattern workers = java.util.regex.Pattern.compile("/(\\d+)w(?:/|$)");
         for (String c : r.cases("e2e")) {
-            ws.add(Integer.parseInt(c.substring(c.indexOf('/') + 1, c.length() - 1)));
+            java.util.regex.Matcher m = workers.matcher(c);
+            if (m.find()) {
+                ws.add(Integer.parseInt(m.group(1)));
+            }
         }
         return new ArrayList<>(ws);
     }
@@ -597,6 +614,10 @@ public final class Report {
         StringBuilder sb = new StringBuilder();
         CostModel model = CostModel.from(r);
         for (String bench : E2E_BENCHES) {
+            if (CurveReport.isCurve(r, bench)) {
+                sb.append(CurveReport.why(r, bench));
+                continue;
+            }
             for (String c : r.cases(bench)) {
                 if (skipped(r, bench, c)) {
                     continue;
@@ -723,7 +744,12 @@ public final class Report {
 
     static List<String> drawPlots(Path dir, Results r) throws IOException {
         List<String> drawn = new ArrayList<>();
-        if (r.has("e2e")) {
+        for (String bench : E2E_BENCHES) {
+            if (CurveReport.isCurve(r, bench)) {
+                drawn.addAll(CurveReport.plots(dir, r, bench));
+            }
+        }
+        if (r.has("e2e") && !CurveReport.isCurve(r, "e2e")) {
             List<String> cats = new ArrayList<>();
             List<Double> consumer = new ArrayList<>();
             List<Double> floor = new ArrayList<>();

@@ -69,6 +69,13 @@ public final class Topics {
         return new Topics(specs);
     }
 
+    /** The same topics with {@code role} given {@code partitions} partitions. */
+    public Topics withPartitions(String role, int partitions) {
+        spec(role);
+        return new Topics(specs.stream().map(s -> s.role().equals(role) ? new Spec(role, partitions, s.config()) : s)
+                .toList());
+    }
+
     public List<Spec> specs() {
         return specs;
     }
