@@ -66,12 +66,8 @@ import java.util.concurrent.locks.LockSupport;
 public final class JobRunner {
 
     static final String RESULT = "RESULT ";
-    /**
-     * The job option that sets the job's parallelism (source and assembly). {@code assembler.parallelism}
-     * works on every version of the job and stays a fallback key after the parallel assembly renames it
-     * to {@code parallelism}; switch here.
-     */
-    static final String PARALLELISM_KEY = "assembler.parallelism";
+    /** The job option that sets how many source readers and chunk checkers run (JobOptions.PARALLELISM). */
+    static final String PARALLELISM_KEY = "parallelism";
 
     private JobRunner() {}
 
