@@ -40,6 +40,15 @@ public final class PublisherOptions {
             "The producer's transactional.id; required when transactional. Keep it stable per trainer so a"
                     + " restarted trainer fences its predecessor.");
 
+    public static final Option<Integer> PRODUCERS = new Option<>(
+            "publisher.producers", 4,
+            "Producers that send one publish in parallel, each on its own thread with its own share of the"
+                    + " buckets (so at most one per bucket is busy; buckets are never split). Transactional, producer"
+                    + " k has the transactional id <id>-<k> (with 1, <id> itself) and commits its share once every"
+                    + " share is acknowledged; the manifest follows in a transaction of its own. Keep it stable per"
+                    + " trainer so a restart fences all of them. See docs/publisher.md for the measurements behind"
+                    + " the default.");
+
     public static final Option<Long> TRANSACTION_MIN_THROUGHPUT = new Option<>(
             "publisher.transaction.min-throughput", 32L << 20,
             "Transactional only: the slowest the publisher is expected to send, in bytes per second (units as"
@@ -68,7 +77,7 @@ public final class PublisherOptions {
     public static final String PRODUCER_PREFIX = "publisher.producer.";
 
     public static final List<Option<?>> ALL =
-            List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, BUCKET_SIZE, CHUNK_SIZE, TRANSACTIONAL, TRANSACTIONAL_ID,
+            List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, BUCKET_SIZE, CHUNK_SIZE, PRODUCERS, TRANSACTIONAL, TRANSACTIONAL_ID,
                     TRANSACTION_MIN_THROUGHPUT, TRANSACTION_MAX_TIMEOUT,
                     SIGNING_KEY, SIGNING_KEY_ID);
 
