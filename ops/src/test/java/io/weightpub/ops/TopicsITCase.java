@@ -106,7 +106,7 @@ class TopicsITCase {
                     tuple(t.control(), Problem.MISSING_TOPIC),
                     tuple(t.status(), Problem.NOT_COMPACTED));
             assertThat(report.findings(t.chunks())).extracting(Finding::message).contains(
-                    "2 partitions, expected at least 6 (topics.properties (bundled))",
+                    "2 partitions, expected at least 16 (topics.properties (bundled))",
                     "max.message.bytes=1000000 is too small for chunks of 1044480 bytes (1020.00 KiB): a chunk record"
                             + " takes up to 1048576 bytes; raise it to at least 1048576");
             assertThat(report.findings(t.manifests())).extracting(Finding::message).contains(
