@@ -33,7 +33,8 @@ public final class PublisherOptions {
 
     public static final Option<Boolean> TRANSACTIONAL = new Option<>(
             "publisher.transactional", false,
-            "Publish each version in one Kafka transaction, so read_committed readers never see a partial publish.");
+            "Publish in Kafka transactions (one per producer's share, committed once every share is acknowledged,"
+                    + " then one for the manifest), so read_committed readers never see a partial publish.");
 
     public static final Option<String> TRANSACTIONAL_ID = new Option<>(
             "publisher.transactional-id", null,
