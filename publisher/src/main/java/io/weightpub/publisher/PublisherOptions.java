@@ -45,7 +45,7 @@ public final class PublisherOptions {
             "publisher.producers", 4,
             "Producers that send one publish in parallel, each on its own thread with its own share of the"
                     + " buckets (so at most one per bucket is busy; buckets are never split). Transactional, producer"
-                    + " k has the transactional id <id>-<k> (with 1, <id> itself) and commits its share once every"
+                    + " 0 has the transactional id <id>, producer k > 0 <id>-<k>; each commits its share once every"
                     + " share is acknowledged; the manifest follows in a transaction of its own. Keep it stable per"
                     + " trainer so a restart fences all of them. See docs/publisher.md for the measurements behind"
                     + " the default.");

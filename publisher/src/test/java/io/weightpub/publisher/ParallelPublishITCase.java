@@ -248,7 +248,8 @@ class ParallelPublishITCase {
         private final AtomicBoolean stopped = new AtomicBoolean();
 
         ManifestWatcher(TopicNames topics, String transactionalId, int producers) {
-            List<String> ids = IntStream.range(0, producers).mapToObj(k -> transactionalId + "-" + k).toList();
+            List<String> ids = IntStream.range(0, producers).mapToObj(k -> k == 0 ? transactionalId : transactionalId + "-" + k)
+                    .toList();
             states = CompletableFuture.supplyAsync(() -> watch(topics, ids));
         }
 

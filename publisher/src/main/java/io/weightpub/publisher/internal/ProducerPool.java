@@ -9,10 +9,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The producers one publisher sends through, created when first used. Transactional, producer
- * {@code k} of {@code n > 1} has the transactional id {@code <id>-<k>} (one producer keeps
- * {@code <id>}), so a restarted trainer with the same id and producer count fences every one of
- * its predecessor's producers. A transactional producer registers its {@code
+ * The producers one publisher sends through, created when first used. Transactional, producer 0
+ * has the configured transactional id {@code <id>} and producer {@code k > 0} has
+ * {@code <id>-<k>}, so a restarted trainer with the same id and producer count fences every one of
+ * its predecessor's producers, and producer 0 fences a predecessor that ran with one producer. A transactional producer registers its {@code
  * transaction.timeout.ms} when it initialises transactions, so a publish that needs a longer one
  * than the producers have replaces them all.
  */
@@ -81,7 +81,7 @@ public final class ProducerPool implements AutoCloseable {
     /** The transactional id of producer {@code k}. */
     public String transactionalId(int k) {
         String id = (String) config.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
-        return producers.length == 1 ? id : id + "-" + k;
+        return k == 0 ? id : id + "-" + k;
     }
 
     /**
