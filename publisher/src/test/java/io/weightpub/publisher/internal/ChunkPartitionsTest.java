@@ -35,7 +35,7 @@ class ChunkPartitionsTest {
     }
 
     @Test
-    void aVersionOfTwoBucketsSpreadsOverEveryPartitionWithinOneRecord() {
+    void aVersionSpreadsOverEveryPartitionWithinOneRecordHoweverFewBucketsItHas() {
         for (int partitions : new int[] {1, 3, 6, 16}) {
             for (int buckets : new int[] {1, 2, 5}) {
                 int[] counts = recordsPerPartition(UUID.randomUUID().toString(), partitions, buckets);
@@ -54,8 +54,8 @@ class ChunkPartitionsTest {
         for (long seq = 0; seq < 100; seq++) {
             assertThat(a.partition(seq)).isEqualTo(b.partition(seq)).isEqualTo((int) ((a.start() + seq) % 16));
         }
-        // CRC32C of the id's UTF-8 bytes: the same on every rank and JVM (pinned, so a change is noticed).
-        assertThat(a.start()).isEqualTo(ChunkPartitions.of("publish-7", 16).start());
+        // CRC32C of the id's UTF-8 bytes mod 16: the same on every rank and JVM (pinned, so a change is noticed).
+        assertThat(a.start()).isEqualTo(12);
         long starts = java.util.stream.IntStream.range(0, 64)
                 .map(i -> ChunkPartitions.of("publish-" + i, 16).start()).distinct().count();
         assertThat(starts).as("start partitions vary with the publish id").isGreaterThan(8);
