@@ -125,7 +125,7 @@ class TopicsITCase {
             Map<String, String> chunks = new HashMap<>(settings.spec("chunks").configs());
             chunks.put("retention.bytes", String.valueOf(64L << 20));
             chunks.put("retention.ms", String.valueOf(Duration.ofDays(1).toMillis()));
-            KAFKA.createTopic(t.chunks(), 6, chunks);
+            KAFKA.createTopic(t.chunks(), settings.spec("chunks").partitions(), chunks);
             TopicAdmin.create(kafka.connection(), t, settings);
 
             assertThat(check(t, TopicCheck.builder()).findings()).extracting(Finding::topic, Finding::problem)
@@ -144,7 +144,9 @@ class TopicsITCase {
     @Test
     void checkWantsAtLeastThePartitionsAndReplicasAskedFor() {
         try (OpsTopics kafka = OpsTopics.create(KAFKA)) {
-            TopicSettings more = TopicSettings.bundled().withPartitions("chunks", 12).withReplicationFactor((short) 2);
+            int morePartitions = TopicSettings.bundled().spec("chunks").partitions() + 6;
+            TopicSettings more = TopicSettings.bundled().withPartitions("chunks", morePartitions)
+                    .withReplicationFactor((short) 2);
 
             List<Finding> findings = check(kafka.topics(), TopicCheck.builder().settings(more)).findings();
 
