@@ -7,6 +7,7 @@
 #   scripts/bench.sh stages    [--quick] [options]   per-byte cost of each stage (JMH hot loops + raw fetch)
 #   scripts/bench.sh memory    [--quick] [options]   job heap and checkpointed state vs model size
 #   scripts/bench.sh publisher [--quick] [options]   WeightPublisher vs Kafka ProducerPerformance
+#   scripts/bench.sh publish-parallel [--sizes 512m] [--producers 1,2,4,8]   N producers vs N ProducerPerformance processes
 #   scripts/bench.sh rollback  [--quick] [options]   resident rollback latency; replay vs a raw consumer
 #   scripts/bench.sh all       [--quick] [options]   all five, then the report
 #   scripts/bench.sh report    [--out DIR]           report.md, summary.csv and plots from the CSVs in DIR
@@ -125,7 +126,7 @@ TXT
 }
 
 case "$cmd" in
-  e2e|stages|memory|publisher|rollback|all|report) ;;
+  e2e|stages|memory|publisher|publish-parallel|rollback|all|report) ;;
   gpu-prepare)
     gpu_prepare "$@"
     exit 0

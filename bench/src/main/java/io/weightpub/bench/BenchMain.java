@@ -14,6 +14,7 @@ import java.util.Map;
  * BenchMain stages    [--fetch-size 1g] [--runs 3]                    per-byte cost of each stage (JMH + raw fetch)
  * BenchMain memory    [--sizes 256m,1g,4g] [--runs 2]                 job heap and checkpointed state vs model size
  * BenchMain publisher [--sizes 1g] [--runs 3]                         publisher vs ProducerPerformance
+ * BenchMain publish-parallel [--sizes 512m] [--producers 1,2,4,8] [--runs 1]  N producers vs N ProducerPerformance processes
  * BenchMain report                                                    report.md, summary.csv and plots from the CSVs
  * common: --out DIR (default results/latest), --bootstrap HOST:PORT (else an in-process broker),
  *         --broker-desc TEXT, --quick (seconds-long smoke run), --mem-budget SIZE, --checkpoint-ms N
@@ -23,7 +24,7 @@ public final class BenchMain {
 
     private static final String[] OPTIONS = java.util.stream.Stream.concat(java.util.stream.Stream.of("out",
             "bootstrap", "broker-desc", "quick", "runs", "sizes", "workers", "mem-budget", "checkpoint-ms",
-            "fetch-size", "backend", "budget-s"), java.util.stream.Stream.of(EndToEndBench.Plan.OPTIONS))
+            "fetch-size", "backend", "budget-s", "producers"), java.util.stream.Stream.of(EndToEndBench.Plan.OPTIONS))
             .toArray(String[]::new);
 
     private BenchMain() {}
@@ -82,6 +83,12 @@ public final class BenchMain {
                     measured = new PublisherBench(broker, args.intValue("runs", quick ? 1 : 3))
                             .run(args.sizes("sizes", quick ? List.of(64L << 20) : List.of(1L << 30)));
                 }
+                case "publish-parallel" -> {
+                    bench = ParallelPublishBench.BENCH;
+                    measured = new ParallelPublishBench(broker, args.intValue("runs", 1)).run(
+                            args.sizes("sizes", List.of(quick ? 64L << 20 : 512L << 20)).get(0),
+                            args.ints("producers", List.of(1, 2, 4, 8)), out);
+                }
                 case "rollback" -> {
                     bench = RollbackBench.BENCH;
                     measured = new RollbackBench(quick, args.intValue("runs", quick ? 1 : 3)).run();
@@ -103,8 +110,8 @@ public final class BenchMain {
     }
 
     private static void usage() {
-        System.err.println("usage: BenchMain e2e|stages|memory|publisher|rollback|report [--out DIR] [--bootstrap HOST:PORT]"
+        System.err.println("usage: BenchMain e2e|stages|memory|publisher|publish-parallel|rollback|report [--out DIR] [--bootstrap HOST:PORT]"
                 + " [--quick] [--runs N] [--sizes 1g,4g] [--workers 1,3] [--mem-budget SIZE] [--checkpoint-ms N]"
-                + " [--fetch-size SIZE] [--backend host|cuda]");
+                + " [--fetch-size SIZE] [--backend host|cuda] [--producers 1,2,4,8]");
     }
 }

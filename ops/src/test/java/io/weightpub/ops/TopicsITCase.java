@@ -106,7 +106,7 @@ class TopicsITCase {
                     tuple(t.control(), Problem.MISSING_TOPIC),
                     tuple(t.status(), Problem.NOT_COMPACTED));
             assertThat(report.findings(t.chunks())).extracting(Finding::message).contains(
-                    "2 partitions, expected at least 6 (topics.properties (bundled))",
+                    "2 partitions, expected at least 16 (topics.properties (bundled))",
                     "max.message.bytes=1000000 is too small for chunks of 1044480 bytes (1020.00 KiB): a chunk record"
                             + " takes up to 1048576 bytes; raise it to at least 1048576");
             assertThat(report.findings(t.manifests())).extracting(Finding::message).contains(
@@ -125,7 +125,7 @@ class TopicsITCase {
             Map<String, String> chunks = new HashMap<>(settings.spec("chunks").configs());
             chunks.put("retention.bytes", String.valueOf(64L << 20));
             chunks.put("retention.ms", String.valueOf(Duration.ofDays(1).toMillis()));
-            KAFKA.createTopic(t.chunks(), 6, chunks);
+            KAFKA.createTopic(t.chunks(), settings.spec("chunks").partitions(), chunks);
             TopicAdmin.create(kafka.connection(), t, settings);
 
             assertThat(check(t, TopicCheck.builder()).findings()).extracting(Finding::topic, Finding::problem)
@@ -144,7 +144,9 @@ class TopicsITCase {
     @Test
     void checkWantsAtLeastThePartitionsAndReplicasAskedFor() {
         try (OpsTopics kafka = OpsTopics.create(KAFKA)) {
-            TopicSettings more = TopicSettings.bundled().withPartitions("chunks", 12).withReplicationFactor((short) 2);
+            int morePartitions = TopicSettings.bundled().spec("chunks").partitions() + 6;
+            TopicSettings more = TopicSettings.bundled().withPartitions("chunks", morePartitions)
+                    .withReplicationFactor((short) 2);
 
             List<Finding> findings = check(kafka.topics(), TopicCheck.builder().settings(more)).findings();
 

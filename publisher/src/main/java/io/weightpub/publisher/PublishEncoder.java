@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.zip.CRC32C;
 
 /**
@@ -26,8 +27,9 @@ import java.util.zip.CRC32C;
  * way. {@link WeightPublisher} sends exactly these records; tests use them to send a version
  * reordered, duplicated or corrupted.
  *
- * <p>An encoder is single-use: {@link #chunks()} may be called once, and {@link #manifest()} only
- * after that iterator is exhausted.
+ * <p>An encoder is single-use: each bucket's chunks may be taken once ({@link #chunks()} for all,
+ * {@link #chunks(int, int)} for a range; ranges may be iterated by different threads at once),
+ * and {@link #manifest()} only after every bucket's chunks were taken to the end.
  */
 public final class PublishEncoder {
 
@@ -43,10 +45,11 @@ public final class PublishEncoder {
     private final int chunkSizeBytes;
     private final BucketPlan plan;
     private final int[] chunkCounts;
+    /** Chunks of the version before each bucket: chunk sequence numbers, which place records on partitions. */
+    private final long[] firstChunk;
     private final long chunkCount;
-    private final byte[][] digests;
-    private boolean chunksTaken;
-    private int bucketsDone;
+    private final AtomicReferenceArray<byte[]> digests;
+    private final boolean[] bucketsTaken;
 
     private PublishEncoder(Builder b) {
         this.modelId = b.modelId;
@@ -55,6 +58,7 @@ public final class PublishEncoder {
         this.chunkSizeBytes = b.chunkSizeBytes;
         this.plan = BucketPlanner.plan(b.tensors, b.bucketSizeBytes);
         this.chunkCounts = new int[plan.buckets().size()];
+        this.firstChunk = new long[plan.buckets().size()];
         long total = 0;
         for (BucketPlan.Bucket bucket : plan.buckets()) {
             long n = chunkCount(bucket.sizeBytes(), chunkSizeBytes);
@@ -63,10 +67,12 @@ public final class PublishEncoder {
                         + " bytes needs " + n + " chunks of " + chunkSizeBytes + " bytes, more than an int counts");
             }
             chunkCounts[bucket.index()] = (int) n;
+            firstChunk[bucket.index()] = total;
             total += n;
         }
         this.chunkCount = total;
-        this.digests = new byte[plan.buckets().size()][];
+        this.digests = new AtomicReferenceArray<>(plan.buckets().size());
+        this.bucketsTaken = new boolean[plan.buckets().size()];
     }
 
     public static Builder builder() {
@@ -115,17 +121,70 @@ public final class PublishEncoder {
         return chunkCounts[bucketIndex];
     }
 
+    /** The version-wide number of a chunk: chunks of earlier buckets plus its index in its bucket. */
+    public long chunkSequence(int bucketIndex, int chunkIndex) {
+        return firstChunk[bucketIndex] + chunkIndex;
+    }
+
+    /** Bytes of each bucket, padding included, in bucket order. */
+    public long[] bucketSizes() {
+        return plan.buckets().stream().mapToLong(BucketPlan.Bucket::sizeBytes).toArray();
+    }
+
+    /** The SHA-256 of a bucket whose chunks were all taken, or of one set with {@link #bucketDigest(int, byte[])}. */
+    public byte[] bucketDigest(int bucketIndex) {
+        byte[] digest = digests.get(bucketIndex);
+        if (digest == null) {
+            throw new IllegalStateException("bucket " + bucketIndex + " of publish " + publishId + " is not encoded");
+        }
+        return digest.clone();
+    }
+
+    /**
+     * Sets the digest of a bucket another trainer rank encoded, so that this encoder's manifest
+     * covers the whole version without reading that bucket's bytes.
+     */
+    void bucketDigest(int bucketIndex, byte[] sha256) {
+        if (sha256.length != 32) {
+            throw new IllegalArgumentException("bucket " + bucketIndex + " of publish " + publishId
+                    + ": a SHA-256 has 32 bytes, got " + sha256.length);
+        }
+        takeBuckets(bucketIndex, bucketIndex + 1);
+        digests.set(bucketIndex, sha256.clone());
+    }
+
     /**
      * The chunk records in bucket order, then chunk order, read from the tensor sources as the
      * iterator advances. A source's {@link IOException} surfaces as an {@link UncheckedIOException}
      * naming the tensor.
      */
     public Iterator<WeightChunk> chunks() {
-        if (chunksTaken) {
-            throw new IllegalStateException("chunks of publish " + publishId + " were already taken");
+        return chunks(0, bucketCount());
+    }
+
+    /**
+     * The chunk records of buckets {@code [fromBucket, toBucket)}, as {@link #chunks()}; the
+     * iterators of disjoint ranges may run on different threads at the same time.
+     */
+    public Iterator<WeightChunk> chunks(int fromBucket, int toBucket) {
+        takeBuckets(fromBucket, toBucket);
+        return new ChunkIterator(fromBucket, toBucket);
+    }
+
+    private synchronized void takeBuckets(int fromBucket, int toBucket) {
+        if (fromBucket < 0 || toBucket > bucketCount() || fromBucket > toBucket) {
+            throw new IndexOutOfBoundsException("buckets [" + fromBucket + ", " + toBucket + ") of publish "
+                    + publishId + ", which has " + bucketCount());
         }
-        chunksTaken = true;
-        return new ChunkIterator();
+        for (int b = fromBucket; b < toBucket; b++) {
+            if (bucketsTaken[b]) {
+                throw new IllegalStateException("chunks of bucket " + b + " of publish " + publishId
+                        + " were already taken");
+            }
+        }
+        for (int b = fromBucket; b < toBucket; b++) {
+            bucketsTaken[b] = true;
+        }
     }
 
     /** The manifest that closes this publish; needs the bucket digests, so all chunks must be taken. */
@@ -134,6 +193,10 @@ public final class PublishEncoder {
     }
 
     public VersionManifest manifest(long createdAtMs) {
+        int bucketsDone = 0;
+        for (int b = 0; b < bucketCount(); b++) {
+            bucketsDone += digests.get(b) == null ? 0 : 1;
+        }
         if (bucketsDone < plan.buckets().size()) {
             throw new IllegalStateException("manifest of publish " + publishId + " needs every chunk encoded first ("
                     + bucketsDone + " of " + plan.buckets().size() + " buckets done)");
@@ -157,7 +220,7 @@ public final class PublishEncoder {
                     .setOffset(bucket.offset())
                     .setSizeBytes(bucket.sizeBytes())
                     .setChunkCount(chunkCounts[bucket.index()])
-                    .setSha256(ByteBuffer.wrap(digests[bucket.index()].clone()))
+                    .setSha256(ByteBuffer.wrap(digests.get(bucket.index()).clone()))
                     .setTensors(tensors)
                     .build());
         }
@@ -177,13 +240,19 @@ public final class PublishEncoder {
     private final class ChunkIterator implements Iterator<WeightChunk> {
         private final CRC32C crc = new CRC32C();
         private final MessageDigest sha256 = newSha256();
+        private final int toBucket;
         private int bucket;
         private int chunk;
         private int slotCursor; // first slot of the current bucket that may overlap the next chunk
 
+        ChunkIterator(int fromBucket, int toBucket) {
+            this.bucket = fromBucket;
+            this.toBucket = toBucket;
+        }
+
         @Override
         public boolean hasNext() {
-            return bucket < plan.buckets().size();
+            return bucket < toBucket;
         }
 
         @Override
@@ -214,8 +283,8 @@ public final class PublishEncoder {
                     .setPayload(ByteBuffer.wrap(payload))
                     .build();
             if (++chunk == chunkCounts[bucket]) {
-                digests[bucket] = sha256.digest();
-                bucketsDone = ++bucket;
+                digests.set(bucket, sha256.digest());
+                bucket++;
                 chunk = 0;
                 slotCursor = 0;
             }

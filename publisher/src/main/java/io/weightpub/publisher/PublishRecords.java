@@ -10,8 +10,11 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The Kafka records of a publish: topic, key and value. Chunks are keyed
- * {@code model/publishId/bucketIndex}, so a bucket's chunks share a partition and stay in order;
- * manifests are keyed by model id. Values are {@link WireCodec} encodings.
+ * {@code model/publishId/bucketIndex} (the job reads the model from the key) but the publisher
+ * places them on partitions explicitly, round robin over the version's chunks (see
+ * {@code internal.ChunkPartitions}), so a version spreads evenly over the chunks topic however
+ * few buckets it has; readers never rely on a bucket's chunks sharing a partition or arriving in
+ * order. Manifests are keyed by model id. Values are {@link WireCodec} encodings.
  */
 public final class PublishRecords {
 
@@ -35,7 +38,12 @@ public final class PublishRecords {
         return chunkRecord(topics, chunk, WireCodec.CHUNK.encode(chunk));
     }
 
-    /** A chunk record with a value given as is (tests pass corrupted encodings). */
+    /** A chunk record on the given partition of the chunks topic. */
+    public static ProducerRecord<byte[], byte[]> chunkRecord(TopicNames topics, WeightChunk chunk, int partition) {
+        return new ProducerRecord<>(topics.chunks(), partition, chunkKey(chunk), WireCodec.CHUNK.encode(chunk));
+    }
+
+    /** A chunk record with a value given as is (tests pass corrupted encodings), partitioned by its key. */
     public static ProducerRecord<byte[], byte[]> chunkRecord(TopicNames topics, WeightChunk chunk, byte[] value) {
         return new ProducerRecord<>(topics.chunks(), chunkKey(chunk), value);
     }

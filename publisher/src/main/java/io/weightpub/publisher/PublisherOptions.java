@@ -33,12 +33,22 @@ public final class PublisherOptions {
 
     public static final Option<Boolean> TRANSACTIONAL = new Option<>(
             "publisher.transactional", false,
-            "Publish each version in one Kafka transaction, so read_committed readers never see a partial publish.");
+            "Publish in Kafka transactions (one per producer's share, committed once every share is acknowledged,"
+                    + " then one for the manifest), so read_committed readers never see a partial publish.");
 
     public static final Option<String> TRANSACTIONAL_ID = new Option<>(
             "publisher.transactional-id", null,
             "The producer's transactional.id; required when transactional. Keep it stable per trainer so a"
                     + " restarted trainer fences its predecessor.");
+
+    public static final Option<Integer> PRODUCERS = new Option<>(
+            "publisher.producers", 4,
+            "Producers that send one publish in parallel, each on its own thread with its own share of the"
+                    + " buckets (so at most one per bucket is busy; buckets are never split). Transactional, producer"
+                    + " 0 has the transactional id <id>, producer k > 0 <id>-<k>; each commits its share once every"
+                    + " share is acknowledged; the manifest follows in a transaction of its own. Keep it stable per"
+                    + " trainer so a restart fences all of them. See docs/publisher.md for the measurements behind"
+                    + " the default.");
 
     public static final Option<Long> TRANSACTION_MIN_THROUGHPUT = new Option<>(
             "publisher.transaction.min-throughput", 32L << 20,
@@ -68,7 +78,7 @@ public final class PublisherOptions {
     public static final String PRODUCER_PREFIX = "publisher.producer.";
 
     public static final List<Option<?>> ALL =
-            List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, BUCKET_SIZE, CHUNK_SIZE, TRANSACTIONAL, TRANSACTIONAL_ID,
+            List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, BUCKET_SIZE, CHUNK_SIZE, PRODUCERS, TRANSACTIONAL, TRANSACTIONAL_ID,
                     TRANSACTION_MIN_THROUGHPUT, TRANSACTION_MAX_TIMEOUT,
                     SIGNING_KEY, SIGNING_KEY_ID);
 

@@ -2,6 +2,7 @@ package io.weightpub.publisher;
 
 import io.weightpub.publisher.internal.BufferTensorSource;
 import io.weightpub.publisher.internal.FileRegionTensorSource;
+import io.weightpub.publisher.internal.SpecTensorSource;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,7 +13,9 @@ import java.util.Objects;
  * One named tensor to publish: its dtype, its shape and a way to read its bytes (row-major, as
  * safetensors stores them). Bytes are read on demand, slice by slice, so a source never has to
  * hold a whole checkpoint on the heap. Subclass it to publish from other places (a GPU copy, a
- * training framework's buffer); implementations must be safe to read from one thread at a time.
+ * training framework's buffer). A publish through several producers reads different tensors on
+ * different threads at once (each tensor from one thread), so sources that share state (a file
+ * handle, a stream) must guard it.
  */
 public abstract class TensorSource {
 
@@ -68,6 +71,14 @@ public abstract class TensorSource {
      */
     public static TensorSource ofBuffer(String name, DType dtype, long[] shape, ByteBuffer bytes) {
         return new BufferTensorSource(name, dtype, shape, bytes);
+    }
+
+    /**
+     * A tensor known only by name, dtype and shape, for {@link WeightPublisher#planPublish}: a
+     * trainer rank plans the whole version but holds the bytes of its own tensors only.
+     */
+    public static TensorSource spec(String name, DType dtype, long[] shape) {
+        return new SpecTensorSource(name, dtype, shape);
     }
 
     /** A tensor stored in a memory-mapped file from {@code offset} on, {@code numel * itemSize} bytes long. */

@@ -26,10 +26,14 @@ public final class WeightPublisherBuilder {
             ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
             ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
 
+    /** Each producer holds up to buffer.memory of records and a thread: more would only cost memory. */
+    static final int MAX_PRODUCERS = 64;
+
     private String bootstrapServers;
     String topicPrefix = PublisherOptions.TOPIC_PREFIX.defaultValue();
     long bucketSizeBytes = PublisherOptions.BUCKET_SIZE.defaultValue();
     int chunkSizeBytes = PublisherOptions.CHUNK_SIZE.defaultValue();
+    int producers = PublisherOptions.PRODUCERS.defaultValue();
     boolean transactional = PublisherOptions.TRANSACTIONAL.defaultValue();
     private String transactionalId;
     long minThroughput = PublisherOptions.TRANSACTION_MIN_THROUGHPUT.defaultValue();
@@ -78,6 +82,12 @@ public final class WeightPublisherBuilder {
 
     public WeightPublisherBuilder chunkSizeBytes(int chunkSizeBytes) {
         this.chunkSizeBytes = chunkSizeBytes;
+        return this;
+    }
+
+    /** Producers that send one publish in parallel (see {@link PublisherOptions#PRODUCERS}). */
+    public WeightPublisherBuilder producers(int producers) {
+        this.producers = producers;
         return this;
     }
 
@@ -143,6 +153,12 @@ public final class WeightPublisherBuilder {
                 bucketSizeBytes(ByteSize.parse(value));
             } else if (key.equals(PublisherOptions.CHUNK_SIZE.key())) {
                 chunkSizeBytes(Math.toIntExact(ByteSize.parse(value)));
+            } else if (key.equals(PublisherOptions.PRODUCERS.key())) {
+                try {
+                    producers(Integer.parseInt(value));
+                } catch (NumberFormatException notANumber) {
+                    throw new IllegalArgumentException(key + " must be a whole number, was '" + value + "'");
+                }
             } else if (key.equals(PublisherOptions.TRANSACTIONAL.key())) {
                 transactional(parseBoolean(key, value));
             } else if (key.equals(PublisherOptions.TRANSACTIONAL_ID.key())) {
@@ -197,6 +213,10 @@ public final class WeightPublisherBuilder {
         if (transactional && (transactionalId == null || transactionalId.isBlank())) {
             throw new IllegalArgumentException("transactional publishing needs a transactional id;"
                     + " keep it stable per trainer so a restarted trainer fences its predecessor");
+        }
+        if (producers < 1 || producers > MAX_PRODUCERS) {
+            throw new IllegalArgumentException(PublisherOptions.PRODUCERS.key() + " must be between 1 and "
+                    + MAX_PRODUCERS + ", was " + producers);
         }
         if (minThroughput <= 0) {
             throw new IllegalArgumentException(PublisherOptions.TRANSACTION_MIN_THROUGHPUT.key()

@@ -1,9 +1,11 @@
 package io.weightpub.publisher.cli;
 
+import io.weightpub.publisher.PublishPlan;
 import io.weightpub.publisher.PublishProgressListener;
 import io.weightpub.publisher.PublishResult;
 import io.weightpub.publisher.PublisherOptions;
 import io.weightpub.publisher.SafetensorsCheckpoint;
+import io.weightpub.publisher.ShardResult;
 import io.weightpub.publisher.WeightPublisher;
 import io.weightpub.publisher.WeightPublisherBuilder;
 import picocli.CommandLine.Command;
@@ -17,6 +19,7 @@ import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
@@ -52,7 +55,27 @@ final class PublishCommand implements Callable<Integer> {
             description = "Largest payload per Kafka record (default: 1020KiB).")
     Long chunkSize;
 
-    @Option(names = "--transactional", description = "Publish the version in one Kafka transaction.")
+    @Option(names = "--producers", paramLabel = "N",
+            description = "Producers that send the version in parallel (default: 4).")
+    Integer producers;
+
+    @Option(names = "--ranks", paramLabel = "N",
+            description = "The version is published by N trainer ranks together (with --rank or --manifest-from).")
+    Integer ranks;
+
+    @Option(names = "--rank", paramLabel = "R",
+            description = "With --ranks: publish only rank R's buckets; prints the shard's result line.")
+    Integer rank;
+
+    @Option(names = "--publish-id", paramLabel = "ID",
+            description = "With --ranks: the publish id every rank shares (new for every attempt).")
+    String publishId;
+
+    @Option(names = "--manifest-from", paramLabel = "FILE",
+            description = "With --ranks: send the manifest, from every rank's result line in FILE ('-': stdin).")
+    String manifestFrom;
+
+    @Option(names = "--transactional", description = "Publish the version in Kafka transactions.")
     boolean transactional;
 
     @Option(names = "--transactional-id",
@@ -116,18 +139,60 @@ final class PublishCommand implements Callable<Integer> {
         if (transactionMinThroughput != null) {
             builder.transactionMinThroughput(transactionMinThroughput);
         }
+        if (producers != null) {
+            builder.producers(producers);
+        }
         builder.producerProperties(producerProperties);
+        checkRankOptions();
         builder.progressListener(noProgress ? PublishProgressListener.NONE
                 : new ProgressBar(spec.commandLine().getErr(), 200));
         // Validate the checkpoint before connecting: a bad file fails fast and publishes nothing.
         try (SafetensorsCheckpoint opened = SafetensorsCheckpoint.open(checkpoint);
                 WeightPublisher publisher = builder.build()) {
+            if (ranks != null) {
+                PublishPlan plan = publisher.planPublish(model, step, publishId, opened.tensors(), ranks);
+                if (manifestFrom == null) {
+                    // Every rank reads the same checkpoint; only the rank's own buckets are read and sent.
+                    ShardResult shard = publisher.publishShard(plan, rank, opened.tensors());
+                    spec.commandLine().getOut().println(shard.encode());
+                    spec.commandLine().getOut().flush();
+                    return 0;
+                }
+                PublishResult result = publisher.publishManifest(plan, readShards(manifestFrom));
+                spec.commandLine().getOut().println(result);
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
             PublishResult result = publisher.publish(model, step, opened);
             spec.commandLine().getOut().println(result);
             publisher.signingKeyId().ifPresent(id -> spec.commandLine().getOut().println("manifest signed with key " + id));
             spec.commandLine().getOut().flush();
         }
         return 0;
+    }
+
+    private void checkRankOptions() {
+        if (ranks == null) {
+            if (rank != null || publishId != null || manifestFrom != null) {
+                throw new IllegalArgumentException("--rank, --publish-id and --manifest-from need --ranks");
+            }
+            return;
+        }
+        if (publishId == null) {
+            throw new IllegalArgumentException("--ranks needs --publish-id, the id every rank shares");
+        }
+        if ((rank == null) == (manifestFrom == null)) {
+            throw new IllegalArgumentException("--ranks needs either --rank R (publish a shard) or"
+                    + " --manifest-from FILE (send the manifest), not both");
+        }
+    }
+
+    private List<ShardResult> readShards(String source) throws IOException {
+        List<String> lines = source.equals("-")
+                ? new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
+                        .lines().toList()
+                : Files.readAllLines(Path.of(source));
+        return lines.stream().filter(l -> !l.isBlank()).map(ShardResult::parse).toList();
     }
 
     private static Map<String, String> readConfig(Path file) throws IOException {

@@ -79,6 +79,43 @@ class WeightpubCliITCase {
     }
 
     @Test
+    void twoRanksPublishTheirShardsAndTheManifestFromTheirResultLines() throws Exception {
+        Path checkpoint = dir.resolve("ckpt");
+        assertThat(run("generate", checkpoint.toString(), "--target-size", "3MiB", "--seed", "5").exitCode()).isZero();
+        StringBuilder results = new StringBuilder();
+        for (int rank = 0; rank < 2; rank++) {
+            Run shard = run("publish", checkpoint.toString(), "--model", "tiny", "--step", "7",
+                    "--bootstrap-servers", KAFKA.bootstrapServers(), "--topic-prefix", "cli-ranks", "--no-progress",
+                    "--bucket-size", "512k", "--chunk-size", "64k", "--producers", "2",
+                    "--transactional-id", "cli-rank" + rank, "--ranks", "2", "--rank", String.valueOf(rank),
+                    "--publish-id", "cli-publish-7");
+            assertThat(shard.exitCode()).as(shard.err()).isZero();
+            assertThat(shard.out()).startsWith("publish=cli-publish-7 rank=" + rank + " ");
+            results.append(shard.out());
+        }
+        assertThat(TopicReader.readAll(KAFKA.bootstrapServers(), "cli-ranks.manifests", true)).isEmpty();
+        Path lines = Files.writeString(dir.resolve("shards.txt"), results);
+
+        Run manifest = run("publish", checkpoint.toString(), "--model", "tiny", "--step", "7",
+                "--bootstrap-servers", KAFKA.bootstrapServers(), "--topic-prefix", "cli-ranks", "--no-progress",
+                "--bucket-size", "512k", "--chunk-size", "64k", "--transactional-id", "cli-rank0",
+                "--ranks", "2", "--publish-id", "cli-publish-7", "--manifest-from", lines.toString());
+        assertThat(manifest.exitCode()).as(manifest.err()).isZero();
+        assertThat(manifest.out()).contains("published model=tiny step=7 publish=cli-publish-7");
+        try (SafetensorsCheckpoint source = SafetensorsCheckpoint.open(checkpoint)) {
+            ReassembledVersion.read(KAFKA.bootstrapServers(), TopicNames.of("cli-ranks"), "cli-publish-7", true)
+                    .assertHoldsExactly(source.tensors());
+        }
+        Run missingRank = run("publish", checkpoint.toString(), "--model", "tiny", "--step", "7",
+                "--bootstrap-servers", KAFKA.bootstrapServers(), "--topic-prefix", "cli-ranks", "--no-progress",
+                "--bucket-size", "512k", "--chunk-size", "64k", "--ranks", "2", "--publish-id", "cli-publish-7",
+                "--manifest-from", Files.writeString(dir.resolve("one.txt"), results.toString().lines().findFirst()
+                        .orElseThrow()).toString());
+        assertThat(missingRank.exitCode()).isEqualTo(1);
+        assertThat(missingRank.err()).contains("no shard result of rank 1");
+    }
+
+    @Test
     void publishWithASigningKeySendsAManifestThatVerifiesWithThePublicKey() throws Exception {
         Path checkpoint = dir.resolve("ckpt");
         assertThat(run("generate", checkpoint.toString(), "--target-size", "1MiB").exitCode()).isZero();
