@@ -190,7 +190,7 @@ public final class EndToEndBench {
                 "--workers", String.valueOf(workers), "--parallelism", String.valueOf(parallelism),
                 "--backend", plan.backend(), "--model", "bench", "--version", "1",
                 "--checkpoint-ms", String.valueOf(plan.checkpointMs()), "--broker-pid", String.valueOf(plan.brokerPid()));
-        ChildJvm.Outcome outcome = ChildJvm.run(JobRunner.class.getName(), jobJvmArgs(), args, 1800, null);
+        ChildJvm.Outcome outcome = ChildJvm.run(JobRunner.class.getName(), jobJvmArgs(parallelism), args, 1800, null);
         String line = outcome.last(JobRunner.RESULT).orElseThrow(() -> new IllegalStateException(
                 "the job run (" + workers + " workers, parallelism " + parallelism + ") printed no result, exit "
                         + outcome.exitCode() + ":\n" + outcome.tail(40)));
@@ -198,7 +198,15 @@ public final class EndToEndBench {
     }
 
     static List<String> jobJvmArgs() {
-        return List.of("-Xmx2g", "-XX:+UseG1GC",
+        return jobJvmArgs(1);
+    }
+
+    /**
+     * Each source reader keeps up to a fetch (16 MiB per partition, 64 MiB in all) in its consumer and
+     * as much again queued for the reader: a fixed 2 GiB heap that suits one reader runs out at 16.
+     */
+    static List<String> jobJvmArgs(int parallelism) {
+        return List.of("-Xmx" + (2 + parallelism / 4) + "g", "-XX:+UseG1GC",
                 "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED",
                 "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED");
     }
