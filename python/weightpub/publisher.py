@@ -6,7 +6,17 @@ import time
 import uuid
 from collections import namedtuple
 
-from confluent_kafka import KafkaException, Producer
+try:
+    from confluent_kafka import KafkaException, Producer
+except ImportError as _missing:  # layout and encoding work without Kafka (e.g. checking records on a GPU host)
+    _KAFKA_MISSING = _missing
+
+    class KafkaException(Exception):
+        """Stands in for confluent_kafka's, which is not installed: never raised."""
+
+    Producer = None
+else:
+    _KAFKA_MISSING = None
 
 from . import layout as _layout
 from . import tensors as _tensors
@@ -50,6 +60,9 @@ class Publisher:
     def __init__(self, bootstrap_servers, model_id, topic_prefix="weightpub",
                  bucket_size=_layout.DEFAULT_BUCKET_SIZE, chunk_size=_layout.DEFAULT_CHUNK_SIZE,
                  transactional=False, producer_config=None, progress=None, signing_key=None, rank=0):
+        if _KAFKA_MISSING is not None:
+            raise ImportError("weightpub.Publisher needs confluent_kafka (Debian: python3-confluent-kafka): "
+                              + str(_KAFKA_MISSING))
         if not model_id or not str(model_id).strip():
             raise LayoutError("model id %r must be non-blank" % (model_id,))
         _layout.check_sizes(bucket_size, chunk_size)
