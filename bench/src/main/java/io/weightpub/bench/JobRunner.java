@@ -66,6 +66,11 @@ import java.util.concurrent.locks.LockSupport;
 public final class JobRunner {
 
     static final String RESULT = "RESULT ";
+    /**
+     * Extra MiniCluster settings, {@code key=value;key=value} (e.g. network buffer sizes), so a run can
+     * compare TaskManager settings without a rebuild.
+     */
+    static final String FLINK_SETTINGS_ENV = "WEIGHTPUB_BENCH_FLINK_SETTINGS";
     /** The job option that sets how many source readers and chunk checkers run (JobOptions.PARALLELISM). */
     static final String PARALLELISM_KEY = "parallelism";
 
@@ -98,6 +103,7 @@ public final class JobRunner {
         try (HeapSampler heap = HeapSampler.start()) {
             Configuration cluster = new Configuration();
             cluster.setString("restart-strategy.type", "none");
+            flinkSettings(System.getenv(FLINK_SETTINGS_ENV)).forEach(cluster::setString);
             MiniClusterConfiguration mcc = new MiniClusterConfiguration.Builder()
                     .setConfiguration(cluster)
                     .setNumTaskManagers(1)
@@ -426,6 +432,21 @@ public final class JobRunner {
 
     private static String millis(long nanos) {
         return String.format(Locale.ROOT, "%.3f", nanos / 1e6);
+    }
+
+    static Map<String, String> flinkSettings(String spec) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        if (spec == null || spec.isBlank()) {
+            return settings;
+        }
+        for (String pair : spec.split(";")) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException(FLINK_SETTINGS_ENV + ": '" + pair + "' is not key=value");
+            }
+            settings.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+        }
+        return settings;
     }
 
     /** Parses a {@code RESULT k=v ...} line (without the prefix). */
