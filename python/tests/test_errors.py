@@ -4,16 +4,18 @@ import pytest
 from weightpub import LayoutError, PublishError, Publisher, TensorError, WeightpubError
 
 
-def test_a_publish_no_broker_takes_fails_with_an_error_naming_model_step_publish_bucket_and_chunk():
+def test_a_publish_no_broker_takes_fails_before_its_first_chunk_naming_model_step_publish_and_topic():
+    # Chunks are placed by partition count, so the first thing a publish needs from the broker is the
+    # chunks topic's partitions; it waits for them no longer than a record would wait for delivery.
     publisher = Publisher("127.0.0.1:1", "org/m", bucket_size=64, chunk_size=16,
                           producer_config={"message.timeout.ms": 1500, "socket.connection.setup.timeout.ms": 1000})
     with pytest.raises(PublishError) as caught:
         publisher.publish({"w": np.arange(12, dtype=np.float32)}, step=3)
     e = caught.value
     assert isinstance(e, WeightpubError)
-    assert (e.model_id, e.step, e.bucket, e.chunk) == ("org/m", 3, 0, 0)
-    assert e.publish_id and "model org/m, step 3, publish %s, bucket 0, chunk 0" % e.publish_id in str(e)
-    assert "manifest not sent" in str(e)
+    assert (e.model_id, e.step, e.bucket, e.chunk) == ("org/m", 3, None, None)
+    assert e.publish_id and "model org/m, step 3, publish %s" % e.publish_id in str(e)
+    assert "manifest not sent" in str(e) and "partitions of topic weightpub.chunks" in str(e)
 
 
 def test_bad_input_is_refused_before_anything_is_sent():

@@ -15,9 +15,9 @@ from confluent_kafka import Consumer, TopicPartition
 
 import javaside
 import tensors_fixture
-from murmur2 import java_partition
 from weightpub import Publisher, plan_ranks, tensor_meta, wire
 from weightpub.encoding import encode_version
+from weightpub.publisher import chunk_partition
 
 pytestmark = pytest.mark.integration
 BUCKET = 4096
@@ -111,17 +111,23 @@ def _chunk_keys_of(bootstrap, model, publish_id, isolation):
         partitions = [TopicPartition("weightpub.chunks", p, 0) for p in metadata.topics["weightpub.chunks"].partitions]
         consumer.assign(partitions)
         prefix = ("%s/%s/" % (model, publish_id)).encode()
-        found = 0
+        placed = []
         idle = 0
         while idle < 3:
             batch = consumer.consume(500, timeout=1.0)
             idle = idle + 1 if not batch else 0
             for m in batch:
                 if m.error() is None and (m.key() or b"").startswith(prefix):
-                    found += 1
-                    # where Java's default partitioner (murmur2) puts the key, not librdkafka's CRC32 default
-                    assert m.partition() == java_partition(m.key(), len(partitions))
-        return found
+                    c = wire.CHUNK.decode(m.value())
+                    placed.append((c["bucket_index"], c["chunk_index"], c["chunk_count"], m.partition()))
+        # Round robin over the partitions from the publish id's start, as Java's publisher places them;
+        # the killed publish reached its first buckets only, whose chunk numbers do not depend on the rest.
+        counts = {b: n for b, _, n, _ in placed}
+        for b, chunk, _, partition in placed:
+            assert all(prior in counts for prior in range(b)), "bucket %d seen without the ones before it" % b
+            seq = sum(counts[prior] for prior in range(b)) + chunk
+            assert partition == chunk_partition(publish_id, len(partitions), seq)
+        return len(placed)
     finally:
         consumer.close()
 

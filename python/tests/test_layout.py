@@ -59,3 +59,15 @@ def test_ranks_get_buckets_of_their_own_with_global_indices_and_offsets():
                         bucket_size=64, chunk_size=32)
     assert layout.rank_buckets == {0: (0, 1), 1: (1, 1), 2: (1, 3)}
     assert [(b.index, b.offset, b.size) for b in layout.buckets] == [(0, 0, 16), (1, 16, 160), (2, 176, 8)]
+
+
+def test_chunks_are_placed_round_robin_from_the_start_java_picks_for_the_publish_id():
+    from weightpub.publisher import chunk_partition
+    # publisher/src/test/.../ChunkPartitionsTest pins the same start for the same id
+    assert chunk_partition("publish-7", 16, 0) == 12
+    placed = [chunk_partition("publish-7", 16, seq) for seq in range(35)]
+    assert placed[:5] == [12, 13, 14, 15, 0]
+    counts = [placed.count(p) for p in range(16)]
+    assert max(counts) - min(counts) <= 1
+    with pytest.raises(ValueError):
+        chunk_partition("p", 0, 0)

@@ -14,7 +14,7 @@ SCHEMA_VERSION = 1
 
 
 def chunk_key(model_id, publish_id, bucket_index):
-    """``model/publishId/bucketIndex`` in UTF-8; hashed with murmur2 as Java's default partitioner."""
+    """``model/publishId/bucketIndex`` in UTF-8 (the partition is named apart: ``publisher.chunk_partition``)."""
     return ("%s/%s/%d" % (model_id, publish_id, bucket_index)).encode("utf-8")
 
 

@@ -18,6 +18,7 @@ except ImportError as _missing:  # layout and encoding work without Kafka (e.g. 
 else:
     _KAFKA_MISSING = None
 
+from . import crc32c as _crc
 from . import layout as _layout
 from . import tensors as _tensors
 from . import wire
@@ -50,7 +51,8 @@ def topic_names(prefix):
 class Publisher:
     """Publishes versions of one model; meant to live as long as the trainer.
 
-    Chunks go to ``<topic_prefix>.chunks`` keyed ``model/publish/bucket`` (murmur2, as Java), the
+    Chunks go to ``<topic_prefix>.chunks`` keyed ``model/publish/bucket``, placed round robin over
+    the partitions as Java's publisher places them (:func:`chunk_partition`), the
     manifest to ``<topic_prefix>.manifests`` keyed by the model id, after every chunk was
     acknowledged, or, transactional, in the same Kafka transaction. ``progress`` is called with a
     :class:`Progress` after each chunk; without one, a bar is drawn on stderr when it is a TTY.
@@ -99,7 +101,7 @@ class Publisher:
         config["bootstrap.servers"] = self.bootstrap_servers
         config["enable.idempotence"] = True
         config["acks"] = "all"
-        # librdkafka hashes keys with CRC32 by default; Java (and the job's expectations) use murmur2.
+        # Chunks name their partition (chunk_partition); manifests keep Java's keyed placement.
         config["partitioner"] = "murmur2_random"
         if self.transactional:
             config.setdefault("transactional.id", "weightpub-python-%s-rank%d" % (self.model_id, self.rank))
@@ -211,11 +213,12 @@ class Publisher:
             if self.transactional:
                 producer.begin_transaction()
             bucket = chunk = None
+            placement = _Placement(publish_id, self._partitions(producer, self.topics["chunks"]), layout)
             for bucket, chunk, record, size in ChunkEncoder(self.model_id, step, publish_id, layout, tensors,
                                                               buckets, digests):
                 state.raise_if_failed()
                 self._produce(producer, self.topics["chunks"], chunk_key(self.model_id, publish_id, bucket),
-                              record, state.callback(size, bucket, chunk))
+                              record, state.callback(size, bucket, chunk), placement.partition(bucket, chunk))
                 sent.chunk(size, state.acked)
                 while sent.bytes - state.acked > MAX_IN_FLIGHT_BYTES and state.failure is None:
                     producer.poll(0.005)
@@ -248,11 +251,24 @@ class Publisher:
         return PublishResult(publish_id, step, layout.total_bytes, sent.chunks, digests, manifest,
                              time.monotonic() - started)
 
+    def _partitions(self, producer, topic):
+        # As long as a record may wait for delivery, so an unreachable broker fails this as it would a send.
+        timeout_s = int(self._user_config.get("message.timeout.ms", 60000)) / 1000.0
+        try:
+            described = producer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        except KafkaException as e:
+            raise KafkaException("cannot read the partitions of topic %s: %s" % (topic, e)) from e
+        if described is None or described.error is not None or not described.partitions:
+            raise KafkaException("cannot read the partitions of topic %s: %s"
+                                 % (topic, described.error if described else "not found"))
+        return len(described.partitions)
+
     @staticmethod
-    def _produce(producer, topic, key, value, callback):
+    def _produce(producer, topic, key, value, callback, partition=None):
+        extra = {} if partition is None else {"partition": partition}
         while True:
             try:
-                producer.produce(topic, value=value, key=key, on_delivery=callback)
+                producer.produce(topic, value=value, key=key, on_delivery=callback, **extra)
                 break
             except BufferError:  # local queue full: let deliveries drain it
                 producer.poll(0.05)
@@ -276,6 +292,33 @@ class _DeliveryFailed(Exception):
         super().__init__(message)
         self.bucket = bucket
         self.chunk = chunk
+
+
+def chunk_partition(publish_id, partitions, seq):
+    """The partition of chunk ``seq`` of a version (counted over all buckets in bucket order, then
+    chunk order), as Java's ``ChunkPartitions``: round robin from a start that CRC32C of the publish
+    id picks, so every partition gets a version's records give or take one however few buckets it has
+    (parallel readers of the job all get work), and ranks of one publish agree without talking."""
+    if partitions < 1:
+        raise ValueError("a chunks topic has at least one partition, got %d" % partitions)
+    start = _crc.crc32c(publish_id.encode("utf-8")) % partitions
+    return (start + seq) % partitions
+
+
+class _Placement:
+    """Chunk sequence numbers of a layout's buckets, for :func:`chunk_partition`."""
+
+    def __init__(self, publish_id, partitions, layout):
+        self._publish_id = publish_id
+        self._partitions = partitions
+        self._first = {}
+        seq = 0
+        for b in sorted(layout.buckets, key=lambda b: b.index):
+            self._first[b.index] = seq
+            seq += b.chunk_count
+
+    def partition(self, bucket, chunk):
+        return chunk_partition(self._publish_id, self._partitions, self._first[bucket] + chunk)
 
 
 class _SendState:
