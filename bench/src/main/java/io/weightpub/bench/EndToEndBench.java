@@ -206,10 +206,19 @@ public final class EndToEndBench {
      * as much again queued for the reader: a fixed 2 GiB heap that suits one reader runs out at 16.
      */
     static List<String> jobJvmArgs(int parallelism) {
-        return List.of("-Xmx" + (2 + parallelism / 4) + "g", "-XX:+UseG1GC",
+        List<String> args = new ArrayList<>(List.of("-Xmx" + (2 + parallelism / 4) + "g", "-XX:+UseG1GC",
                 "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED",
-                "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED");
+                "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"));
+        // Later flags win: a run can compare collectors or region sizes without a rebuild.
+        String extra = System.getenv(JOB_JVM_ARGS_ENV);
+        if (extra != null && !extra.isBlank()) {
+            args.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        return args;
     }
+
+    /** Extra JVM flags for the job's JVM, space separated (e.g. {@code -XX:G1HeapRegionSize=32m}). */
+    static final String JOB_JVM_ARGS_ENV = "WEIGHTPUB_BENCH_JOB_JVM_ARGS";
 
     static double num(Map<String, String> result, String key) {
         String v = result.get(key);
