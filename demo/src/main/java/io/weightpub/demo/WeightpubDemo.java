@@ -118,7 +118,7 @@ public final class WeightpubDemo {
                         .bootstrapServers(kafka.bootstrapServers())
                         .topicPrefix(topics.prefix())
                         .bucketSizeBytes(BUCKET_SIZE)
-                        .progressListener(new ProgressBar(new PrintWriter(out, true), 200))
+                        .progressListener(ProgressBar.forConsole(new PrintWriter(out, true)))
                         .build()) {
             for (int v = 1; v <= settings.versions(); v++) {
                 long step = 1000L + 10 * v;

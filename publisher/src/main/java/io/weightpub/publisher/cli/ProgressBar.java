@@ -8,19 +8,34 @@ import io.weightpub.publisher.PublishResult;
 import java.io.PrintWriter;
 import java.util.Locale;
 
-/** A one-line text progress bar, redrawn in place at most every {@code intervalMillis}. */
+/**
+ * Publish progress for a person: on a terminal a one-line bar redrawn in place; in a log (CI, a
+ * redirected demo) a plain line now and then, because every carriage-return frame of a bar ends
+ * up in the file.
+ */
 public final class ProgressBar implements PublishProgressListener {
 
     private static final int WIDTH = 30;
+    private static final long TERMINAL_INTERVAL_MILLIS = 200;
+    private static final long LOG_INTERVAL_MILLIS = 5_000;
 
     private final PrintWriter out;
     private final long intervalNanos;
+    private final boolean inPlace;
     private long lastDrawNanos;
     private boolean drawn;
 
-    public ProgressBar(PrintWriter out, long intervalMillis) {
+    /** A bar redrawn in place ({@code inPlace}) or a line per report, at most every {@code intervalMillis}. */
+    public ProgressBar(PrintWriter out, long intervalMillis, boolean inPlace) {
         this.out = out;
         this.intervalNanos = intervalMillis * 1_000_000;
+        this.inPlace = inPlace;
+    }
+
+    /** In place every 200 ms when this process runs on a terminal, else a line every 5 s. */
+    public static ProgressBar forConsole(PrintWriter out) {
+        boolean terminal = System.console() != null;
+        return new ProgressBar(out, terminal ? TERMINAL_INTERVAL_MILLIS : LOG_INTERVAL_MILLIS, terminal);
     }
 
     @Override
@@ -34,16 +49,21 @@ public final class ProgressBar implements PublishProgressListener {
         drawn = true;
         int filled = (int) Math.round(p.fractionSent() * WIDTH);
         double seconds = Math.max(p.elapsed().toNanos(), 1) / 1e9;
-        out.print(String.format(Locale.ROOT, "\r[%s%s] %3.0f%% %s / %s  chunks %d/%d  %.1f MB/s ",
+        String line = String.format(Locale.ROOT, "[%s%s] %3.0f%% %s / %s  chunks %d/%d  %.1f MB/s",
                 "#".repeat(filled), "-".repeat(WIDTH - filled), p.fractionSent() * 100,
                 ByteSize.format(p.bytesSent()), ByteSize.format(p.totalBytes()), p.chunksSent(), p.totalChunks(),
-                p.bytesAcked() / 1e6 / seconds));
+                p.bytesAcked() / 1e6 / seconds);
+        if (inPlace) {
+            out.print("\r" + line + " ");
+        } else {
+            out.println(line);
+        }
         out.flush();
     }
 
     @Override
     public void onComplete(PublishResult result) {
-        if (drawn) {
+        if (drawn && inPlace) {
             out.println();
             out.flush();
         }

@@ -145,7 +145,7 @@ final class PublishCommand implements Callable<Integer> {
         builder.producerProperties(producerProperties);
         checkRankOptions();
         builder.progressListener(noProgress ? PublishProgressListener.NONE
-                : new ProgressBar(spec.commandLine().getErr(), 200));
+                : ProgressBar.forConsole(spec.commandLine().getErr()));
         // Validate the checkpoint before connecting: a bad file fails fast and publishes nothing.
         try (SafetensorsCheckpoint opened = SafetensorsCheckpoint.open(checkpoint);
                 WeightPublisher publisher = builder.build()) {
