@@ -125,7 +125,7 @@ public final class JobServer {
     private static long servedByAll(String sinkName, int workers, String model) {
         long min = Long.MAX_VALUE;
         for (int w = 0; w < workers; w++) {
-            long v = JobRunner.status(sinkName, w, model).flatMap(s -> s.active()).map(VersionInfo::version)
+            long v = WorkerProbe.status(sinkName, w, model).flatMap(s -> s.active()).map(VersionInfo::version)
                     .orElse(-1L);
             min = Math.min(min, v);
         }
