@@ -25,6 +25,16 @@ public interface ActiveVersion extends AutoCloseable {
     /** Name → (slot address, offset, shape, dtype), from the manifest's tensor table. */
     Optional<TensorRef> tensor(String name);
 
+    /** How another process on this host maps this version's slot; empty where the slot's memory is private. */
+    default Optional<SharedSlot> shared() {
+        return Optional.empty();
+    }
+
+    /** The version's buckets with the digests its manifest names, in version order. */
+    default List<BucketDigest> buckets() {
+        return List.of();
+    }
+
     /** Copies {@code length} bytes at {@code versionOffset} of this version into {@code dst}. */
     void read(long versionOffset, byte[] dst, int dstOffset, int length);
 
