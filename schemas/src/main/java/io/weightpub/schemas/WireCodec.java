@@ -37,7 +37,9 @@ public final class WireCodec<T extends SpecificRecord> {
     public static final WireCodec<ControlRecord> CONTROL = of(ControlRecord.class, ControlRecord.getClassSchema())
             .addWriterSchema(earlierSchema("ControlRecord-1.avsc"))
             .addWriterSchema(earlierSchema("ControlRecord-2.avsc"));
-    public static final WireCodec<WorkerStatus> STATUS = of(WorkerStatus.class, WorkerStatus.getClassSchema());
+    /** Also reads status records written before engines acknowledged versions. */
+    public static final WireCodec<WorkerStatus> STATUS = of(WorkerStatus.class, WorkerStatus.getClassSchema())
+            .addWriterSchema(earlierSchema("WorkerStatus-1.avsc"));
     /** Also reads index entries written before they recorded the signing key. */
     public static final WireCodec<VersionIndexEntry> VERSION_INDEX =
             of(VersionIndexEntry.class, VersionIndexEntry.getClassSchema())

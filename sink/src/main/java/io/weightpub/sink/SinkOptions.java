@@ -155,4 +155,35 @@ public final class SinkOptions {
             .defaultValue(WeightStoreConfig.DEFAULT_MEMORY_FRACTION)
             .withDescription("Share of the worker's memory (device memory on CUDA, physical memory on HOST) that "
                     + "an unset weightpub.sink.memory.max-per-worker allows, in (0, 1].");
+
+    public static final ConfigOption<String> ENGINE_SOCKET_PATH = ConfigOptions
+            .key("weightpub.sink.engine.socket-path")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Unix domain socket on which each worker serves its active versions to local "
+                    + "inference engine processes (docs/engine-protocol.md); {worker} becomes the worker index. "
+                    + "Unset: no engine serving.");
+
+    public static final ConfigOption<String> ENGINE_SOCKET_PERMISSIONS = ConfigOptions
+            .key("weightpub.sink.engine.socket-permissions")
+            .stringType()
+            .defaultValue("rw-------")
+            .withDescription("Permissions of the engine socket file: who may connect and map the weights.");
+
+    public static final ConfigOption<Duration> ENGINE_LEASE_TIMEOUT = ConfigOptions
+            .key("weightpub.sink.engine.lease-timeout")
+            .durationType()
+            .defaultValue(Duration.ofSeconds(10))
+            .withDescription("How long an engine may hold a version's slot: from the offer until it acknowledges "
+                    + "(copy mode), or from the offer of a newer version until it moves (zero-copy mode). Then the "
+                    + "lease is revoked and the slot is free again. Must be shorter than "
+                    + "weightpub.sink.lease-wait-timeout, so a stuck engine cannot fail a publish.");
+
+    public static final ConfigOption<String> HOST_SHARED_MEMORY_DIRECTORY = ConfigOptions
+            .key("weightpub.sink.host.shared-memory-directory")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Directory (a tmpfs) in which the HOST backend allocates each slot as a memory-mapped "
+                    + "file that engine processes map. Unset: /dev/shm when engine serving is on, else private "
+                    + "memory.");
 }
