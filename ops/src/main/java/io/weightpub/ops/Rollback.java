@@ -108,7 +108,8 @@ public final class Rollback {
                 ? workers + " worker(s) of model " + modelId + " to commit version " + newVersion
                 : "workers " + expected + " of model " + modelId + " to commit version " + newVersion;
         return follower.await(deadline, waitingFor, status -> {
-            if (status.getWorker() < 0 || !status.getModelId().equals(modelId)
+            // An engine's acknowledgement says what that engine serves, not whether its worker committed.
+            if (status.getWorker() < 0 || status.getEngine() != null || !status.getModelId().equals(modelId)
                     || (!expected.isEmpty() && !expected.contains(status.getWorker()))) {
                 return Optional.empty();
             }

@@ -52,7 +52,9 @@ public final class StatusReader {
                 if (model.isPresent() && !model.get().equals(status.getModelId())) {
                     return;
                 }
-                byWorker.computeIfAbsent(status.getModelId() + "/" + status.getWorker(), k -> new Accumulator())
+                // An engine's acknowledgements are its own row: the version it serves, next to its worker's.
+                String engine = status.getEngine() == null ? "" : "/" + status.getEngine();
+                byWorker.computeIfAbsent(status.getModelId() + "/" + status.getWorker() + engine, k -> new Accumulator())
                         .add(status);
             });
         }
@@ -98,7 +100,8 @@ public final class StatusReader {
                     active == null ? -1 : active.getContentVersion(),
                     staging ? latest.getPublishId() : "",
                     lastError == null ? "" : lastError.getMessage(),
-                    lastError == null ? -1 : lastError.getTimestampMs());
+                    lastError == null ? -1 : lastError.getTimestampMs(),
+                    latest.getEngine() == null ? "" : latest.getEngine().toString());
         }
     }
 }

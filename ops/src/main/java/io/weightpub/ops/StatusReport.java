@@ -4,7 +4,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
-/** Every (model, worker) of the status topic, by model, then worker (the job, -1, first). */
+/** Every (model, worker) and (model, worker, engine) of the status topic, by model, then worker (the job, -1, first). */
 public final class StatusReport {
 
     private final String topic;
@@ -14,7 +14,8 @@ public final class StatusReport {
     StatusReport(String topic, List<WorkerState> workers, List<SkippedRecord> skipped) {
         this.topic = topic;
         this.workers = workers.stream()
-                .sorted(Comparator.comparing(WorkerState::modelId).thenComparingInt(WorkerState::worker))
+                .sorted(Comparator.comparing(WorkerState::modelId).thenComparingInt(WorkerState::worker)
+                        .thenComparing(WorkerState::engine))
                 .toList();
         this.skipped = List.copyOf(skipped);
     }
@@ -31,8 +32,16 @@ public final class StatusReport {
         return workers.stream().filter(w -> w.modelId().equals(modelId)).toList();
     }
 
+    /** The worker's own row (not its engines'). */
     public Optional<WorkerState> find(String modelId, int worker) {
-        return workers.stream().filter(w -> w.modelId().equals(modelId) && w.worker() == worker).findFirst();
+        return workers.stream().filter(w -> w.modelId().equals(modelId) && w.worker() == worker && !w.isEngine())
+                .findFirst();
+    }
+
+    /** The row of engine {@code engine} of the worker. */
+    public Optional<WorkerState> find(String modelId, int worker, String engine) {
+        return workers.stream().filter(w -> w.modelId().equals(modelId) && w.worker() == worker
+                && w.engine().equals(engine)).findFirst();
     }
 
     /** Records of the topic that could not be read. */

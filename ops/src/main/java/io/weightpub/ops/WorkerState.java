@@ -13,6 +13,8 @@ import io.weightpub.schemas.VersionState;
  *                       STAGED or VERIFIED); empty otherwise
  * @param lastError      the message of the latest FAILED record; empty when none was seen
  * @param lastErrorAtMs  when that was; -1 when none
+ * @param engine         the inference engine process of the worker these records are about (its
+ *                       ACTIVE: the version it serves); empty for the worker itself
  */
 public record WorkerState(
         String modelId,
@@ -28,11 +30,16 @@ public record WorkerState(
         long activeContentVersion,
         String stagedPublish,
         String lastError,
-        long lastErrorAtMs) {
+        long lastErrorAtMs,
+        String engine) {
 
     public static final int JOB = -1;
 
     public boolean isJob() {
         return worker == JOB;
+    }
+
+    public boolean isEngine() {
+        return !engine.isEmpty();
     }
 }

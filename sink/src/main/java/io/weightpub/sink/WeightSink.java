@@ -1,6 +1,7 @@
 package io.weightpub.sink;
 
 import io.weightpub.schemas.signing.SignatureVerifier;
+import io.weightpub.sink.engine.EngineServing;
 import io.weightpub.sink.internal.FlipCommittable;
 import io.weightpub.sink.internal.FlipCommittableSerializer;
 import io.weightpub.sink.internal.FlipCommitter;
@@ -66,6 +67,7 @@ public final class WeightSink
     private final boolean workerHttp;
     private final int httpBasePort;
     private final SignatureVerifier signatures;
+    private final EngineServing engineServing;
 
     private WeightSink(Builder b) {
         this.name = b.name;
@@ -84,6 +86,12 @@ public final class WeightSink
         this.workerHttp = b.workerHttp;
         this.httpBasePort = b.httpBasePort;
         this.signatures = b.signatures;
+        this.engineServing = b.engineServing;
+        if (engineServing != null && engineServing.leaseTimeout().compareTo(storeConfig.leaseWaitTimeout()) >= 0) {
+            throw new IllegalArgumentException("engine lease timeout " + engineServing.leaseTimeout()
+                    + " must be shorter than the lease wait timeout " + storeConfig.leaseWaitTimeout()
+                    + ", or a stuck engine fails the publishes that wait for its slot");
+        }
     }
 
     public static Builder builder() {
@@ -115,6 +123,10 @@ public final class WeightSink
                                 .orElse(WeightStoreConfig.DERIVED_BUDGET),
                         config.get(SinkOptions.MEMORY_FRACTION))
                 .signatures(SinkSecurityOptions.verifier(config));
+        config.getOptional(SinkOptions.ENGINE_SOCKET_PATH).ifPresent(path -> builder.engineServing(
+                new EngineServing(path, config.get(SinkOptions.ENGINE_SOCKET_PERMISSIONS),
+                        config.get(SinkOptions.ENGINE_LEASE_TIMEOUT))));
+        config.getOptional(SinkOptions.HOST_SHARED_MEMORY_DIRECTORY).ifPresent(builder::hostSharedMemoryDirectory);
         config.getOptional(SinkOptions.BOOTSTRAP_SERVERS).ifPresent(builder::bootstrapServers);
         config.getOptional(SinkOptions.REPLAY_CHUNKS_TOPIC).ifPresent(builder::chunksTopic);
         Optional<String> topic = config.getOptional(SinkOptions.STATUS_TOPIC);
@@ -244,6 +256,11 @@ public final class WeightSink
         return signatures;
     }
 
+    /** Where and how workers serve engine processes; empty: they do not. */
+    public Optional<EngineServing> engineServing() {
+        return Optional.ofNullable(engineServing);
+    }
+
     /** Builder; {@link #build()} checks every setting. */
     public static final class Builder {
         private String name = SinkOptions.NAME.defaultValue();
@@ -260,6 +277,8 @@ public final class WeightSink
         private boolean workerHttp;
         private int httpBasePort;
         private SignatureVerifier signatures = SignatureVerifier.acceptingAll();
+        private EngineServing engineServing;
+        private String hostSharedMemoryDirectory;
 
         private Builder() {}
 
@@ -389,6 +408,18 @@ public final class WeightSink
         public Builder memoryBudget(long maxBytesPerModel, long maxBytesPerWorker, double memoryFraction) {
             store.maxBytesPerModel(maxBytesPerModel).maxBytesPerWorker(maxBytesPerWorker)
                     .memoryFraction(memoryFraction);
+            return this;
+        }
+
+        /** Serve each worker's active versions to local engine processes (docs/engine-protocol.md). */
+        public Builder engineServing(EngineServing serving) {
+            this.engineServing = serving;
+            return this;
+        }
+
+        /** Allocate HOST slots as files in this directory (a tmpfs), which engine processes map. */
+        public Builder hostSharedMemoryDirectory(String directory) {
+            this.hostSharedMemoryDirectory = directory;
             return this;
         }
 

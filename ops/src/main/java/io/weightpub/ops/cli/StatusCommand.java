@@ -11,7 +11,7 @@ import picocli.CommandLine.Mixin;
 import java.io.IOException;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Shows per model and worker (worker 'job' is the job itself) the latest state, the active"
+        description = "Shows per model and worker (worker 'job' is the job itself; '0 engine e' an engine process worker 0 serves) the latest state, the active"
                 + " version, a staged publish and the last error, from the status topic.")
 public final class StatusCommand extends OpsCommand implements WeightpubSubcommand {
 
@@ -34,7 +34,7 @@ public final class StatusCommand extends OpsCommand implements WeightpubSubcomma
         TextTable table = new TextTable(
                 "MODEL", "WORKER", "STATE", "VERSION", "ACTIVE", "STAGED", "AT", "LAST ERROR", "MESSAGE");
         for (WorkerState w : report.workers()) {
-            table.row(w.modelId(), w.isJob() ? "job" : String.valueOf(w.worker()), w.state(), version(w.version(),
+            table.row(w.modelId(), w.isJob() ? "job" : w.worker() + (w.isEngine() ? " engine " + w.engine() : ""), w.state(), version(w.version(),
                     w.contentVersion()), version(w.activeVersion(), w.activeContentVersion()),
                     w.stagedPublish().isEmpty() ? "-" : w.stagedPublish(), Formats.time(w.timestampMs()),
                     w.lastError().isEmpty() ? "-" : Formats.time(w.lastErrorAtMs()) + " " + Formats.clip(w.lastError(), 60),

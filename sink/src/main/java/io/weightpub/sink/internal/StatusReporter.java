@@ -3,6 +3,7 @@ package io.weightpub.sink.internal;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.sink.VersionInfo;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -45,6 +46,20 @@ public final class StatusReporter implements AutoCloseable {
     /** One status record; {@code version}/{@code contentVersion} are -1 when not assigned yet. */
     public void report(VersionState state, String modelId, long version, long contentVersion, long step,
             String publishId, long bytes, long durationMs, String message) {
+        send(state, modelId, version, contentVersion, step, publishId, bytes, durationMs, message, null);
+    }
+
+    /**
+     * What engine process {@code engine} did with a version the worker offered it: {@link VersionState#ACTIVE}
+     * (it serves it now) or {@link VersionState#FAILED}. Keyed {@code model/worker/engine}.
+     */
+    public void reportEngine(VersionState state, String engine, VersionInfo info, long durationMs, String message) {
+        send(state, info.modelId(), info.version(), info.contentVersion(), info.step(), info.publishId(),
+                info.sizeBytes(), durationMs, message, engine);
+    }
+
+    private void send(VersionState state, String modelId, long version, long contentVersion, long step,
+            String publishId, long bytes, long durationMs, String message, String engine) {
         WorkerStatus status = WorkerStatus.newBuilder()
                 .setModelId(modelId)
                 .setWorker(worker)
@@ -57,16 +72,19 @@ public final class StatusReporter implements AutoCloseable {
                 .setDurationMs(durationMs)
                 .setTimestampMs(System.currentTimeMillis())
                 .setMessage(message)
+                .setEngine(engine)
                 .build();
         if (state == VersionState.FAILED) {
-            LOG.warn("worker {} model {} publish {} version {}: {} {}", worker, modelId, publishId, version, state,
-                    message);
+            LOG.warn("worker {}{} model {} publish {} version {}: {} {}", worker, engine == null ? "" : " engine "
+                    + engine, modelId, publishId, version, state, message);
         } else {
-            LOG.info("worker {} model {} publish {} version {}: {} ({} bytes, {} ms) {}", worker, modelId, publishId,
-                    version, state, bytes, durationMs, message);
+            LOG.info("worker {}{} model {} publish {} version {}: {} ({} bytes, {} ms) {}", worker,
+                    engine == null ? "" : " engine " + engine, modelId, publishId, version, state, bytes, durationMs,
+                    message);
         }
+        String key = engine == null ? modelId + "/" + worker : modelId + "/" + worker + "/" + engine;
         if (producer != null && !closed) {
-            producer.send(new ProducerRecord<>(topic, modelId + "/" + worker, WireCodec.STATUS.encode(status)),
+            producer.send(new ProducerRecord<>(topic, key, WireCodec.STATUS.encode(status)),
                     (metadata, error) -> {
                         if (error != null) {
                             LOG.warn("worker {}: status record {} of model {} not written to {}", worker, state,

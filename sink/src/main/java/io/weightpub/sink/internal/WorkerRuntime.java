@@ -1,8 +1,12 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.schemas.VersionState;
 import io.weightpub.sink.ReferenceWorker;
+import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightSink;
 import io.weightpub.sink.WeightStore;
+import io.weightpub.sink.engine.EngineEvents;
+import io.weightpub.sink.engine.EngineServer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,16 +29,18 @@ public final class WorkerRuntime implements AutoCloseable {
     private final StatusReporter reporter;
     private ReferenceWorker http;
     private final KafkaChunkReader replay;
+    private final EngineServer engines;
     private volatile boolean keptAfterInput;
 
     WorkerRuntime(String sinkName, int worker, WeightStore store, StatusReporter reporter, ReferenceWorker http,
-            KafkaChunkReader replay) {
+            KafkaChunkReader replay, EngineServer engines) {
         this.sinkName = sinkName;
         this.worker = worker;
         this.store = store;
         this.reporter = reporter;
         this.http = http;
         this.replay = replay;
+        this.engines = engines;
     }
 
     /**
@@ -45,6 +51,7 @@ public final class WorkerRuntime implements AutoCloseable {
         WeightStore store = WeightStore.open(sink.storeConfig(), worker);
         StatusReporter reporter = null;
         ReferenceWorker http = null;
+        EngineServer engines = null;
         try {
             reporter = new StatusReporter(worker, sink.statusTopic().orElse(null),
                     sink.bootstrapServers().orElse(null), sink.producerProperties());
@@ -55,8 +62,15 @@ public final class WorkerRuntime implements AutoCloseable {
                 props.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "weightpub-replay-" + sink.name() + "-" + worker);
                 return new KafkaChunkReader(props, sink.replayStallTimeout());
             }).orElse(null);
-            return new WorkerRuntime(sink.name(), worker, store, reporter, http, replay);
+            StatusReporter status = reporter;
+            engines = sink.engineServing()
+                    .map(serving -> EngineServer.start(store, worker, serving.config(worker), engineEvents(status)))
+                    .orElse(null);
+            return new WorkerRuntime(sink.name(), worker, store, reporter, http, replay, engines);
         } catch (RuntimeException e) {
+            if (engines != null) {
+                engines.close();
+            }
             if (http != null) {
                 http.close();
             }
@@ -66,6 +80,29 @@ public final class WorkerRuntime implements AutoCloseable {
             store.close();
             throw e;
         }
+    }
+
+    /** Engine acknowledgements become status records, one per engine (key model/worker/engine). */
+    private static EngineEvents engineEvents(StatusReporter reporter) {
+        return new EngineEvents() {
+            @Override
+            public void applied(String engine, VersionInfo version, long millis) {
+                reporter.reportEngine(VersionState.ACTIVE, engine, version, millis,
+                        "engine " + engine + " serves it (applied in " + millis + " ms)");
+            }
+
+            @Override
+            public void failed(String engine, VersionInfo version, long millis, String message) {
+                reporter.reportEngine(VersionState.FAILED, engine, version, millis,
+                        "engine " + engine + " could not apply it: " + message);
+            }
+
+            @Override
+            public void revoked(String engine, VersionInfo version, String reason) {
+                reporter.reportEngine(VersionState.FAILED, engine, version, 0,
+                        "engine " + engine + ": lease revoked, " + reason);
+            }
+        };
     }
 
     /** Binds the reference worker; a fixed port still held by a worker being released is retried briefly. */
@@ -133,6 +170,11 @@ public final class WorkerRuntime implements AutoCloseable {
         return http;
     }
 
+    /** The server of engine processes; null when the sink does not serve engines. */
+    public EngineServer engines() {
+        return engines;
+    }
+
     /** Re-reads versions from Kafka; null when the sink has no Kafka bootstrap servers. */
     public KafkaChunkReader replay() {
         return replay;
@@ -142,6 +184,10 @@ public final class WorkerRuntime implements AutoCloseable {
     public void close() {
         LOG.info("sink {} worker {}: releasing {}", sinkName, worker, store.describe());
         try {
+            if (engines != null) {
+                // First: its leases pin slots the store is about to free.
+                engines.close();
+            }
             stopHttp();
         } finally {
             try {
