@@ -1,0 +1,252 @@
+package io.weightpub.sink.engine;
+
+import io.weightpub.schemas.BucketInfo;
+import io.weightpub.sink.CommitOutcome;
+import io.weightpub.sink.StoreBackend;
+import io.weightpub.sink.TestVersion;
+import io.weightpub.sink.VersionInfo;
+import io.weightpub.sink.WeightStore;
+import io.weightpub.sink.WeightStoreConfig;
+
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The engine server over a real HOST store whose slots are shared-memory files, with a Java engine client. */
+class EngineServerTest {
+
+    private static final String MODEL = "m";
+    private static final int CHUNK = 4096;
+
+    @TempDir
+    Path dir;
+
+    private final List<String> events = new CopyOnWriteArrayList<>();
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    private final EngineEvents recorder = new EngineEvents() {
+        @Override
+        public void applied(String engine, VersionInfo version, long millis) {
+            events.add("applied " + engine + " " + version.version());
+        }
+
+        @Override
+        public void failed(String engine, VersionInfo version, long millis, String message) {
+            events.add("failed " + engine + " " + version.version() + " " + message);
+        }
+
+        @Override
+        public void revoked(String engine, VersionInfo version, String reason) {
+            events.add("revoked " + engine + " " + version.version());
+        }
+    };
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = open.size() - 1; i >= 0; i--) {
+            open.get(i).close();
+        }
+    }
+
+    @Test
+    void anEngineIsOfferedTheActiveVersionOnSubscribeAndEachFlipAsAFileItMapsWithTheManifestsDigests()
+            throws Exception {
+        WeightStore store = store(Duration.ofSeconds(5));
+        TestVersion v1 = commit(store, 1);
+        server(store, Duration.ofSeconds(10));
+        Client engine = client("e0", "copy");
+
+        JsonNode offer = engine.await("version");
+        assertThat(offer.path("version").asLong()).isEqualTo(1);
+        assertThat(offer.path("memory").path("kind").asText()).isEqualTo("host");
+        Path file = Path.of(offer.path("memory").path("path").asText());
+        assertThat(file).startsWith(dir.resolve("shm"));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+        assertThat(mapped(file, offer.path("memory").path("offset").asLong(), v1.size())).isEqualTo(v1.bytes());
+        List<String> digests = new ArrayList<>();
+        offer.path("buckets").forEach(b -> digests.add(b.path("sha256").asText()));
+        assertThat(digests).isEqualTo(v1.manifest().getBuckets().stream()
+                .map(b -> HexFormat.of().formatHex(b.getSha256().array())).toList());
+        JsonNode tensor = offer.path("tensors").get(0);
+        BucketInfo bucket = v1.manifest().getBuckets().get(0);
+        assertThat(tensor.path("name").asText()).isEqualTo(bucket.getTensors().get(0).getName().toString());
+        assertThat(tensor.path("offset").asLong()).isEqualTo(bucket.getOffset() + bucket.getTensors().get(0).getStartIdx());
+
+        engine.send(Map.of("type", "applied", "model", MODEL, "version", 1, "ms", 3));
+        TestVersion v2 = commit(store, 2);
+        JsonNode second = engine.await("version");
+        assertThat(second.path("version").asLong()).isEqualTo(2);
+        assertThat(mapped(Path.of(second.path("memory").path("path").asText()), 0, v2.size())).isEqualTo(v2.bytes());
+        awaitEvent("applied e0 1");
+    }
+
+    @Test
+    void aSlotAnEngineHoldsIsNotReusedUntilItAcknowledgesTheVersion() throws Exception {
+        WeightStore store = store(Duration.ofMillis(300));
+        commit(store, 1);
+        server(store, Duration.ofMinutes(1));
+        Client engine = client("e0", "copy");
+        engine.await("version");
+        commit(store, 2);
+        engine.await("version");
+
+        TestVersion v3 = TestVersion.of(MODEL, 3, 2, 8192);
+        assertThatThrownBy(() -> v3.stageInto(store, CHUNK)).hasMessageContaining("waited");
+
+        engine.send(Map.of("type", "applied", "model", MODEL, "version", 1, "ms", 1));
+        awaitEvent("applied e0 1");
+        commit(store, 3);
+        assertThat(engine.await("version").path("version").asLong()).isEqualTo(3);
+    }
+
+    @Test
+    void aLeaseHeldPastItsTimeoutIsRevokedAndTheSlotIsFreeAgain() throws Exception {
+        WeightStore store = store(Duration.ofSeconds(10));
+        commit(store, 1);
+        server(store, Duration.ofMillis(200));
+        Client engine = client("slow", "copy");
+        engine.await("version");
+        commit(store, 2);
+
+        JsonNode revoked = engine.await("revoked");
+        assertThat(revoked.path("version").asLong()).isEqualTo(1);
+        assertThat(revoked.path("reason").asText()).contains("held longer than");
+        awaitEvent("revoked slow 1");
+        commit(store, 3);
+    }
+
+    @Test
+    void anEngineThatDisconnectsReleasesEveryLeaseItHeld() throws Exception {
+        WeightStore store = store(Duration.ofMillis(300));
+        commit(store, 1);
+        EngineServer server = server(store, Duration.ofMinutes(1));
+        Client engine = client("gone", "zero-copy");
+        engine.await("version");
+        commit(store, 2);
+        engine.await("version");
+        engine.close();
+        RunningAwait.until(() -> server.engines() == 0);
+
+        commit(store, 3);
+    }
+
+    @Test
+    void theSocketHasTheConfiguredPermissionsAndIsRemovedOnClose() throws Exception {
+        EngineServer server = server(store(Duration.ofSeconds(5)), Duration.ofSeconds(10));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(server.socketPath())))
+                .isEqualTo("rw-------");
+        server.close();
+        assertThat(server.socketPath()).doesNotExist();
+    }
+
+    private WeightStore store(Duration leaseWait) throws IOException {
+        WeightStore store = WeightStore.open(WeightStoreConfig.builder()
+                .backend(StoreBackend.HOST)
+                .slotsPerModel(2)
+                .residentVersions(0)
+                .leaseWaitTimeout(leaseWait)
+                .sharedMemoryDirectory(dir.resolve("shm").toString())
+                .build(), 0);
+        open.add(store);
+        return store;
+    }
+
+    private EngineServer server(WeightStore store, Duration leaseTimeout) {
+        EngineServer server = EngineServer.start(store, 0, new EngineServerConfig(dir.resolve("w0.sock"),
+                EngineServerConfig.permissions("rw-------"), leaseTimeout, Duration.ofMillis(5)), recorder);
+        open.add(server);
+        return server;
+    }
+
+    private Client client(String engine, String mode) throws IOException {
+        Client client = new Client(dir.resolve("w0.sock"));
+        open.add(client);
+        client.send(Map.of("type", "subscribe", "model", MODEL, "engine", engine, "mode", mode));
+        assertThat(client.await("subscribed").path("engine").asText()).isEqualTo(engine);
+        return client;
+    }
+
+    private static TestVersion commit(WeightStore store, long version) throws Exception {
+        TestVersion v = TestVersion.of(MODEL, version, 2, 8192);
+        v.stageInto(store, CHUNK);
+        assertThat(store.verify(MODEL, v.publishId(), v.manifest()).ok()).isTrue();
+        assertThat(store.commit(MODEL, v.publishId(), version, version)).isEqualTo(CommitOutcome.FLIPPED);
+        return v;
+    }
+
+    private static byte[] mapped(Path file, long offset, int size) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer bytes = channel.map(FileChannel.MapMode.READ_ONLY, offset, size);
+            byte[] out = new byte[size];
+            bytes.get(out);
+            return out;
+        }
+    }
+
+    private void awaitEvent(String event) throws InterruptedException {
+        RunningAwait.until(() -> events.contains(event));
+        assertThat(events).contains(event);
+    }
+
+    /** A minimal engine speaking the protocol with the server's own framing. */
+    private static final class Client implements AutoCloseable {
+        private final SocketChannel channel;
+
+        Client(Path socket) throws IOException {
+            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            channel.connect(UnixDomainSocketAddress.of(socket));
+        }
+
+        void send(Map<String, Object> message) throws IOException {
+            EngineFrames.write(channel, message);
+        }
+
+        /** The next message of {@code type}, skipping others (fails at end of stream). */
+        JsonNode await(String type) throws IOException {
+            while (true) {
+                JsonNode message = EngineFrames.read(channel);
+                assertThat(message).as("a %s message before the stream ended", type).isNotNull();
+                if (message.path("type").asText().equals(type)) {
+                    return message;
+                }
+                assertThat(message.path("type").asText()).as("unexpected %s", message).isNotEqualTo("error");
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+
+    /** Polls a condition for up to 30 s. */
+    private static final class RunningAwait {
+        static void until(java.util.function.BooleanSupplier condition) throws InterruptedException {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        }
+    }
+}
