@@ -1,12 +1,11 @@
 package io.weightpub.sink.engine;
 
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 /**
  * The engine protocol's framing (docs/engine-protocol.md): a 4-byte big-endian length, then that
@@ -17,12 +16,11 @@ final class EngineFrames {
     /** Engines send small requests; a larger frame is a confused or hostile peer, not something to buffer. */
     static final int MAX_INBOUND_BYTES = 1 << 20;
 
-    static final ObjectMapper JSON = new ObjectMapper();
-
     private EngineFrames() {}
 
     /** The next message, or null at a clean end of stream. */
-    static JsonNode read(SocketChannel channel) throws IOException {
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> read(SocketChannel channel) throws IOException {
         ByteBuffer header = ByteBuffer.allocate(4);
         if (!fill(channel, header, true)) {
             return null;
@@ -34,15 +32,20 @@ final class EngineFrames {
         }
         ByteBuffer body = ByteBuffer.allocate(length);
         fill(channel, body, false);
-        JsonNode node = JSON.readTree(body.array());
-        if (node == null || !node.isObject()) {
+        Object node;
+        try {
+            node = Json.parse(new String(body.array(), StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new IOException("frame is not JSON: " + e.getMessage(), e);
+        }
+        if (!(node instanceof Map)) {
             throw new IOException("frame is not a JSON object");
         }
-        return node;
+        return (Map<String, Object>) node;
     }
 
     static void write(SocketChannel channel, Object message) throws IOException {
-        byte[] body = JSON.writeValueAsBytes(message);
+        byte[] body = Json.write(message).getBytes(StandardCharsets.UTF_8);
         ByteBuffer frame = ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).flip();
         while (frame.hasRemaining()) {
             channel.write(frame);

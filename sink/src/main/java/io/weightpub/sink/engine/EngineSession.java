@@ -5,8 +5,6 @@ import io.weightpub.sink.SharedSlot;
 import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightStore;
 
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.ObjectNode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,7 +83,7 @@ final class EngineSession {
     /** Reads requests until the engine disconnects; then every lease it held is released. */
     void serve() {
         try {
-            JsonNode message;
+            Map<String, Object> message;
             while (!closed && (message = EngineFrames.read(channel)) != null) {
                 handle(message);
             }
@@ -102,7 +100,7 @@ final class EngineSession {
 
     /** Offers a newly active version to each subscription and takes back expired leases. */
     void tick() {
-        List<ObjectNode> out = new ArrayList<>();
+        List<Map<String, Object>> out = new ArrayList<>();
         List<Runnable> notices = new ArrayList<>();
         synchronized (this) {
             if (closed) {
@@ -118,7 +116,7 @@ final class EngineSession {
         out.forEach(this::send);
     }
 
-    private void offer(Subscription sub, long now, List<ObjectNode> out) {
+    private void offer(Subscription sub, long now, List<Map<String, Object>> out) {
         Optional<ActiveVersion> acquired = store.acquire(sub.model);
         if (acquired.isEmpty()) {
             return;
@@ -148,7 +146,7 @@ final class EngineSession {
                 sub.zeroCopy ? "zero-copy" : "copy"));
     }
 
-    private void expire(Subscription sub, long now, List<ObjectNode> out, List<Runnable> notices) {
+    private void expire(Subscription sub, long now, List<Map<String, Object>> out, List<Runnable> notices) {
         for (Iterator<Map.Entry<Long, Held>> it = sub.held.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Long, Held> entry = it.next();
             if (now - entry.getValue().deadlineNanos >= 0) {
@@ -157,7 +155,7 @@ final class EngineSession {
                 entry.getValue().lease.close();
                 String reason = "lease on version " + info.version() + " of model " + sub.model + " held longer than "
                         + config.leaseTimeout() + " without " + (sub.zeroCopy ? "moving to a newer version" : "an ack");
-                ObjectNode revoked = message("revoked", sub.model, info.version());
+                Map<String, Object> revoked = message("revoked", sub.model, info.version());
                 revoked.put("reason", reason);
                 out.add(revoked);
                 String name = engineName();
@@ -166,10 +164,10 @@ final class EngineSession {
         }
     }
 
-    private void handle(JsonNode message) {
-        String type = message.path("type").asText("");
+    private void handle(Map<String, Object> message) {
+        String type = text(message, "type", "");
         List<Runnable> notices = new ArrayList<>();
-        List<ObjectNode> out = new ArrayList<>();
+        List<Map<String, Object>> out = new ArrayList<>();
         synchronized (this) {
             switch (type) {
                 case "subscribe" -> subscribe(message, out);
@@ -184,10 +182,10 @@ final class EngineSession {
         }
     }
 
-    private void subscribe(JsonNode message, List<ObjectNode> out) {
-        String model = message.path("model").asText("");
-        String name = message.path("engine").asText("");
-        String mode = message.path("mode").asText("copy");
+    private void subscribe(Map<String, Object> message, List<Map<String, Object>> out) {
+        String model = text(message, "model", "");
+        String name = text(message, "engine", "");
+        String mode = text(message, "mode", "copy");
         if (model.isEmpty() || name.isEmpty() || name.length() > MAX_ENGINE_NAME
                 || !(mode.equals("copy") || mode.equals("zero-copy"))) {
             out.add(error(model.isEmpty() ? null : model, -1, "subscribe needs a model, an engine name of at most "
@@ -201,7 +199,7 @@ final class EngineSession {
         }
         engine = name;
         subscriptions.computeIfAbsent(model, m -> new Subscription(m, mode.equals("zero-copy")));
-        ObjectNode reply = message("subscribed", model, -1);
+        Map<String, Object> reply = message("subscribed", model, -1);
         reply.remove("version");
         reply.put("worker", worker);
         reply.put("engine", name);
@@ -210,10 +208,10 @@ final class EngineSession {
         LOG.info("worker {}: engine {} subscribed to model {} ({})", worker, name, model, mode);
     }
 
-    private void acknowledge(String type, JsonNode message, List<ObjectNode> out, List<Runnable> notices) {
-        String model = message.path("model").asText("");
-        long version = message.path("version").asLong(-1);
-        long millis = Math.max(0, Math.round(message.path("ms").asDouble(0)));
+    private void acknowledge(String type, Map<String, Object> message, List<Map<String, Object>> out, List<Runnable> notices) {
+        String model = text(message, "model", "");
+        long version = message.get("version") instanceof Number n ? n.longValue() : -1;
+        long millis = message.get("ms") instanceof Number n ? Math.max(0, Math.round(n.doubleValue())) : 0;
         Subscription sub = subscriptions.get(model);
         VersionInfo info = sub == null ? null : sub.offered.get(version);
         if (info == null) {
@@ -238,7 +236,7 @@ final class EngineSession {
             }
             case "failed" -> {
                 release(sub, version);
-                String why = message.path("message").asText("");
+                String why = text(message, "message", "");
                 notices.add(() -> events.failed(name, info, millis, why));
             }
             default -> release(sub, version);
@@ -258,8 +256,8 @@ final class EngineSession {
         below.clear();
     }
 
-    private ObjectNode message(String type, String model, long version) {
-        ObjectNode msg = EngineFrames.JSON.createObjectNode();
+    private Map<String, Object> message(String type, String model, long version) {
+        Map<String, Object> msg = new LinkedHashMap<>();
         msg.put("type", type);
         if (model != null) {
             msg.put("model", model);
@@ -268,13 +266,18 @@ final class EngineSession {
         return msg;
     }
 
-    private ObjectNode error(String model, long version, String text) {
-        ObjectNode msg = message("error", model, version);
+    private Map<String, Object> error(String model, long version, String text) {
+        Map<String, Object> msg = message("error", model, version);
         msg.put("message", text);
         return msg;
     }
 
-    private void send(ObjectNode message) {
+    private static String text(Map<String, Object> message, String key, String absent) {
+        Object value = message.get(key);
+        return value instanceof String s ? s : absent;
+    }
+
+    private void send(Map<String, Object> message) {
         synchronized (writeLock) {
             if (closed) {
                 return;

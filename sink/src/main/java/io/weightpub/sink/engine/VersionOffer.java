@@ -6,19 +6,20 @@ import io.weightpub.sink.SharedSlot;
 import io.weightpub.sink.TensorRef;
 import io.weightpub.sink.VersionInfo;
 
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.ArrayNode;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.ObjectNode;
-
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /** The {@code version} message (docs/engine-protocol.md) of a leased active version. */
 final class VersionOffer {
 
     private VersionOffer() {}
 
-    static ObjectNode message(ActiveVersion lease, SharedSlot slot, int worker, long leaseTimeoutMs, String mode) {
+    static Map<String, Object> message(ActiveVersion lease, SharedSlot slot, int worker, long leaseTimeoutMs, String mode) {
         VersionInfo info = lease.info();
-        ObjectNode msg = EngineFrames.JSON.createObjectNode();
+        Map<String, Object> msg = new LinkedHashMap<>();
         msg.put("type", "version");
         msg.put("model", info.modelId());
         msg.put("version", info.version());
@@ -29,22 +30,25 @@ final class VersionOffer {
         msg.put("worker", worker);
         msg.put("mode", mode);
         msg.put("leaseTimeoutMs", leaseTimeoutMs);
-        msg.set("memory", memory(slot));
+        msg.put("memory", memory(slot));
         msg.put("digest", "sha256");
-        ArrayNode tensors = msg.putArray("tensors");
+        List<Object> tensors = new ArrayList<>();
         for (String name : lease.tensorNames()) {
             TensorRef t = lease.tensor(name).orElseThrow();
-            ObjectNode tensor = tensors.addObject();
+            Map<String, Object> tensor = new LinkedHashMap<>();
             tensor.put("name", t.name());
             tensor.put("dtype", t.dtype());
-            ArrayNode shape = tensor.putArray("shape");
-            t.shape().forEach(shape::add);
+            tensor.put("shape", t.shape());
             tensor.put("offset", t.offset());
             tensor.put("size", t.sizeBytes());
+            tensors.add(tensor);
         }
-        ArrayNode buckets = msg.putArray("buckets");
+        msg.put("tensors", tensors);
+        List<Object> buckets = new ArrayList<>();
+        msg.put("buckets", buckets);
         for (BucketDigest b : lease.buckets()) {
-            ObjectNode bucket = buckets.addObject();
+            Map<String, Object> bucket = new LinkedHashMap<>();
+            buckets.add(bucket);
             bucket.put("index", b.index());
             bucket.put("offset", b.offset());
             bucket.put("size", b.sizeBytes());
@@ -53,8 +57,8 @@ final class VersionOffer {
         return msg;
     }
 
-    private static ObjectNode memory(SharedSlot slot) {
-        ObjectNode memory = EngineFrames.JSON.createObjectNode();
+    private static Map<String, Object> memory(SharedSlot slot) {
+        Map<String, Object> memory = new LinkedHashMap<>();
         switch (slot.kind()) {
             case HOST -> {
                 memory.put("kind", "host");

@@ -8,7 +8,6 @@ import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightStore;
 import io.weightpub.sink.WeightStoreConfig;
 
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,27 +76,27 @@ class EngineServerTest {
         server(store, Duration.ofSeconds(10));
         Client engine = client("e0", "copy");
 
-        JsonNode offer = engine.await("version");
-        assertThat(offer.path("version").asLong()).isEqualTo(1);
-        assertThat(offer.path("memory").path("kind").asText()).isEqualTo("host");
-        Path file = Path.of(offer.path("memory").path("path").asText());
+        Map<String, Object> offer = engine.await("version");
+        assertThat(num(offer, "version")).isEqualTo(1);
+        assertThat(str(map(offer, "memory"), "kind")).isEqualTo("host");
+        Path file = Path.of(str(map(offer, "memory"), "path"));
         assertThat(file).startsWith(dir.resolve("shm"));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
-        assertThat(mapped(file, offer.path("memory").path("offset").asLong(), v1.size())).isEqualTo(v1.bytes());
+        assertThat(mapped(file, num(map(offer, "memory"), "offset"), v1.size())).isEqualTo(v1.bytes());
         List<String> digests = new ArrayList<>();
-        offer.path("buckets").forEach(b -> digests.add(b.path("sha256").asText()));
+        list(offer, "buckets").forEach(b -> digests.add(str(b, "sha256")));
         assertThat(digests).isEqualTo(v1.manifest().getBuckets().stream()
                 .map(b -> HexFormat.of().formatHex(b.getSha256().array())).toList());
-        JsonNode tensor = offer.path("tensors").get(0);
+        Map<String, Object> tensor = list(offer, "tensors").get(0);
         BucketInfo bucket = v1.manifest().getBuckets().get(0);
-        assertThat(tensor.path("name").asText()).isEqualTo(bucket.getTensors().get(0).getName().toString());
-        assertThat(tensor.path("offset").asLong()).isEqualTo(bucket.getOffset() + bucket.getTensors().get(0).getStartIdx());
+        assertThat(str(tensor, "name")).isEqualTo(bucket.getTensors().get(0).getName().toString());
+        assertThat(num(tensor, "offset")).isEqualTo(bucket.getOffset() + bucket.getTensors().get(0).getStartIdx());
 
         engine.send(Map.of("type", "applied", "model", MODEL, "version", 1, "ms", 3));
         TestVersion v2 = commit(store, 2);
-        JsonNode second = engine.await("version");
-        assertThat(second.path("version").asLong()).isEqualTo(2);
-        assertThat(mapped(Path.of(second.path("memory").path("path").asText()), 0, v2.size())).isEqualTo(v2.bytes());
+        Map<String, Object> second = engine.await("version");
+        assertThat(num(second, "version")).isEqualTo(2);
+        assertThat(mapped(Path.of(str(map(second, "memory"), "path")), 0, v2.size())).isEqualTo(v2.bytes());
         awaitEvent("applied e0 1");
     }
 
@@ -117,7 +116,7 @@ class EngineServerTest {
         engine.send(Map.of("type", "applied", "model", MODEL, "version", 1, "ms", 1));
         awaitEvent("applied e0 1");
         commit(store, 3);
-        assertThat(engine.await("version").path("version").asLong()).isEqualTo(3);
+        assertThat(num(engine.await("version"), "version")).isEqualTo(3);
     }
 
     @Test
@@ -129,9 +128,9 @@ class EngineServerTest {
         engine.await("version");
         commit(store, 2);
 
-        JsonNode revoked = engine.await("revoked");
-        assertThat(revoked.path("version").asLong()).isEqualTo(1);
-        assertThat(revoked.path("reason").asText()).contains("held longer than");
+        Map<String, Object> revoked = engine.await("revoked");
+        assertThat(num(revoked, "version")).isEqualTo(1);
+        assertThat(str(revoked, "reason")).contains("held longer than");
         awaitEvent("revoked slow 1");
         commit(store, 3);
     }
@@ -183,7 +182,7 @@ class EngineServerTest {
         Client client = new Client(dir.resolve("w0.sock"));
         open.add(client);
         client.send(Map.of("type", "subscribe", "model", MODEL, "engine", engine, "mode", mode));
-        assertThat(client.await("subscribed").path("engine").asText()).isEqualTo(engine);
+        assertThat(str(client.await("subscribed"), "engine")).isEqualTo(engine);
         return client;
     }
 
@@ -202,6 +201,24 @@ class EngineServerTest {
             bytes.get(out);
             return out;
         }
+    }
+
+    private static long num(Map<String, Object> message, String key) {
+        return ((Number) message.get(key)).longValue();
+    }
+
+    private static String str(Map<String, Object> message, String key) {
+        return (String) message.get(key);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Map<String, Object> message, String key) {
+        return (Map<String, Object>) message.get(key);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> list(Map<String, Object> message, String key) {
+        return (List<Map<String, Object>>) message.get(key);
     }
 
     private void awaitEvent(String event) throws InterruptedException {
@@ -223,14 +240,14 @@ class EngineServerTest {
         }
 
         /** The next message of {@code type}, skipping others (fails at end of stream). */
-        JsonNode await(String type) throws IOException {
+        Map<String, Object> await(String type) throws IOException {
             while (true) {
-                JsonNode message = EngineFrames.read(channel);
+                Map<String, Object> message = EngineFrames.read(channel);
                 assertThat(message).as("a %s message before the stream ended", type).isNotNull();
-                if (message.path("type").asText().equals(type)) {
+                if (str(message, "type").equals(type)) {
                     return message;
                 }
-                assertThat(message.path("type").asText()).as("unexpected %s", message).isNotEqualTo("error");
+                assertThat(str(message, "type")).as("unexpected %s", message).isNotEqualTo("error");
             }
         }
 
