@@ -1,6 +1,6 @@
 package io.weightpub.sink.engine;
 
-import io.weightpub.sink.VersionInfo;
+import io.weightpub.store.VersionInfo;
 
 /** What engine processes tell a worker's {@link EngineServer}; the worker reports it to the status topic. */
 public interface EngineEvents {

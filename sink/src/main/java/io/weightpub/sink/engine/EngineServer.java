@@ -1,6 +1,6 @@
 package io.weightpub.sink.engine;
 
-import io.weightpub.sink.WeightStore;
+import io.weightpub.store.WeightStore;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,9 +1,9 @@
 package io.weightpub.sink.engine;
 
-import io.weightpub.sink.ActiveVersion;
-import io.weightpub.sink.SharedSlot;
-import io.weightpub.sink.VersionInfo;
-import io.weightpub.sink.WeightStore;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.SharedSlot;
+import io.weightpub.store.VersionInfo;
+import io.weightpub.store.WeightStore;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

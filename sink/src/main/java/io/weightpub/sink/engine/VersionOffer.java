@@ -1,10 +1,10 @@
 package io.weightpub.sink.engine;
 
-import io.weightpub.sink.ActiveVersion;
-import io.weightpub.sink.BucketDigest;
-import io.weightpub.sink.SharedSlot;
-import io.weightpub.sink.TensorRef;
-import io.weightpub.sink.VersionInfo;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.BucketDigest;
+import io.weightpub.store.SharedSlot;
+import io.weightpub.store.TensorRef;
+import io.weightpub.store.VersionInfo;
 
 import java.util.ArrayList;
 import java.util.Base64;

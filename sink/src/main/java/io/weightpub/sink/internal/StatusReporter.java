@@ -3,7 +3,7 @@ package io.weightpub.sink.internal;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.sink.VersionInfo;
+import io.weightpub.store.VersionInfo;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;

@@ -2,11 +2,11 @@ package io.weightpub.sink.internal;
 
 import io.weightpub.schemas.VersionState;
 import io.weightpub.sink.ReferenceWorker;
-import io.weightpub.sink.VersionInfo;
 import io.weightpub.sink.WeightSink;
-import io.weightpub.sink.WeightStore;
 import io.weightpub.sink.engine.EngineEvents;
 import io.weightpub.sink.engine.EngineServer;
+import io.weightpub.store.VersionInfo;
+import io.weightpub.store.WeightStore;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

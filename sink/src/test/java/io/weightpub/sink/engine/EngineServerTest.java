@@ -1,12 +1,12 @@
 package io.weightpub.sink.engine;
 
 import io.weightpub.schemas.BucketInfo;
-import io.weightpub.sink.CommitOutcome;
-import io.weightpub.sink.StoreBackend;
-import io.weightpub.sink.TestVersion;
-import io.weightpub.sink.VersionInfo;
-import io.weightpub.sink.WeightStore;
-import io.weightpub.sink.WeightStoreConfig;
+import io.weightpub.store.CommitOutcome;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.VersionInfo;
+import io.weightpub.store.WeightStore;
+import io.weightpub.store.WeightStoreConfig;
+import io.weightpub.testutils.TestVersion;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -111,7 +111,7 @@ class EngineServerTest {
         engine.await("version");
 
         TestVersion v3 = TestVersion.of(MODEL, 3, 2, 8192);
-        assertThatThrownBy(() -> v3.stageInto(store, CHUNK)).hasMessageContaining("waited");
+        assertThatThrownBy(() -> stageInto(store, v3)).hasMessageContaining("waited");
 
         engine.send(Map.of("type", "applied", "model", MODEL, "version", 1, "ms", 1));
         awaitEvent("applied e0 1");
@@ -188,10 +188,18 @@ class EngineServerTest {
 
     private static TestVersion commit(WeightStore store, long version) throws Exception {
         TestVersion v = TestVersion.of(MODEL, version, 2, 8192);
-        v.stageInto(store, CHUNK);
+        stageInto(store, v);
         assertThat(store.verify(MODEL, v.publishId(), v.manifest()).ok()).isTrue();
         assertThat(store.commit(MODEL, v.publishId(), version, version)).isEqualTo(CommitOutcome.FLIPPED);
         return v;
+    }
+
+    private static void stageInto(WeightStore store, TestVersion v) throws Exception {
+        store.stage(MODEL, v.publishId(), v.step(), v.size());
+        for (int i = 0; i < v.chunkCount(CHUNK); i++) {
+            byte[] payload = v.chunk(i, CHUNK).payload();
+            store.write(MODEL, v.publishId(), (long) i * CHUNK, payload, 0, payload.length);
+        }
     }
 
     private static byte[] mapped(Path file, long offset, int size) throws IOException {
