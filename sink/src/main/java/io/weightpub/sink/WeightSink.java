@@ -265,6 +265,9 @@ public final class WeightSink
         return Optional.ofNullable(engineServing);
     }
 
+    /** Where HOST slots become files when engines are served and no directory is set. */
+    public static final String DEFAULT_SHARED_MEMORY_DIRECTORY = "/dev/shm";
+
     /** Builder; {@link #build()} checks every setting. */
     public static final class Builder {
         private String name = SinkOptions.NAME.defaultValue();
@@ -447,6 +450,12 @@ public final class WeightSink
             }
             if (httpBasePort < 0 || httpBasePort > 65535) {
                 throw new IllegalArgumentException("worker HTTP base port " + httpBasePort + " is not a port");
+            }
+            if (hostSharedMemoryDirectory != null) {
+                store.sharedMemoryDirectory(hostSharedMemoryDirectory);
+            } else if (engineServing != null) {
+                // Engines map HOST slots from files; where a CUDA store serves, the setting is unused.
+                store.sharedMemoryDirectory(DEFAULT_SHARED_MEMORY_DIRECTORY);
             }
             return new WeightSink(this);
         }

@@ -3,6 +3,7 @@ package io.weightpub.store;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /** Settings of a {@link WeightStore}; immutable, built with {@link #builder()}. */
 public final class WeightStoreConfig implements Serializable {
@@ -35,6 +36,8 @@ public final class WeightStoreConfig implements Serializable {
     private final long maxBytesPerModel;
     private final long maxBytesPerWorker;
     private final double memoryFraction;
+    /** Null: host slots are private memory. */
+    private final String sharedMemoryDirectory;
 
     private WeightStoreConfig(Builder b) {
         this.backend = b.backend;
@@ -49,6 +52,7 @@ public final class WeightStoreConfig implements Serializable {
         this.maxBytesPerModel = b.maxBytesPerModel;
         this.maxBytesPerWorker = b.maxBytesPerWorker;
         this.memoryFraction = b.memoryFraction;
+        this.sharedMemoryDirectory = b.sharedMemoryDirectory;
     }
 
     public static Builder builder() {
@@ -68,7 +72,8 @@ public final class WeightStoreConfig implements Serializable {
                 .leaseWaitTimeout(leaseWaitTimeout)
                 .maxBytesPerModel(maxBytesPerModel)
                 .maxBytesPerWorker(maxBytesPerWorker)
-                .memoryFraction(memoryFraction);
+                .memoryFraction(memoryFraction)
+                .sharedMemoryDirectory(sharedMemoryDirectory);
     }
 
     public StoreBackend backend() {
@@ -142,6 +147,14 @@ public final class WeightStoreConfig implements Serializable {
         return memoryFraction;
     }
 
+    /**
+     * The directory (a tmpfs such as /dev/shm) in which the HOST backend allocates each slot as a
+     * memory-mapped file that engine processes can map; empty: slots are private memory.
+     */
+    public Optional<String> sharedMemoryDirectory() {
+        return Optional.ofNullable(sharedMemoryDirectory);
+    }
+
     @Override
     public String toString() {
         return "WeightStoreConfig{backend=" + backend + ", slotsPerModel=" + slotsPerModel + ", residentVersions="
@@ -149,7 +162,8 @@ public final class WeightStoreConfig implements Serializable {
                 + cudaDevice + ", stagingBuffers=" + stagingBuffers + ", stagingBufferBytes=" + stagingBufferBytes
                 + ", copyThreads=" + copyThreads + ", verifyThreads=" + verifyThreads + ", leaseWaitTimeout="
                 + leaseWaitTimeout + ", maxBytesPerModel=" + maxBytesPerModel + ", maxBytesPerWorker="
-                + maxBytesPerWorker + ", memoryFraction=" + memoryFraction + "}";
+                + maxBytesPerWorker + ", memoryFraction=" + memoryFraction + ", sharedMemoryDirectory="
+                + sharedMemoryDirectory + "}";
     }
 
     /** Builder; {@link #build()} checks every setting. */
@@ -166,6 +180,7 @@ public final class WeightStoreConfig implements Serializable {
         private long maxBytesPerModel = DERIVED_BUDGET;
         private long maxBytesPerWorker = DERIVED_BUDGET;
         private double memoryFraction = DEFAULT_MEMORY_FRACTION;
+        private String sharedMemoryDirectory;
 
         private Builder() {}
 
@@ -229,6 +244,12 @@ public final class WeightStoreConfig implements Serializable {
             return this;
         }
 
+        /** Allocate HOST slots as files in this directory (null: private memory). */
+        public Builder sharedMemoryDirectory(String directory) {
+            this.sharedMemoryDirectory = directory;
+            return this;
+        }
+
         public WeightStoreConfig build() {
             if (slotsPerModel < 2) {
                 throw new IllegalArgumentException(
@@ -260,6 +281,9 @@ public final class WeightStoreConfig implements Serializable {
             }
             if (!(memoryFraction > 0 && memoryFraction <= 1)) {
                 throw new IllegalArgumentException("memoryFraction is " + memoryFraction + ", must be in (0, 1]");
+            }
+            if (sharedMemoryDirectory != null && sharedMemoryDirectory.isBlank()) {
+                throw new IllegalArgumentException("sharedMemoryDirectory is blank");
             }
             return new WeightStoreConfig(this);
         }

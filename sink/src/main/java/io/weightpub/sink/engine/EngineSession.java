@@ -168,21 +168,27 @@ final class EngineSession {
         String type = text(message, "type", "");
         List<Runnable> notices = new ArrayList<>();
         List<Map<String, Object>> out = new ArrayList<>();
+        Subscription subscribed = null;
         synchronized (this) {
             switch (type) {
-                case "subscribe" -> subscribe(message, out);
+                case "subscribe" -> subscribed = subscribe(message, out);
                 case "applied", "failed", "release" -> acknowledge(type, message, out, notices);
                 default -> out.add(error(null, -1, "unknown request type '" + type + "'"));
             }
         }
         notices.forEach(Runnable::run);
         out.forEach(this::send);
-        if ("subscribe".equals(type)) {
+        if (subscribed != null) {
+            // Only now, after the reply: an offer must never reach the engine before "subscribed" does.
+            synchronized (this) {
+                subscriptions.putIfAbsent(subscribed.model, subscribed);
+            }
             tick();
         }
     }
 
-    private void subscribe(Map<String, Object> message, List<Map<String, Object>> out) {
+    /** Checks a subscription and answers it; returns it for registering after the answer, or null. */
+    private Subscription subscribe(Map<String, Object> message, List<Map<String, Object>> out) {
         String model = text(message, "model", "");
         String name = text(message, "engine", "");
         String mode = text(message, "mode", "copy");
@@ -191,14 +197,13 @@ final class EngineSession {
             out.add(error(model.isEmpty() ? null : model, -1, "subscribe needs a model, an engine name of at most "
                     + MAX_ENGINE_NAME + " characters and a mode of copy or zero-copy; got model '" + model
                     + "', engine '" + name + "', mode '" + mode + "'"));
-            return;
+            return null;
         }
         if (engine != null && !engine.equals(name)) {
             out.add(error(model, -1, "this connection is engine " + engine + ", not " + name));
-            return;
+            return null;
         }
         engine = name;
-        subscriptions.computeIfAbsent(model, m -> new Subscription(m, mode.equals("zero-copy")));
         Map<String, Object> reply = message("subscribed", model, -1);
         reply.remove("version");
         reply.put("worker", worker);
@@ -206,6 +211,7 @@ final class EngineSession {
         reply.put("leaseTimeoutMs", config.leaseTimeout().toMillis());
         out.add(reply);
         LOG.info("worker {}: engine {} subscribed to model {} ({})", worker, name, model, mode);
+        return subscriptions.containsKey(model) ? null : new Subscription(model, mode.equals("zero-copy"));
     }
 
     private void acknowledge(String type, Map<String, Object> message, List<Map<String, Object>> out, List<Runnable> notices) {

@@ -28,6 +28,9 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -178,7 +181,7 @@ class EngineServerTest {
         return server;
     }
 
-    private Client client(String engine, String mode) throws IOException {
+    private Client client(String engine, String mode) throws Exception {
         Client client = new Client(dir.resolve("w0.sock"));
         open.add(client);
         client.send(Map.of("type", "subscribe", "model", MODEL, "engine", engine, "mode", mode));
@@ -237,6 +240,7 @@ class EngineServerTest {
     /** A minimal engine speaking the protocol with the server's own framing. */
     private static final class Client implements AutoCloseable {
         private final SocketChannel channel;
+        private final ExecutorService reader = Executors.newSingleThreadExecutor();
 
         Client(Path socket) throws IOException {
             channel = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -247,10 +251,10 @@ class EngineServerTest {
             EngineFrames.write(channel, message);
         }
 
-        /** The next message of {@code type}, skipping others (fails at end of stream). */
-        Map<String, Object> await(String type) throws IOException {
+        /** The next message of {@code type}, skipping others (fails at end of stream or after 30 s). */
+        Map<String, Object> await(String type) throws Exception {
             while (true) {
-                Map<String, Object> message = EngineFrames.read(channel);
+                Map<String, Object> message = reader.submit(() -> EngineFrames.read(channel)).get(30, TimeUnit.SECONDS);
                 assertThat(message).as("a %s message before the stream ended", type).isNotNull();
                 if (str(message, "type").equals(type)) {
                     return message;
@@ -262,6 +266,7 @@ class EngineServerTest {
         @Override
         public void close() throws IOException {
             channel.close();
+            reader.shutdownNow();
         }
     }
 

@@ -1,15 +1,27 @@
 package io.weightpub.store.host;
 
+import io.weightpub.store.SharedSlot;
 import io.weightpub.store.internal.Sha256;
 import io.weightpub.store.internal.SlotMemory;
 import sun.misc.Unsafe;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.reflect.Field;
+import java.nio.Buffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.util.Optional;
 
 /**
- * Off-heap slot memory of the host backend. Raw allocation (rather than direct ByteBuffers) so a
- * slot can exceed 2 GiB and has a real address for tensor lookup.
+ * Off-heap slot memory of the host backend: a raw allocation (so a private slot can exceed 2 GiB),
+ * or a memory-mapped file in a shared-memory directory that engine processes map too. Either way
+ * a real address for tensor lookup.
  */
 final class HostMemory implements SlotMemory {
 
@@ -19,17 +31,74 @@ final class HostMemory implements SlotMemory {
     private static final int HASH_PIECE = 1 << 20;
     private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[HASH_PIECE]);
 
+    private static final long BUFFER_ADDRESS = bufferAddressOffset();
+
     private final long address;
     private final long capacity;
+    /** The mapping and its file when shared; null for private memory. */
+    private final MappedByteBuffer mapping;
+    private final Path file;
     private boolean freed;
 
     HostMemory(long capacity) {
-        if (capacity < 0) {
-            throw new IllegalArgumentException("slot capacity " + capacity + " is negative");
-        }
+        checkCapacity(capacity);
         this.capacity = capacity;
         // allocateMemory(0) returns 0; keep a real (1-byte) allocation so every slot has an address.
         this.address = UNSAFE.allocateMemory(Math.max(1, capacity));
+        this.mapping = null;
+        this.file = null;
+    }
+
+    private HostMemory(long capacity, MappedByteBuffer mapping, Path file) {
+        this.capacity = capacity;
+        this.mapping = mapping;
+        this.file = file;
+        this.address = UNSAFE.getLong(mapping, BUFFER_ADDRESS);
+    }
+
+    /**
+     * A slot in a new file {@code name} of {@code directory} (owner read/write only), mapped shared.
+     * One mapping holds at most 2 GiB - 1 bytes, so a larger version needs private memory or CUDA.
+     */
+    static HostMemory shared(Path directory, String name, long capacity) {
+        checkCapacity(capacity);
+        if (capacity > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a shared host slot holds at most " + Integer.MAX_VALUE
+                    + " bytes (one file mapping), not " + capacity + ": serve larger versions from the CUDA backend");
+        }
+        Path file = directory.resolve(name);
+        try {
+            Files.createDirectories(directory);
+            long free = Files.getFileStore(directory).getUsableSpace();
+            if (free < capacity) {
+                // Touching a page a full tmpfs cannot back kills the JVM with SIGBUS: refuse up front.
+                throw new IOException(directory + " has " + free + " bytes free, the slot needs " + capacity);
+            }
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                MappedByteBuffer mapping = channel.map(FileChannel.MapMode.READ_WRITE, 0, Math.max(1, capacity));
+                return new HostMemory(capacity, mapping, file);
+            }
+        } catch (IOException | RuntimeException e) {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw new UncheckedIOException("cannot allocate a shared host slot of " + capacity + " bytes as " + file,
+                    e instanceof IOException io ? io : new IOException(e));
+        }
+    }
+
+    private static void checkCapacity(long capacity) {
+        if (capacity < 0) {
+            throw new IllegalArgumentException("slot capacity " + capacity + " is negative");
+        }
+    }
+
+    @Override
+    public Optional<SharedSlot> share(long versionBytes) {
+        return file == null ? Optional.empty() : Optional.of(SharedSlot.hostFile(file.toString(), 0, versionBytes));
     }
 
     @Override
@@ -75,9 +144,20 @@ final class HostMemory implements SlotMemory {
 
     @Override
     public synchronized void free() {
-        if (!freed) {
-            freed = true;
+        if (freed) {
+            return;
+        }
+        freed = true;
+        if (mapping == null) {
             UNSAFE.freeMemory(address);
+            return;
+        }
+        UNSAFE.invokeCleaner(mapping);
+        try {
+            // An engine that still maps it keeps its pages until it unmaps; the name goes now.
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("slot file " + file + " could not be removed", e);
         }
     }
 
@@ -88,6 +168,14 @@ final class HostMemory implements SlotMemory {
         if (offset < 0 || length < 0 || offset + length > capacity) {
             throw new IndexOutOfBoundsException(
                     "bytes [" + offset + ", " + (offset + length) + ") outside the slot's " + capacity + " bytes");
+        }
+    }
+
+    private static long bufferAddressOffset() {
+        try {
+            return UNSAFE.objectFieldOffset(Buffer.class.getDeclaredField("address"));
+        } catch (NoSuchFieldException e) {
+            throw new IllegalStateException("java.nio.Buffer has no address field on this JDK", e);
         }
     }
 

@@ -1,6 +1,8 @@
 package io.weightpub.store.internal;
 
 import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.BucketDigest;
+import io.weightpub.store.SharedSlot;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.TensorRef;
 import io.weightpub.store.VersionInfo;
@@ -37,6 +39,16 @@ final class SlotLease implements ActiveVersion {
     @Override
     public long slotAddress() {
         return active.slot.memory.address();
+    }
+
+    @Override
+    public Optional<SharedSlot> shared() {
+        return active.slot.memory.share(active.info.sizeBytes());
+    }
+
+    @Override
+    public List<BucketDigest> buckets() {
+        return active.tensors.buckets();
     }
 
     @Override

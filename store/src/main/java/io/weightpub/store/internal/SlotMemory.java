@@ -1,5 +1,9 @@
 package io.weightpub.store.internal;
 
+import io.weightpub.store.SharedSlot;
+
+import java.util.Optional;
+
 /** One slot's memory: a contiguous range on the host or on a device. */
 public interface SlotMemory {
 
@@ -7,6 +11,11 @@ public interface SlotMemory {
     long address();
 
     long capacity();
+
+    /** How another process maps the first {@code versionBytes} of this memory; empty when it cannot. */
+    default Optional<SharedSlot> share(long versionBytes) {
+        return Optional.empty();
+    }
 
     /** Writes bytes at {@code offset}; may complete asynchronously until the store's writes are awaited. */
     void write(long offset, byte[] src, int from, int length);

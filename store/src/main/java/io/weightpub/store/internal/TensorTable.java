@@ -4,8 +4,10 @@ import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.ManifestValidator;
 import io.weightpub.schemas.TensorMeta;
 import io.weightpub.schemas.VersionManifest;
+import io.weightpub.store.BucketDigest;
 import io.weightpub.store.TensorRef;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -26,10 +28,12 @@ final class TensorTable {
 
     private final Map<String, Entry> byName;
     private final List<String> names;
+    private final List<BucketDigest> buckets;
 
-    private TensorTable(Map<String, Entry> byName) {
+    private TensorTable(Map<String, Entry> byName, List<BucketDigest> buckets) {
         this.byName = byName;
         this.names = List.copyOf(byName.keySet());
+        this.buckets = buckets;
     }
 
     /**
@@ -68,7 +72,18 @@ final class TensorTable {
                         + after.offset() + ", " + (after.offset() + after.sizeBytes()) + ")) overlap");
             }
         }
-        return new TensorTable(Collections.unmodifiableMap(byName));
+        // For readers in other processes, which check the bytes they map against the manifest themselves.
+        List<BucketDigest> buckets = manifest.getBuckets().stream()
+                .sorted(Comparator.comparingLong(BucketInfo::getOffset))
+                .map(b -> BucketDigest.of(b.getIndex(), b.getOffset(), b.getSizeBytes(), bytes(b.getSha256())))
+                .toList();
+        return new TensorTable(Collections.unmodifiableMap(byName), buckets);
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        byte[] out = new byte[buffer.remaining()];
+        buffer.duplicate().get(out);
+        return out;
     }
 
     /** What is wrong with the tensor's metadata, or null. Overflow-safe for any numbers a manifest claims. */
@@ -115,6 +130,10 @@ final class TensorTable {
                     + " items";
         }
         return null;
+    }
+
+    List<BucketDigest> buckets() {
+        return buckets;
     }
 
     List<String> names() {
