@@ -1,0 +1,271 @@
+"""The engine bridge on a GPU host (issue 14): the real job with a CUDA sink serving a separate
+python3 engine process through CUDA IPC. Needs the bundle of `scripts/bench.sh gpu-prepare` (a
+jlink'ed Java runtime and the jars; no Java on the host), torch, transformers and safetensors.
+
+  python3 python/bench/engine_gpu.py run --bundle /opt/w --out OUT [--sizes 1,4,16] [--steps 3]
+
+1. Correctness: a transformers causal LM (Llama architecture, small config, random init, bf16, no
+   download). The trainer side saves --steps versions as safetensors and publishes each through the
+   job; the engine process (this file, role `engine`) applies each through IPC into its own model
+   (weightpub.engine: map, check every bucket's SHA-256, copy into the parameters), then compares its
+   logits on a fixed prompt with a reference model loaded from the same file: bit-identical or fail.
+2. Measurement: per size (GiB) one synthetic bf16 version; the engine times apply = open the IPC
+   handle + copy every tensor into preallocated parameters, and the device-to-device copy of the same
+   bytes in the same process. Rows (bench engine-apply, case <N>GiB, metrics apply_gbps, d2d_gbps,
+   ratio_apply_d2d, apply_ms) go to OUT/engine-apply.csv (results/gpu/summary.csv columns).
+"""
+
+import argparse
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+
+GIB = 1 << 30
+LM = "lm"
+
+
+def lm_config():
+    from transformers import LlamaConfig
+
+    return LlamaConfig(vocab_size=4096, hidden_size=512, intermediate_size=1408, num_hidden_layers=4,
+                       num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=256,
+                       tie_word_embeddings=False, torch_dtype="bfloat16")
+
+
+def build_lm(seed, device):
+    import torch
+    from transformers import LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(lm_config()).to(dtype=torch.bfloat16, device=device)
+    return model.eval()
+
+
+def prompt(device):
+    import torch
+
+    return torch.arange(1, 33, device=device).reshape(1, 32) * 97 % 4096
+
+
+class Lines:
+    """A child process's stdout, line by line, with a timeout."""
+
+    def __init__(self, process, name):
+        self.process, self.name = process, name
+        self.q = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.process.stdout:
+            sys.stderr.write("[%s] %s" % (self.name, line if line.endswith("\n") else line + "\n"))
+            self.q.put(line.rstrip("\n"))
+        self.q.put(None)
+
+    def wait_for(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.q.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                line = ""
+            if line is None:
+                raise RuntimeError("%s ended (exit %s) while waiting" % (self.name, self.process.poll()))
+            if line and predicate(line):
+                return line
+            if time.monotonic() > deadline:
+                raise TimeoutError("%s: nothing matching after %d s" % (self.name, timeout))
+
+
+def run(a):
+    import torch
+    from safetensors.torch import save_file
+
+    work = os.path.abspath(a.work or os.path.join(a.out, "work"))
+    os.makedirs(work, exist_ok=True)
+    os.makedirs(a.out, exist_ok=True)
+    socket_template = os.path.join(work, "worker-{worker}.sock")
+    sizes = [int(s) for s in a.sizes.split(",") if s]
+    java = [os.path.join(a.bundle, "jre", "bin", "java"), "-Xmx%s" % a.java_heap, "-cp",
+            os.path.join(a.bundle, "lib", "*"), "io.weightpub.bench.EngineServe", "--engine-socket", socket_template,
+            "--backend", a.backend, "--workers", "1", "--lease-timeout-s", "120"]
+    job = subprocess.Popen(java, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    engine = None
+    try:
+        job_out = Lines(job, "job")
+        job_out.wait_for(lambda l: l.startswith("READY"), 300)
+        models = [LM] + ["bench-%dg" % s for s in sizes]
+        engine = subprocess.Popen([sys.executable, os.path.abspath(__file__), "engine", "--socket",
+                                   socket_template.replace("{worker}", "0"), "--work", work, "--models",
+                                   ",".join(models), "--runs", str(a.runs)],
+                                  stdout=subprocess.PIPE, text=True)
+        engine_out = Lines(engine, "engine")
+        engine_out.wait_for(lambda l: '"ready"' in l, 300)
+
+        def publish(command, timeout):
+            job.stdin.write(command + "\n")
+            job.stdin.flush()
+            job_out.wait_for(lambda l: l.startswith("DONE") or l.startswith("ERROR"), timeout)
+
+        def applied(model, step, timeout):
+            line = engine_out.wait_for(lambda l: l.startswith("{") and json.loads(l).get("model") == model
+                                       and json.loads(l).get("step") == step, timeout)
+            event = json.loads(line)
+            if event.get("event") != "applied":
+                raise RuntimeError("engine could not apply %s step %d: %s" % (model, step, event))
+            return event
+
+        checks = []
+        for step in range(1, a.steps + 1):
+            path = os.path.join(work, "lm-step%d.safetensors" % step)
+            state = {k: v.contiguous() for k, v in build_lm(1000 + step, "cpu").state_dict().items()}
+            save_file(state, path)
+            publish("FILE %s %d %s" % (LM, step, path), 600)
+            event = applied(LM, step, 600)
+            checks.append(event)
+            if not event["identical"]:
+                raise RuntimeError("step %d: logits differ from the reference model: %s" % (step, event))
+        print("correctness: %d versions applied through IPC, logits bit-identical to the reference each time"
+              % len(checks), flush=True)
+
+        rows = []
+        for size in sizes:
+            model = "bench-%dg" % size
+            publish("SYNTHETIC %s 1 %d" % (model, size * GIB), 3600)
+            e = applied(model, 1, 3600)
+            case = "%dGiB" % size
+            rows += [("engine-apply", case, "apply_gbps", e["apply_gbps"], "GB/s"),
+                     ("engine-apply", case, "d2d_gbps", e["d2d_gbps"], "GB/s"),
+                     ("engine-apply", case, "ratio_apply_d2d", e["apply_gbps"] / e["d2d_gbps"], "ratio"),
+                     ("engine-apply", case, "apply_ms", e["apply_ms"], "ms"),
+                     ("engine-apply", case, "copy_only_gbps", e["copy_gbps"], "GB/s")]
+        with open(os.path.join(a.out, "engine-apply.csv"), "w") as f:
+            f.write("bench,case,metric,median,min,max,n,unit\n")
+            for bench, case, metric, value, unit in rows:
+                f.write("%s,%s,%s,%.6g,%.6g,%.6g,1,%s\n" % (bench, case, metric, value, value, value, unit))
+        with open(os.path.join(a.out, "engine-apply.json"), "w") as f:
+            json.dump({"correctness": checks, "rows": rows, "device": torch.cuda.get_device_name(0)}, f, indent=1)
+        print(open(os.path.join(a.out, "engine-apply.csv")).read(), flush=True)
+    finally:
+        if engine is not None:
+            engine.kill()
+        try:
+            job.stdin.write("STOP\n")
+            job.stdin.flush()
+            job.wait(timeout=120)
+        except Exception:
+            job.kill()
+
+
+def engine_role(a):
+    import torch
+
+    from weightpub.engine import EngineClient, apply_to_module, torch_dtype, torch_tensors
+
+    device = "cuda:0"
+    clients = {m: EngineClient(a.socket, m, engine="engine-gpu-" + m, connect_timeout=300)
+               for m in a.models.split(",")}
+    model = build_lm(7, device) if LM in clients else None
+    print(json.dumps({"event": "ready"}), flush=True)
+    while True:
+        for name, client in clients.items():
+            version = client.next_version(timeout=0.05)
+            if version is None:
+                continue
+            try:
+                event = apply_lm(client, version, model, a.work, device) if name == LM \
+                    else measure(client, version, a.runs, device)
+            except Exception as e:  # reported, then the next version is still followed
+                event = {"event": "failed", "error": "%s: %s" % (type(e).__name__, e)}
+            event.update(model=name, step=version.step, version=version.version)
+            print(json.dumps(event), flush=True)
+
+
+def apply_lm(client, version, model, work, device):
+    import torch
+    from safetensors.torch import load_file
+    from weightpub.engine import apply_to_module, torch_tensors
+
+    start = time.perf_counter()
+    client.apply(version, lambda v: apply_to_module(model, torch_tensors(v)), verify=True)
+    ms = (time.perf_counter() - start) * 1000
+    reference = build_lm(99, device)
+    reference.load_state_dict(load_file(os.path.join(work, "lm-step%d.safetensors" % version.step), device=device))
+    with torch.no_grad():
+        ids = prompt(device)
+        ours, theirs = model(ids).logits, reference(ids).logits
+    identical = bool(torch.equal(ours, theirs))
+    return {"event": "applied", "identical": identical, "apply_ms_with_digests": ms,
+            "max_abs_diff": float((ours.float() - theirs.float()).abs().max())}
+
+
+def measure(client, version, runs, device):
+    import torch
+    from weightpub.engine import torch_dtype, torch_tensors
+
+    # The engine's own parameters exist before an update comes: allocated outside the timing.
+    dst = {t.name: torch.empty(t.shape, dtype=torch_dtype(t.dtype), device=device) for t in version.tensors.values()}
+    total = sum(t.size for t in version.tensors.values())
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    tensors = torch_tensors(version)  # cuIpcOpenMemHandle and the views
+    for name, src in tensors.items():
+        dst[name].copy_(src, non_blocking=True)
+    torch.cuda.synchronize()
+    apply_s = time.perf_counter() - start
+    copies = []
+    for _ in range(runs):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for name, src in tensors.items():
+            dst[name].copy_(src, non_blocking=True)
+        torch.cuda.synchronize()
+        copies.append(time.perf_counter() - t0)
+    del tensors
+    a_buf = torch.empty(total, dtype=torch.uint8, device=device)
+    b_buf = torch.empty(total, dtype=torch.uint8, device=device)
+    a_buf.fill_(1)
+    d2d = []
+    for _ in range(runs):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        b_buf.copy_(a_buf)
+        torch.cuda.synchronize()
+        d2d.append(time.perf_counter() - t0)
+    del a_buf, b_buf, dst
+    torch.cuda.empty_cache()
+    client.applied(version, apply_s * 1000)
+    d2d_s = sorted(d2d)[len(d2d) // 2]
+    copy_s = sorted(copies)[len(copies) // 2]
+    return {"event": "applied", "bytes": total, "apply_ms": apply_s * 1000, "apply_gbps": total / apply_s / 1e9,
+            "copy_gbps": total / copy_s / 1e9, "d2d_gbps": total / d2d_s / 1e9}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="role", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--bundle", required=True, help="the unpacked gpu-prepare bundle (jre/, lib/)")
+    r.add_argument("--out", required=True)
+    r.add_argument("--work", help="sockets and safetensors files (default OUT/work)")
+    r.add_argument("--sizes", default="1,4,16", help="GiB per measured version")
+    r.add_argument("--steps", type=int, default=3)
+    r.add_argument("--runs", type=int, default=5)
+    r.add_argument("--backend", default="cuda")
+    r.add_argument("--java-heap", default="8g")
+    e = sub.add_parser("engine")
+    e.add_argument("--socket", required=True)
+    e.add_argument("--work", required=True)
+    e.add_argument("--models", required=True)
+    e.add_argument("--runs", type=int, default=5)
+    a = p.parse_args()
+    return run(a) if a.role == "run" else engine_role(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
