@@ -3,9 +3,11 @@ package io.weightpub.store.cuda;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUresult;
+import jcuda.driver.CUuuid;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
 
 /** One CUDA device through its primary context (shared with anything else in the process that uses it). */
 public final class CudaDevice implements AutoCloseable {
@@ -53,6 +55,15 @@ public final class CudaDevice implements AutoCloseable {
 
     public int ordinal() {
         return ordinal;
+    }
+
+    /** The device's UUID as nvidia-smi prints it ({@code GPU-8-4-4-4-12 hex}): ordinals differ between processes. */
+    public String uuid() {
+        CUuuid uuid = new CUuuid();
+        check(JCudaDriver.cuDeviceGetUuid(uuid, device), "cuDeviceGetUuid(" + ordinal + ")");
+        String h = HexFormat.of().formatHex(uuid.bytes);
+        return "GPU-" + h.substring(0, 8) + "-" + h.substring(8, 12) + "-" + h.substring(12, 16) + "-"
+                + h.substring(16, 20) + "-" + h.substring(20, 32);
     }
 
     public String name() {

@@ -3,12 +3,16 @@ package io.weightpub.store.cuda;
 import io.weightpub.store.internal.Sha256;
 import io.weightpub.store.internal.SlotMemory;
 import io.weightpub.store.internal.SlotStore;
+import io.weightpub.store.SharedSlot;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStoreConfig;
+import jcuda.driver.CUipcMemHandle;
 import jcuda.driver.JCudaDriver;
 
+import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -140,10 +144,38 @@ public final class CudaWeightStore extends SlotStore {
         }
     }
 
+    /** The 64 bytes of a CUDA IPC handle (JCuda keeps them in a private field). */
+    private static byte[] ipcHandleBytes(CUipcMemHandle handle) {
+        try {
+            Field reserved = CUipcMemHandle.class.getDeclaredField("reserved");
+            reserved.setAccessible(true);
+            return ((byte[]) reserved.get(handle)).clone();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("cannot read the bytes of a CUDA IPC handle from JCuda", e);
+        }
+    }
+
     private final class DeviceMemory implements SlotMemory {
         private final DevicePointer pointer;
         private final long capacity;
         private boolean freed;
+        /** Made once per allocation, when an engine first asks for it. */
+        private SharedSlot shared;
+
+        @Override
+        public synchronized Optional<SharedSlot> share(long versionBytes) {
+            if (freed) {
+                return Optional.empty();
+            }
+            if (shared == null) {
+                device.makeCurrent();
+                CUipcMemHandle handle = new CUipcMemHandle();
+                CudaDevice.check(JCudaDriver.cuIpcGetMemHandle(handle, pointer), "cuIpcGetMemHandle");
+                shared = SharedSlot.cudaIpc(device.uuid(), ipcHandleBytes(handle), 0, capacity);
+            }
+            return Optional.of(SharedSlot.cudaIpc(shared.deviceUuid().orElseThrow(), shared.ipcHandle(), 0,
+                    versionBytes));
+        }
 
         DeviceMemory(DevicePointer pointer, long capacity) {
             this.pointer = pointer;

@@ -2,6 +2,7 @@ package io.weightpub.store.cuda;
 
 import io.weightpub.store.ActiveVersion;
 import io.weightpub.store.MemoryStats;
+import io.weightpub.store.SharedSlot;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.testutils.TestVersion;
 import io.weightpub.store.VerifyResult;
@@ -53,6 +54,24 @@ class CudaWeightStoreTest extends WeightStoreMemoryContract {
             lease.read(0, back, 0, back.length);
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             assertThat(digest.digest(back)).isEqualTo(big.sha256());
+        }
+    }
+
+    @Test
+    void anActiveVersionIsSharedAsTheIpcHandleOfItsSlotOnTheDeviceNamedByUuid() throws Exception {
+        WeightStore store = store(WeightStoreConfig.builder());
+        TestVersion v1 = TestVersion.of(MODEL, 1, 2, MIB);
+        stageInto(store, v1, MIB);
+        assertThat(store.verify(MODEL, v1.publishId(), v1.manifest()).ok()).isTrue();
+        store.commit(MODEL, v1.publishId(), 1, 1);
+
+        try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
+            SharedSlot shared = lease.shared().orElseThrow();
+            assertThat(shared.kind()).isEqualTo(StoreBackend.CUDA);
+            assertThat(shared.ipcHandle()).hasSize(64).isNotEqualTo(new byte[64]);
+            assertThat(shared.deviceUuid().orElseThrow()).matches("GPU-\\p{XDigit}{8}(-\\p{XDigit}{4}){3}-\\p{XDigit}{12}");
+            assertThat(shared.sizeBytes()).isEqualTo(v1.size());
+            assertThat(lease.buckets()).hasSize(2);
         }
     }
 
