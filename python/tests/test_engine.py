@@ -210,3 +210,13 @@ def test_a_forward_pass_never_sees_an_update_half_done():
     for r in readers:
         r.join()
     assert mixed == [] and gate.version == 199
+
+
+def test_the_follower_command_checks_each_version_and_acknowledges_it(worker, tmp_path, capsys):
+    from weightpub.engine.__main__ import main
+
+    worker.send_later = threading.Thread(target=lambda: worker.send(_version_message(tmp_path, 1, _tensors(1))))
+    worker.send_later.start()
+    assert main(["--socket", worker.path, "--model", "m", "--engine", "f", "--versions", "1"]) == 0
+    assert worker.await_request("applied")[0]["version"] == 1
+    assert "engine f (worker 0): applied version 1 (content 1, step 10): 2 tensors" in capsys.readouterr().out

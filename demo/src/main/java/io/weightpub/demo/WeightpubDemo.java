@@ -89,16 +89,25 @@ public final class WeightpubDemo {
             TopicAdmin.create(connection, topics, TopicSettings.bundled());
             out.printf("  kafka     in-process KRaft broker at %s (topics %s.*)%n", kafka.bootstrapServers(),
                     topics.prefix());
-            JobClient job = startJob(kafka, topics);
+            String sockets = work.resolve("engine-{worker}.sock").toString();
+            JobClient job = startJob(kafka, topics, sockets);
+            DemoEngines engines = null;
             try {
                 List<URI> workers = awaitWorkers();
                 WeightStore first = WeightSink.store(SINK, 0).orElseThrow();
                 out.printf("  flink     MiniCluster, job %s, %d worker subtasks, checkpoint every %d ms%n",
                         job.getJobID(), settings.workers(), settings.checkpointInterval().toMillis());
                 out.printf("  workers   %s; reference workers at %s%n", first.describe(), workers);
+                // The CUDA path needs a process with the driver: python/bench/engine_gpu.py shows it.
+                if (first.backend() == StoreBackend.HOST) {
+                    engines = DemoEngines.start(sockets, settings.workers(), MODEL, out);
+                }
                 out.println();
                 return publishVersions(kafka, connection, topics, workers);
             } finally {
+                if (engines != null) {
+                    engines.close();
+                }
                 job.cancel().get(30, TimeUnit.SECONDS);
                 WeightSink.release(SINK);
             }
@@ -223,7 +232,7 @@ public final class WeightpubDemo {
         probe.firstMismatches().forEach(m -> out.println("    " + m));
     }
 
-    private JobClient startJob(EmbeddedKafka kafka, TopicNames topics) throws Exception {
+    private JobClient startJob(EmbeddedKafka kafka, TopicNames topics, String engineSockets) throws Exception {
         Configuration conf = new Configuration();
         conf.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         conf.set(JobOptions.TOPIC_PREFIX, topics.prefix());
@@ -236,6 +245,8 @@ public final class WeightpubDemo {
         conf.set(SinkOptions.WORKER_HTTP_BASE_PORT, 0);
         // One retired version stays in memory, so rolling back to it is a flip; older ones replay from Kafka.
         conf.set(SinkOptions.RESIDENT_VERSIONS, 1);
+        // Workers hand each version to engine processes (host stores: slots are files under /dev/shm).
+        conf.set(SinkOptions.ENGINE_SOCKET_PATH, engineSockets);
         Configuration cluster = new Configuration();
         cluster.set(TaskManagerOptions.NUM_TASK_SLOTS, settings.workers());
         StreamExecutionEnvironment env =
