@@ -124,6 +124,32 @@ def device_ordinal(uuid):
     raise MappingError("no CUDA device %s visible to this process (CUDA_VISIBLE_DEVICES?)" % uuid)
 
 
+# A slot's allocation keeps its IPC handle across versions, and opening a handle twice in one process
+# is an error: opened handles are shared, counted, and closed with their last mapping.
+_opened = {}
+
+
+def _open_handle(lib, raw):
+    entry = _opened.get(raw)
+    if entry is None:
+        handle = _IpcHandle()
+        ctypes.memmove(ctypes.addressof(handle), raw, 64)
+        base = ctypes.c_uint64()
+        _check(lib, _fn(lib, "cuIpcOpenMemHandle_v2", "cuIpcOpenMemHandle")(
+            ctypes.byref(base), handle, ctypes.c_uint(_CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS)), "cuIpcOpenMemHandle")
+        entry = _opened[raw] = [base.value, 0]
+    entry[1] += 1
+    return entry[0]
+
+
+def _close_handle(lib, raw):
+    entry = _opened[raw]
+    entry[1] -= 1
+    if entry[1] == 0:
+        del _opened[raw]
+        lib.cuIpcCloseMemHandle(ctypes.c_uint64(entry[0]))
+
+
 class CudaMapping:
     """A version's bytes in the worker's device memory, opened through its CUDA IPC handle; no copy.
 
@@ -142,15 +168,11 @@ class CudaMapping:
         _check(lib, lib.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev), "cuDevicePrimaryCtxRetain")
         self._ctx, self._dev = ctx, dev
         _check(lib, lib.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
-        handle = _IpcHandle()
         raw = base64.b64decode(ipc_handle) if isinstance(ipc_handle, str) else bytes(ipc_handle)
         if len(raw) != 64:
             raise MappingError("a CUDA IPC handle has 64 bytes, this one %d" % len(raw))
-        ctypes.memmove(ctypes.addressof(handle), raw, 64)
-        base = ctypes.c_uint64()
-        _check(lib, _fn(lib, "cuIpcOpenMemHandle_v2", "cuIpcOpenMemHandle")(
-            ctypes.byref(base), handle, ctypes.c_uint(_CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS)), "cuIpcOpenMemHandle")
-        self._base = base.value
+        self._raw = raw
+        self._base = _open_handle(lib, raw)
         self.pointer = self._base + self.offset
 
     def read(self, offset, size):
@@ -168,7 +190,7 @@ class CudaMapping:
         if self._base:
             lib = _libcuda()
             lib.cuCtxSetCurrent(self._ctx)
-            lib.cuIpcCloseMemHandle(ctypes.c_uint64(self._base))
+            _close_handle(lib, self._raw)
             lib.cuDevicePrimaryCtxRelease(self._dev)
             self._base = 0
 
