@@ -2,7 +2,11 @@
 python3 engine process through CUDA IPC. Needs the bundle of `scripts/bench.sh gpu-prepare` (a
 jlink'ed Java runtime and the jars; no Java on the host), torch, transformers and safetensors.
 
-  python3 python/bench/engine_gpu.py run --bundle /opt/w --out OUT [--sizes 1,4,16] [--steps 3]
+  # on a machine with Maven (heavy: under flock /tmp/weightpub-heavy.lock):
+  scripts/bench.sh gpu-prepare results/tmp/gpub            # results/tmp/gpub/weightpub-gpu.tar.gz
+  # on the GPU host, from the checkout, with that file carried along:
+  mkdir -p /tmp/w && tar xzf results/tmp/gpub/weightpub-gpu.tar.gz -C /tmp/w
+  python3 python/bench/engine_gpu.py run --bundle /tmp/w --out OUT [--sizes 1,4,16] [--steps 3]
 
 1. Correctness: a transformers causal LM (Llama architecture, small config, random init, bf16, no
    download). The trainer side saves --steps versions as safetensors and publishes each through the
