@@ -1,5 +1,7 @@
 package io.weightpub.job;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.job.assembly.ChunkChecker;
 import io.weightpub.job.assembly.ChunkReceipt;
 import io.weightpub.job.assembly.OutboundRecord;
@@ -8,8 +10,6 @@ import io.weightpub.job.assembly.VersionCoordinator;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
 import io.weightpub.schemas.TopicNames;
-import io.weightpub.events.WeightEvent;
-import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.sink.WeightSink;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;

@@ -1,9 +1,6 @@
 package io.weightpub.sink;
 
 import io.weightpub.events.WeightEvent;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.store.WeightStore;
-import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.internal.FlipCommittable;
 import io.weightpub.sink.internal.FlipCommittableSerializer;
@@ -13,10 +10,13 @@ import io.weightpub.sink.internal.WorkerRegistry;
 import io.weightpub.sink.internal.WorkerRuntime;
 import io.weightpub.sink.internal.WriterState;
 import io.weightpub.sink.internal.WriterStateSerializer;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.WeightStore;
+import io.weightpub.store.WeightStoreConfig;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
-import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;

@@ -63,6 +63,12 @@ public interface WeightStore extends AutoCloseable {
     void write(String modelId, String publishId, long versionOffset, byte[] bytes, int from, int length);
 
     /**
+     * Returns once every write issued so far has landed in slot memory (on a device: was copied there).
+     * {@link #verify} and {@link #abort} wait by themselves; this is for callers that time staging.
+     */
+    void awaitWrites();
+
+    /**
      * Starts hashing bytes [{@code versionOffset}, {@code versionOffset + length}) of a staged
      * publish in the background, once every write issued so far has landed, so that {@link #verify}
      * finds that bucket's digest ready instead of hashing it then. A later write into the range

@@ -1,4 +1,4 @@
-package io.weightpub.store.internal;
+package io.weightpub.store.spi;
 
 /** One slot's memory: a contiguous range on the host or on a device. */
 public interface SlotMemory {
