@@ -1,5 +1,7 @@
 package io.weightpub.schemas;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -18,6 +20,7 @@ import java.util.Set;
  * no other tensor of the bucket, and a name no other tensor of the version has. Every sum and
  * product is overflow-checked, so no number a manifest claims can wrap into a valid-looking one.
  */
+@PublicEvolving
 public final class ManifestValidator {
 
     private static final Map<String, Integer> ITEM_SIZES = Map.ofEntries(

@@ -8,6 +8,7 @@ import io.weightpub.store.StagedPublish;
 import io.weightpub.store.TensorRef;
 import io.weightpub.store.VersionInfo;
 import io.weightpub.store.WeightStore;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -41,6 +42,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Model ids and tensor names are percent-encoded path segments ({@code org/name} is
  * {@code org%2Fname}); {@link #modelPath} and {@link #tensorDigestPath} build them.
  */
+@PublicEvolving
 public final class ReferenceWorker implements AutoCloseable {
 
     private static final String MODELS = "/models/";

@@ -13,6 +13,7 @@ import io.weightpub.sink.internal.WriterStateSerializer;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -51,6 +52,7 @@ import java.util.Properties;
  * starts from free memory and ports. Only a job whose input ended (a bounded job) keeps its weights
  * served after it, until {@link #release(String)}.
  */
+@PublicEvolving
 public final class WeightSink
         implements Sink<WeightEvent>, SupportsWriterState<WeightEvent, WriterState>, SupportsCommitter<FlipCommittable> {
 

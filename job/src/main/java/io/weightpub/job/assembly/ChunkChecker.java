@@ -6,6 +6,7 @@ import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
 import io.weightpub.schemas.TopicNames;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.functions.KeySelector;
@@ -26,6 +27,7 @@ import java.util.Objects;
  * Payload bytes never reach a coordinator. Bad chunks are dead-lettered here ({@link
  * OutboundRecord#TAG}), with the raw record.
  */
+@Internal
 public final class ChunkChecker extends ProcessFunction<InputRecord, Either<ChunkReceipt, InputRecord>> {
 
     private static final long serialVersionUID = 1L;

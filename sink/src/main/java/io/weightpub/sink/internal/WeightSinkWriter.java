@@ -17,6 +17,7 @@ import io.weightpub.store.ModelStatus;
 import io.weightpub.store.VerifyResult;
 import io.weightpub.store.VersionInfo;
 import io.weightpub.store.WeightStore;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.metrics.MetricGroup;
@@ -42,6 +43,7 @@ import java.util.OptionalLong;
  * from Kafka ({@link VersionReplayer}). Every commit's manifest is checked against the sink's
  * publisher keys first, whatever path it takes. Its state is metadata only.
  */
+@Internal
 public final class WeightSinkWriter
         implements StatefulSinkWriter<WeightEvent, WriterState>, CommittingSinkWriter<WeightEvent, FlipCommittable> {
 

@@ -2,10 +2,11 @@ package io.weightpub.store.cuda;
 
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStoreConfig;
-import io.weightpub.store.internal.Sha256;
 import io.weightpub.store.spi.MemoryAllocator;
+import io.weightpub.store.spi.Sha256;
 import io.weightpub.store.spi.SlotMemory;
 import jcuda.driver.JCudaDriver;
+import org.apache.flink.annotation.Internal;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -18,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * asynchronous copies, and digests computed on bytes copied back from the device (so verification
  * covers what actually reached the GPU, not the host copy).
  */
+@Internal
 public final class CudaAllocator implements MemoryAllocator {
 
     /** Read-back pieces: big enough for full PCIe speed, small enough to keep several per thread. */

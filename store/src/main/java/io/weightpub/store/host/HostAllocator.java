@@ -3,11 +3,13 @@ package io.weightpub.store.host;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.spi.MemoryAllocator;
 import io.weightpub.store.spi.SlotMemory;
+import org.apache.flink.annotation.Internal;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.OperatingSystemMXBean;
 
 /** Slots in off-heap host memory; writes are synchronous copies. */
+@Internal
 public final class HostAllocator implements MemoryAllocator {
 
     @Override

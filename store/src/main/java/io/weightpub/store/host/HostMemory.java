@@ -1,6 +1,6 @@
 package io.weightpub.store.host;
 
-import io.weightpub.store.internal.Sha256;
+import io.weightpub.store.spi.Sha256;
 import io.weightpub.store.spi.SlotMemory;
 import sun.misc.Unsafe;
 

@@ -7,8 +7,10 @@ import io.weightpub.store.cuda.CudaAllocator;
 import io.weightpub.store.cuda.CudaAvailability;
 import io.weightpub.store.host.HostAllocator;
 import io.weightpub.store.spi.MemoryAllocator;
+import org.apache.flink.annotation.Internal;
 
 /** Opens the configured backend; AUTO is decided here, on the worker's host. */
+@Internal
 public final class WeightStores {
 
     private WeightStores() {}

@@ -1,6 +1,7 @@
 package io.weightpub.store.spi;
 
 import io.weightpub.store.StoreBackend;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * What a backend gives the slot store: memory for slots, and a way to wait for writes into it. The
@@ -11,6 +12,7 @@ import io.weightpub.store.StoreBackend;
  * <p>{@link #allocate} and {@link #awaitWrites} are called by the store's writer thread and its
  * verification threads; {@link #close} once, after every slot was freed.
  */
+@PublicEvolving
 public interface MemoryAllocator extends AutoCloseable {
 
     /** The backend (never {@link StoreBackend#AUTO}). */

@@ -1,6 +1,9 @@
 package io.weightpub.store.spi;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /** One slot's memory: a contiguous range on the host or on a device. */
+@PublicEvolving
 public interface SlotMemory {
 
     /** Base address (host address or device pointer). */
