@@ -63,7 +63,7 @@ public final class VersionIndexReader {
                 .filter(e -> model.isEmpty() || e.getModelId().equals(model.get()))
                 .toList();
         Map<TopicPartition, LogBounds> logBounds = logBounds(entries);
-        List<VersionInfo> versions = new ArrayList<>();
+        List<IndexedVersion> versions = new ArrayList<>();
         for (VersionIndexEntry entry : entries) {
             versions.add(info(entry, logBounds));
         }
@@ -142,7 +142,7 @@ public final class VersionIndexReader {
         return bounds;
     }
 
-    private static VersionInfo info(VersionIndexEntry entry, Map<TopicPartition, LogBounds> logBounds) {
+    private static IndexedVersion info(VersionIndexEntry entry, Map<TopicPartition, LogBounds> logBounds) {
         List<String> evicted = new ArrayList<>();
         for (KafkaOffsetRange range : entry.getChunkRanges()) {
             TopicPartition partition = new TopicPartition(range.getTopic(), range.getPartition());
@@ -156,7 +156,7 @@ public final class VersionIndexReader {
                 evicted.add(where + ": the log now ends at " + bounds.end() + " (was the topic recreated?)");
             }
         }
-        return new VersionInfo(
+        return new IndexedVersion(
                 entry.getModelId(),
                 entry.getVersion(),
                 entry.getContentVersion(),

@@ -10,6 +10,7 @@ import org.apache.flink.core.memory.DataOutputView;
 
 import java.io.IOException;
 import java.lang.reflect.Constructor;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -21,6 +22,13 @@ import java.util.Objects;
 public final class VersionedStateSerializer<T> extends TypeSerializer<T> {
 
     private static final long serialVersionUID = 1L;
+
+    /**
+     * Format classes renamed since they wrote state: old name -> new name. Savepoints name the class,
+     * so a rename without an entry here would make them unrestorable.
+     */
+    static final Map<String, String> RENAMED_FORMATS = Map.of(
+            "io.weightpub.job.assembly.PublishProgressSerializer", "io.weightpub.job.assembly.PublishAssemblySerializer");
 
     private final Class<? extends SimpleVersionedSerializer<T>> formatClass;
     private transient SimpleVersionedSerializer<T> format;
@@ -152,7 +160,8 @@ public final class VersionedStateSerializer<T> extends TypeSerializer<T> {
         @SuppressWarnings("unchecked")
         public void readSnapshot(int readVersion, DataInputView in, ClassLoader userCodeClassLoader)
                 throws IOException {
-            String name = in.readUTF();
+            String written = in.readUTF();
+            String name = RENAMED_FORMATS.getOrDefault(written, written);
             try {
                 formatClass = (Class<? extends SimpleVersionedSerializer<T>>)
                         Class.forName(name, false, userCodeClassLoader);

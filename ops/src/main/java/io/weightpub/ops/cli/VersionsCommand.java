@@ -2,7 +2,7 @@ package io.weightpub.ops.cli;
 
 import io.weightpub.ops.VersionIndex;
 import io.weightpub.ops.VersionIndexReader;
-import io.weightpub.ops.VersionInfo;
+import io.weightpub.ops.IndexedVersion;
 import io.weightpub.ops.internal.TextTable;
 import io.weightpub.publisher.ByteSize;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
@@ -45,7 +45,7 @@ public final class VersionsCommand extends OpsCommand implements WeightpubSubcom
         }
         header.add("REASON");
         TextTable table = new TextTable(header.toArray(String[]::new));
-        for (VersionInfo v : index.versions()) {
+        for (IndexedVersion v : index.versions()) {
             List<Object> row = new ArrayList<>(List.of(v.modelId(), v.version(), v.contentVersion(), v.step(),
                     v.publishId(), ByteSize.format(v.totalBytes()),
                     v.manifestSha256().substring(0, Math.min(12, v.manifestSha256().length())),

@@ -122,7 +122,7 @@ public final class WeightSinkWriter
     }
 
     private void hold(ModelTrack track, WeightEvent event) {
-        Optional<Progress> waiting = track.waitingForCheckpoint(store.status(event.modelId()));
+        Optional<StagingProgress> waiting = track.waitingForCheckpoint(store.status(event.modelId()));
         boolean forChunks = waiting.isEmpty() && track.held.isEmpty()
                 && ChunkWait.waiting(track, event, false, () -> activeVersion(event.modelId()));
         String why = waiting.map(p -> "version " + p.committable.version() + " (publish " + p.publishId
@@ -169,7 +169,7 @@ public final class WeightSinkWriter
         }
         // Publishes the committer flipped since the last barrier must not look in flight.
         track.settle(store.status(event.modelId()));
-        Progress progress = track.inFlight.get(event.publishId());
+        StagingProgress progress = track.inFlight.get(event.publishId());
         if (progress == null || progress.deferred) {
             return commitNotStaged(track, event, progress);
         }
@@ -235,7 +235,7 @@ public final class WeightSinkWriter
      * Kafka by the version's offsets and verified. If that cannot be done the worker is left as it
      * was and the status says what is missing. False when it must wait for a flip still to come.
      */
-    private boolean commitNotStaged(ModelTrack track, WeightEvent event, Progress deferred) {
+    private boolean commitNotStaged(ModelTrack track, WeightEvent event, StagingProgress deferred) {
         String modelId = event.modelId();
         ModelStatus status = store.status(modelId);
         if (status.active().map(VersionInfo::version).orElse(-1L) >= event.version()) {
@@ -269,7 +269,7 @@ public final class WeightSinkWriter
             fail(event, 0, what + ": " + refused);
             return true;
         }
-        Progress progress = new Progress(modelId, event.publishId(), event.step(), event.versionBytes(),
+        StagingProgress progress = new StagingProgress(modelId, event.publishId(), event.step(), event.versionBytes(),
                 System.currentTimeMillis());
         String origin;
         if (activeBytes) {
@@ -317,7 +317,7 @@ public final class WeightSinkWriter
                 + worker + ", nothing changed: " + reason).orElse(null);
     }
 
-    private static void forget(ModelTrack track, Progress deferred) {
+    private static void forget(ModelTrack track, StagingProgress deferred) {
         if (deferred != null) {
             track.inFlight.remove(deferred.publishId);
             track.finish(deferred.publishId);
@@ -325,7 +325,7 @@ public final class WeightSinkWriter
     }
 
     /** Flips a verified publish at once (IMMEDIATE) or hands its committable to the next checkpoint. */
-    private void commitVerified(ModelTrack track, Progress progress, WeightEvent event, String origin) {
+    private void commitVerified(ModelTrack track, StagingProgress progress, WeightEvent event, String origin) {
         progress.manifest = event.manifest();
         track.committedMeta.put(event.version(), new CommittedMeta(event.location(), event.manifest()));
         FlipCommittable committable = new FlipCommittable(worker, event.modelId(), event.publishId(),
@@ -345,7 +345,7 @@ public final class WeightSinkWriter
 
     private void abortVersion(WeightEvent event) {
         ModelTrack track = publishes.track(event.modelId());
-        Progress progress = track.inFlight.remove(event.publishId());
+        StagingProgress progress = track.inFlight.remove(event.publishId());
         // Chunks of it may still come from checkers that sent them before the coordinator decided.
         track.finish(event.publishId());
         if (progress == null) {
@@ -383,7 +383,7 @@ public final class WeightSinkWriter
         // The committer may have flipped since the last event: held commits may go out with this barrier.
         retryHeld(true);
         for (FlipCommittable c : toEmit) {
-            Progress progress = publishes.track(c.modelId()).inFlight.get(c.publishId());
+            StagingProgress progress = publishes.track(c.modelId()).inFlight.get(c.publishId());
             if (progress != null) {
                 progress.emitted = true;
             }

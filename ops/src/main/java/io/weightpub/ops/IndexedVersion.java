@@ -16,7 +16,7 @@ import java.util.List;
  * @param keyId          id of the publisher key whose manifest signature the job verified; null when unsigned
  */
 @PublicEvolving
-public record VersionInfo(
+public record IndexedVersion(
         String modelId,
         long version,
         long contentVersion,
@@ -30,7 +30,7 @@ public record VersionInfo(
         List<String> evicted,
         String keyId) {
 
-    public VersionInfo {
+    public IndexedVersion {
         evicted = List.copyOf(evicted);
     }
 
