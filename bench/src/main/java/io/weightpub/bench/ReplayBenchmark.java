@@ -179,7 +179,7 @@ public final class ReplayBenchmark {
                     bucketBytes / 4, UnaryOperator.identity(), false);
             KafkaVersions.Published b = versions.publish(TestVersion.of(MODEL, 2, 16, bucketBytes), bucketBytes,
                     bucketBytes / 4, UnaryOperator.identity(), false);
-            WeightSinkWriter writer = new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of(),
+            WeightSinkWriter writer = new WeightSinkWriter(sink.workerSettings(), 0, OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
             for (KafkaVersions.Published p : List.of(a, b)) {
                 p.chunks().forEach(chunk -> writer.write(chunk, null));

@@ -8,11 +8,13 @@ import io.weightpub.sink.internal.FlipCommitter;
 import io.weightpub.sink.internal.WeightSinkWriter;
 import io.weightpub.sink.internal.WorkerRegistry;
 import io.weightpub.sink.internal.WorkerRuntime;
+import io.weightpub.sink.internal.WorkerSettings;
 import io.weightpub.sink.internal.WriterState;
 import io.weightpub.sink.internal.WriterStateSerializer;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
@@ -146,7 +148,7 @@ public final class WeightSink
         // Runs when the job's classloader is released on this TaskManager: the job is gone here, not restarting.
         context.getUserCodeClassLoader().registerReleaseHookIfAbsent("weightpub-sink-" + name + "-" + jobId,
                 () -> WorkerRegistry.releaseJob(name, jobId));
-        return new WeightSinkWriter(this, context.getTaskInfo().getIndexOfThisSubtask(), jobId,
+        return new WeightSinkWriter(workerSettings(), context.getTaskInfo().getIndexOfThisSubtask(), jobId,
                 context.getRestoredCheckpointId(), recoveredState, context.metricGroup());
     }
 
@@ -248,6 +250,13 @@ public final class WeightSink
      */
     public SignatureVerifier signatures() {
         return signatures;
+    }
+
+    /** What one worker's writer and runtime take from this sink; a fresh copy of the Kafka properties. */
+    @Internal
+    public WorkerSettings workerSettings() {
+        return new WorkerSettings(name, commitMode, signatures, chunksTopic, storeConfig, statusTopic, bootstrapServers,
+                producerProperties(), workerHttp, httpBasePort, replayConsumerProperties(), replayStallTimeout);
     }
 
     /** Builder; {@link #build()} checks every setting. */

@@ -9,7 +9,6 @@ import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.CommitMode;
-import io.weightpub.sink.WeightSink;
 import io.weightpub.sink.internal.InFlightPublishes.CommittedMeta;
 import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 import io.weightpub.store.CommitOutcome;
@@ -65,15 +64,15 @@ public final class WeightSinkWriter
     /** Whether any model has held commits: skips the retry on the hot path when none. */
     private boolean anyHeld;
 
-    public WeightSinkWriter(WeightSink sink, int worker, OptionalLong restoredCheckpoint,
+    public WeightSinkWriter(WorkerSettings sink, int worker, OptionalLong restoredCheckpoint,
             Collection<WriterState> restored, MetricGroup metricGroup) {
         this(sink, worker, WorkerRegistry.NO_JOB, restoredCheckpoint, restored, metricGroup);
     }
 
     /** A writer of job {@code jobId}: a worker runtime left by another job is released, one of this job reused. */
-    public WeightSinkWriter(WeightSink sink, int worker, String jobId, OptionalLong restoredCheckpoint,
+    public WeightSinkWriter(WorkerSettings sink, int worker, String jobId, OptionalLong restoredCheckpoint,
             Collection<WriterState> restored, MetricGroup metricGroup) {
-        this.sinkName = sink.name();
+        this.sinkName = sink.sinkName();
         this.worker = worker;
         this.commitMode = sink.commitMode();
         WorkerRegistry.Obtained obtained = WorkerRegistry.obtain(sinkName, worker, jobId,
@@ -87,7 +86,7 @@ public final class WeightSinkWriter
         this.slots = new ShadowSlots(runtime);
         this.stager = new ChunkStager(runtime, slots, metrics);
         this.signatures = sink.signatures();
-        this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic().orElse(null), slots::claim,
+        this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic(), slots::claim,
                 signatures);
         LOG.info("sink {} worker {}: {} store {}, commit {}{}", sinkName, worker,
                 obtained.created() ? "new" : "resumed", store.describe(), commitMode,

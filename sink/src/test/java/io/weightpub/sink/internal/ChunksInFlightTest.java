@@ -226,7 +226,7 @@ class ChunksInFlightTest {
         Configuration config = new Configuration();
         config.set(SinkOptions.NAME, SINK);
         WeightSink sink = WeightSink.fromConfig(config).backend(StoreBackend.HOST).commitMode(mode).build();
-        return new WeightSinkWriter(sink, 0, "job", OptionalLong.empty(), List.of(),
+        return new WeightSinkWriter(sink.workerSettings(), 0, "job", OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
     }
 }

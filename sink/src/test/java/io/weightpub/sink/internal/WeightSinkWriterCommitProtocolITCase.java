@@ -277,7 +277,7 @@ class WeightSinkWriterCommitProtocolITCase {
         closeables.add(versions);
         Setup s = new Setup(sink, versions, workers);
         for (int worker = 0; worker < workers; worker++) {
-            s.writers.add(new WeightSinkWriter(sink, worker, OptionalLong.empty(), List.of(),
+            s.writers.add(new WeightSinkWriter(sink.workerSettings(), worker, OptionalLong.empty(), List.of(),
                     UnregisteredMetricsGroup.createSinkWriterMetricGroup()));
         }
         return s;
@@ -347,7 +347,7 @@ class WeightSinkWriterCommitProtocolITCase {
             writers.forEach(WeightSinkWriter::close);
             writers.clear();
             for (int worker = 0; worker < workers; worker++) {
-                writers.add(new WeightSinkWriter(sink, worker, OptionalLong.of(checkpointId), checkpoint.get(worker),
+                writers.add(new WeightSinkWriter(sink.workerSettings(), worker, OptionalLong.of(checkpointId), checkpoint.get(worker),
                         UnregisteredMetricsGroup.createSinkWriterMetricGroup()));
             }
         }

@@ -127,7 +127,7 @@ class WeightSinkWriterReplayITCase {
         s.writer.close();
         WeightSink.release(s.sink.name()); // the worker's process is gone with its memory
 
-        WeightSinkWriter restored = new WeightSinkWriter(s.sink, 0, OptionalLong.of(7), state,
+        WeightSinkWriter restored = new WeightSinkWriter(s.sink.workerSettings(), 0, OptionalLong.of(7), state,
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
 
         assertActive(s.store(), 1, 1, v1.version());
@@ -162,7 +162,7 @@ class WeightSinkWriterReplayITCase {
                         WeightStoreConfig.DEFAULT_MEMORY_FRACTION)
                 .build();
 
-        WeightSinkWriter restored = new WeightSinkWriter(smaller, 0, "another-job", OptionalLong.of(7), state,
+        WeightSinkWriter restored = new WeightSinkWriter(smaller.workerSettings(), 0, "another-job", OptionalLong.of(7), state,
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
         Setup r = new Setup(smaller, s.topic, s.versions, restored);
 
@@ -220,7 +220,7 @@ class WeightSinkWriterReplayITCase {
                 .build();
         KafkaVersions versions = new KafkaVersions(KAFKA.bootstrapServers(), topic, PARTITIONS);
         closeables.add(versions);
-        return new Setup(sink, topic, versions, new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of(),
+        return new Setup(sink, topic, versions, new WeightSinkWriter(sink.workerSettings(), 0, OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup()));
     }
 

@@ -51,7 +51,7 @@ class WeightSinkWriterSignatureTest {
                 .publisherKeys(TrustedKeys.of(List.of(trainerKey.trusted(List.of())))).manifestsOnly().build();
         WeightSink sink = WeightSink.builder().name(SINK).backend(StoreBackend.HOST).commitMode(CommitMode.IMMEDIATE)
                 .slotsPerModel(2).residentVersions(1).signatures(keys).build();
-        writer = new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of(),
+        writer = new WeightSinkWriter(sink.workerSettings(), 0, OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
         store = WeightSink.store(SINK, 0).orElseThrow();
     }

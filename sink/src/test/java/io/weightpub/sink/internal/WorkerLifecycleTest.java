@@ -110,7 +110,7 @@ class WorkerLifecycleTest {
     }
 
     private static WeightSinkWriter writer(WeightSink sink, String jobId) {
-        return new WeightSinkWriter(sink, 0, jobId, OptionalLong.empty(), List.of(),
+        return new WeightSinkWriter(sink.workerSettings(), 0, jobId, OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
     }
 

@@ -78,7 +78,7 @@ class WriterMemoryBudgetTest {
         config.set(SinkOptions.MEMORY_MAX_PER_MODEL, MemorySize.parse("1m"));
         WeightSink sink = WeightSink.fromConfig(config).backend(StoreBackend.HOST)
                 .commitMode(CommitMode.IMMEDIATE).build();
-        return new WeightSinkWriter(sink, 0, "job", OptionalLong.empty(), List.of(),
+        return new WeightSinkWriter(sink.workerSettings(), 0, "job", OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
     }
 }
