@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Compiles sink/src/main/cuda/sha256_tree.cu to PTX with NVRTC (through CuPy, no nvcc needed) for
+"""Compiles store/src/main/cuda/sha256_tree.cu to PTX with NVRTC (through CuPy, no nvcc needed) for
 sm_90 and a portable older target, checks the kernel against hashlib on random data of odd sizes,
 and times it. Runs on the GPU host (python3 with cupy).
 
-    python3 scripts/cuda-ptx.py sink/src/main/cuda/sha256_tree.cu OUT_DIR [--bench]
+    python3 scripts/cuda-ptx.py store/src/main/cuda/sha256_tree.cu OUT_DIR [--bench]
 
 Writes OUT_DIR/sha256_tree.sm_90.ptx and OUT_DIR/sha256_tree.compute_XX.ptx (commit them under
-sink/src/main/resources/io/weightpub/sink/cuda/). Exits non-zero when any digest differs.
+store/src/main/resources/io/weightpub/store/cuda/). Exits non-zero when any digest differs.
 """
 import concurrent.futures
 import hashlib

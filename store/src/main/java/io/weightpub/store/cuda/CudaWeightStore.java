@@ -1,5 +1,6 @@
 package io.weightpub.store.cuda;
 
+import io.weightpub.schemas.digest.DigestScheme;
 import io.weightpub.store.internal.Sha256;
 import io.weightpub.store.internal.SlotMemory;
 import io.weightpub.store.internal.SlotStore;
@@ -8,6 +9,8 @@ import io.weightpub.store.WeightStoreConfig;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.security.MessageDigest;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -15,8 +18,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Weight store in GPU memory: one device allocation per slot, chunks staged through a pinned ring
- * with asynchronous copies, and digests computed on bytes copied back from the device (so
- * verification covers what actually reached the GPU, not the host copy).
+ * with asynchronous copies, and digests computed on the bytes that actually reached the GPU, not the
+ * host copy: {@code SHA256_TREE} digests on the device itself ({@link DeviceTreeDigest}, each bucket
+ * on its own stream as soon as its last chunk is staged), plain {@code SHA256} ones (manifests
+ * before tree digests) on bytes copied back.
  */
 public final class CudaWeightStore extends SlotStore {
 
@@ -29,10 +34,12 @@ public final class CudaWeightStore extends SlotStore {
     private final int readbackCount;
     private final int readbackBytes;
     private final AtomicLong pinnedAllocations = new AtomicLong();
+    private final DeviceTreeDigest treeDigest;
 
     private CudaWeightStore(WeightStoreConfig config, CudaDevice device, long deviceBytes) {
         super(config, "weightpub-cuda" + device.ordinal(), deviceBytes, "CUDA device " + device.ordinal());
         this.device = device;
+        this.treeDigest = new DeviceTreeDigest(device);
         this.readbackBytes = Math.min(config.stagingBufferBytes(), MAX_READBACK_BYTES);
         this.readbackCount = config.verifyThreads() + 2;
         this.readback = new ArrayBlockingQueue<>(readbackCount);
@@ -127,6 +134,7 @@ public final class CudaWeightStore extends SlotStore {
                 PinnedBuffer buffer = borrow();
                 buffer.free();
             }
+            treeDigest.close();
             device.close();
         }
     }
@@ -205,6 +213,17 @@ public final class CudaWeightStore extends SlotStore {
                 readback.add(buffer);
             }
             return digest.digest();
+        }
+
+        @Override
+        public CompletableFuture<byte[]> digest(long offset, long length, DigestScheme scheme, Executor pool,
+                int parts) {
+            if (!scheme.isTree()) {
+                return SlotMemory.super.digest(offset, length, scheme, pool, parts);
+            }
+            check(offset, length);
+            return CompletableFuture.supplyAsync(
+                    () -> treeDigest.digest(pointer, offset, length, scheme.leafSize()), pool);
         }
 
         @Override

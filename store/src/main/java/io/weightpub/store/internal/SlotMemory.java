@@ -1,5 +1,11 @@
 package io.weightpub.store.internal;
 
+import io.weightpub.schemas.digest.DigestScheme;
+import io.weightpub.schemas.digest.ParallelDigest;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
 /** One slot's memory: a contiguous range on the host or on a device. */
 public interface SlotMemory {
 
@@ -15,6 +21,18 @@ public interface SlotMemory {
 
     /** SHA-256 of {@code [offset, offset + length)} as it is in this memory now. */
     byte[] sha256(long offset, long length);
+
+    /**
+     * The digest of {@code [offset, offset + length)} under {@code scheme}, as these bytes are when the
+     * tasks run: the flat SHA-256 as one task of {@code pool}, a tree's leaves split over at most
+     * {@code parts} tasks of it.
+     */
+    default CompletableFuture<byte[]> digest(long offset, long length, DigestScheme scheme, Executor pool, int parts) {
+        if (!scheme.isTree()) {
+            return CompletableFuture.supplyAsync(() -> sha256(offset, length), pool);
+        }
+        return ParallelDigest.submit(this::read, offset, length, scheme, pool, parts);
+    }
 
     void free();
 }
