@@ -11,6 +11,9 @@ import jcuda.driver.JCudaDriver;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.security.MessageDigest;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -25,6 +28,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class CudaWeightStore extends SlotStore {
 
+    /**
+     * Buckets hashed on the device at once, each by a thread that only launches kernels and waits
+     * for its stream: 2048 leaves of a 512 MiB bucket are 64 warps, so 16 buckets in flight keep
+     * every scheduler of an H200 busy (4 at once: about 200 GB/s; 8: 390 GB/s; results/gpu).
+     */
+    public static final int DEVICE_HASH_STREAMS = 16;
     /** Read-back pieces: big enough for full PCIe speed, small enough to keep several per thread. */
     private static final int MAX_READBACK_BYTES = 4 * 1024 * 1024;
 
@@ -35,11 +44,18 @@ public final class CudaWeightStore extends SlotStore {
     private final int readbackBytes;
     private final AtomicLong pinnedAllocations = new AtomicLong();
     private final DeviceTreeDigest treeDigest;
+    private final ExecutorService deviceHashing;
 
     private CudaWeightStore(WeightStoreConfig config, CudaDevice device, long deviceBytes) {
         super(config, "weightpub-cuda" + device.ordinal(), deviceBytes, "CUDA device " + device.ordinal());
         this.device = device;
         this.treeDigest = new DeviceTreeDigest(device);
+        AtomicInteger hashThreads = new AtomicInteger();
+        this.deviceHashing = Executors.newFixedThreadPool(DEVICE_HASH_STREAMS, r -> {
+            Thread t = new Thread(r, "weightpub-cuda" + device.ordinal() + "-tree-" + hashThreads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         this.readbackBytes = Math.min(config.stagingBufferBytes(), MAX_READBACK_BYTES);
         this.readbackCount = config.verifyThreads() + 2;
         this.readback = new ArrayBlockingQueue<>(readbackCount);
@@ -134,6 +150,7 @@ public final class CudaWeightStore extends SlotStore {
                 PinnedBuffer buffer = borrow();
                 buffer.free();
             }
+            deviceHashing.shutdownNow();
             treeDigest.close();
             device.close();
         }
@@ -222,8 +239,9 @@ public final class CudaWeightStore extends SlotStore {
                 return SlotMemory.super.digest(offset, length, scheme, pool, parts);
             }
             check(offset, length);
+            // Not the verify pool: these threads wait on the GPU, so more of them than CPU hashers pay.
             return CompletableFuture.supplyAsync(
-                    () -> treeDigest.digest(pointer, offset, length, scheme.leafSize()), pool);
+                    () -> treeDigest.digest(pointer, offset, length, scheme.leafSize()), deviceHashing);
         }
 
         @Override
