@@ -85,7 +85,7 @@ case "$cmd" in
     out=${3:-$dir/verify-bench}
     shift $(( $# < 3 ? $# : 3 ))
     # 32 GiB twice on the device (the d2d copy's target); the host holds only pinned 4 MiB pieces and 256 MiB.
-    java -Xmx4g -cp "$(classpath)" io.weightpub.bench.VerifyBenchmark "$out" "$@"
+    java -Xmx4g -cp "$(classpath)" io.weightpub.store.cuda.VerifyBenchmark "$out" "$@"
     ;;
   *)
     sed -n '2,19p' "$0" >&2

@@ -10,7 +10,7 @@ bucket cannot.
 import hashlib
 
 DIGEST_KIND = "SHA256_TREE"
-LEAF_SIZE = 256 << 10  # io.weightpub.schemas.digest.DigestScheme.DEFAULT_LEAF_SIZE
+LEAF_SIZE = 256 << 10  # io.weightpub.schemas.DigestScheme.DEFAULT_LEAF_SIZE
 MIN_LEAF_SIZE = 64 << 10
 MAX_LEAF_SIZE = 64 << 20
 

@@ -2,6 +2,7 @@ package io.weightpub.job;
 
 import io.weightpub.schemas.TopicNames;
 
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
@@ -9,6 +10,7 @@ import org.apache.flink.configuration.MemorySize;
 import java.time.Duration;
 
 /** Settings of the weight publishing job. Pass them as {@code --key value} program arguments. */
+@PublicEvolving
 public final class JobOptions {
 
     public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("bootstrap.servers")

@@ -1,10 +1,10 @@
 package io.weightpub.job;
 
 import io.weightpub.job.source.InputRecord;
-import io.weightpub.job.testutils.HostileRecords;
 import io.weightpub.job.testutils.HostileRecords.Expect;
 import io.weightpub.job.testutils.HostileRecords.Hostile;
 import io.weightpub.job.testutils.HostileRecords.Raw;
+import io.weightpub.job.testutils.HostileRecords;
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
 import io.weightpub.job.testutils.TestVersion;

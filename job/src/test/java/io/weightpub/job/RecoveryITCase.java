@@ -1,17 +1,17 @@
 package io.weightpub.job;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.job.testutils.ArmedByHoldingCheckpoint;
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
 import io.weightpub.job.testutils.TestVersion;
-import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.job.testutils.TrainerTopics.SendPlan;
+import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.events.WeightEvent;
-import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.sink.WeightSink;
 import io.weightpub.testutils.KafkaClusterExtension;
 

@@ -1,11 +1,14 @@
 package io.weightpub.ops;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
 /** The version index as read from the versions topic: the latest entry per model and version. */
+@PublicEvolving
 public final class VersionIndex {
 
     private final String topic;

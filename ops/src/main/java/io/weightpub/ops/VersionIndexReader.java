@@ -6,6 +6,7 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -17,8 +18,8 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,7 @@ import java.util.concurrent.TimeoutException;
  * version's chunk ranges are still in the chunks topic (its first offset not below the
  * partition's log start offset, its last offset below the partition's end).
  */
+@PublicEvolving
 public final class VersionIndexReader {
 
     private final KafkaConnection connection;

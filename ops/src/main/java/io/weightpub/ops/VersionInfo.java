@@ -1,5 +1,7 @@
 package io.weightpub.ops;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.List;
 
 /**
@@ -13,6 +15,7 @@ import java.util.List;
  * @param evicted        the chunk ranges that are not (empty when retained), each saying why
  * @param keyId          id of the publisher key whose manifest signature the job verified; null when unsigned
  */
+@PublicEvolving
 public record VersionInfo(
         String modelId,
         long version,

@@ -4,8 +4,9 @@ import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.TensorMeta;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
-import io.weightpub.schemas.digest.BucketHasher;
-import io.weightpub.schemas.digest.DigestScheme;
+import io.weightpub.schemas.BucketHasher;
+import io.weightpub.schemas.DigestScheme;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,6 +32,7 @@ import java.util.zip.CRC32C;
  * {@link #chunks(int, int)} for a range; ranges may be iterated by different threads at once),
  * and {@link #manifest()} only after every bucket's chunks were taken to the end.
  */
+@PublicEvolving
 public final class PublishEncoder {
 
     /** 1020 KiB: a chunk record with its key and header stays under Kafka's default 1 MiB limits. */

@@ -5,7 +5,7 @@ import io.weightpub.publisher.testutils.SafetensorsFiles;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.DigestKind;
 import io.weightpub.schemas.TopicNames;
-import io.weightpub.schemas.digest.DigestScheme;
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;

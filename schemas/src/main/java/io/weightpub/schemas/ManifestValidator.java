@@ -1,6 +1,6 @@
 package io.weightpub.schemas;
 
-import io.weightpub.schemas.digest.DigestScheme;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.Arrays;
 import java.util.Comparator;
@@ -21,6 +21,7 @@ import java.util.Set;
  * no other tensor of the bucket, and a name no other tensor of the version has. Every sum and
  * product is overflow-checked, so no number a manifest claims can wrap into a valid-looking one.
  */
+@PublicEvolving
 public final class ManifestValidator {
 
     private static final Map<String, Integer> ITEM_SIZES = Map.ofEntries(

@@ -11,6 +11,7 @@ import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -26,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * told about, so a newer reader reads older records without a registry; anything else is a typed
  * {@link WireFormatException}, never a runtime crash. Instances are thread-safe.
  */
+@PublicEvolving
 public final class WireCodec<T extends SpecificRecord> {
 
     public static final WireCodec<WeightChunk> CHUNK = of(WeightChunk.class, WeightChunk.getClassSchema());

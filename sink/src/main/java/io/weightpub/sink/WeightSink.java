@@ -1,9 +1,6 @@
 package io.weightpub.sink;
 
 import io.weightpub.events.WeightEvent;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.store.WeightStore;
-import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.internal.FlipCommittable;
 import io.weightpub.sink.internal.FlipCommittableSerializer;
@@ -13,10 +10,14 @@ import io.weightpub.sink.internal.WorkerRegistry;
 import io.weightpub.sink.internal.WorkerRuntime;
 import io.weightpub.sink.internal.WriterState;
 import io.weightpub.sink.internal.WriterStateSerializer;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.WeightStore;
+import io.weightpub.store.WeightStoreConfig;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
-import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
@@ -51,6 +52,7 @@ import java.util.Properties;
  * starts from free memory and ports. Only a job whose input ended (a bounded job) keeps its weights
  * served after it, until {@link #release(String)}.
  */
+@PublicEvolving
 public final class WeightSink
         implements Sink<WeightEvent>, SupportsWriterState<WeightEvent, WriterState>, SupportsCommitter<FlipCommittable> {
 

@@ -1,5 +1,7 @@
 package io.weightpub.store;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
@@ -8,6 +10,7 @@ import java.util.Objects;
  * The outcome of checking a staged publish against its manifest: the bucket digests computed on
  * the bytes that reached the slot, and any manifest problem (sizes, coverage, tensor bounds).
  */
+@PublicEvolving
 public record VerifyResult(
         String modelId, String publishId, List<BucketMismatch> mismatches, List<String> problems,
         long bytesVerified, long durationNanos) {

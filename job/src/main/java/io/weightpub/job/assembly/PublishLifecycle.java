@@ -1,5 +1,6 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.KafkaOffsetRange;
@@ -9,7 +10,6 @@ import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
-import io.weightpub.events.WeightEvent;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;

@@ -2,6 +2,7 @@ package io.weightpub.job.assembly;
 
 import io.weightpub.job.JobOptions;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.configuration.Configuration;
 
 import java.io.Serializable;
@@ -11,6 +12,7 @@ import java.io.Serializable;
  * against these before the job allocates or keeps anything for it. Immutable; built from the job's
  * {@link JobOptions}.
  */
+@Internal
 public final class PublishLimits implements Serializable {
 
     private static final long serialVersionUID = 1L;

@@ -1,11 +1,12 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.internal.VersionedStateSerializer;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.events.WeightEvent;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -31,6 +32,7 @@ import java.util.function.Consumer;
  * and bucket-complete events for the workers and the status, version-index and dead-letter records
  * on {@link OutboundRecord#TAG}. State names are those of the assembler it replaced.
  */
+@Internal
 public final class VersionCoordinator
         extends KeyedProcessFunction<String, Either<ChunkReceipt, InputRecord>, WeightEvent> {
 

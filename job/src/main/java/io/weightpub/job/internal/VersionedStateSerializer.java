@@ -1,5 +1,6 @@
 package io.weightpub.job.internal;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -16,6 +17,7 @@ import java.util.Objects;
  * version is written with every value, so a newer job reads state written by an older one. Values
  * are mutable, so {@link #copy} is a deep copy through that format.
  */
+@Internal
 public final class VersionedStateSerializer<T> extends TypeSerializer<T> {
 
     private static final long serialVersionUID = 1L;

@@ -1,5 +1,6 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.JobOptions;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.testutils.TestVersion;
@@ -13,7 +14,6 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;

@@ -1,11 +1,12 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
-import io.weightpub.job.testutils.HostileRecords;
 import io.weightpub.job.testutils.HostileRecords.Expect;
 import io.weightpub.job.testutils.HostileRecords.Hostile;
 import io.weightpub.job.testutils.HostileRecords.Raw;
+import io.weightpub.job.testutils.HostileRecords;
 import io.weightpub.job.testutils.TestVersion;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.DeadLetter;
@@ -16,7 +17,6 @@ import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.events.WeightEvent;
 
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;

@@ -1,5 +1,6 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.testutils.TestVersion;
 import io.weightpub.schemas.DeadLetter;
@@ -12,7 +13,6 @@ import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;

@@ -6,6 +6,7 @@ import io.weightpub.ops.VersionInfo;
 import io.weightpub.ops.internal.TextTable;
 import io.weightpub.publisher.ByteSize;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -16,6 +17,7 @@ import java.util.List;
 @Command(name = "versions", mixinStandardHelpOptions = true,
         description = "Lists the version index (latest entry per model and version) and whether each version's"
                 + " chunks are still in Kafka, i.e. whether it can be rolled back to.")
+@Internal
 public final class VersionsCommand extends OpsCommand implements WeightpubSubcommand {
 
     @Mixin

@@ -1,9 +1,9 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.schemas.VersionState;
 import io.weightpub.events.WeightEvent;
-import io.weightpub.store.WeightStore;
+import io.weightpub.schemas.VersionState;
 import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
+import io.weightpub.store.WeightStore;
 
 /**
  * Stages chunk events into their publish's shadow slot, and hashes a bucket once all its chunks are

@@ -1,11 +1,11 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.schemas.VersionState;
+import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 import io.weightpub.store.SlotAllocationException;
 import io.weightpub.store.SlotsExhaustedException;
 import io.weightpub.store.StagedPublish;
 import io.weightpub.store.WeightStore;
-import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 
 import java.util.Optional;
 

@@ -1,5 +1,6 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.VersionIndexEntry;
@@ -8,14 +9,13 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.store.CommitOutcome;
 import io.weightpub.sink.SinkOptions;
+import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
+import io.weightpub.store.CommitOutcome;
 import io.weightpub.store.SlotAllocationException;
 import io.weightpub.store.VerifyResult;
 import io.weightpub.store.VersionInfo;
-import io.weightpub.events.WeightEvent;
 import io.weightpub.store.WeightStore;
-import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

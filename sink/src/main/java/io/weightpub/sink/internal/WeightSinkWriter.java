@@ -1,5 +1,6 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionManifest;
@@ -8,15 +9,15 @@ import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.CommitMode;
+import io.weightpub.sink.WeightSink;
+import io.weightpub.sink.internal.InFlightPublishes.CommittedMeta;
+import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 import io.weightpub.store.CommitOutcome;
 import io.weightpub.store.ModelStatus;
 import io.weightpub.store.VerifyResult;
 import io.weightpub.store.VersionInfo;
-import io.weightpub.events.WeightEvent;
-import io.weightpub.sink.WeightSink;
 import io.weightpub.store.WeightStore;
-import io.weightpub.sink.internal.InFlightPublishes.CommittedMeta;
-import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.metrics.MetricGroup;
@@ -42,6 +43,7 @@ import java.util.OptionalLong;
  * from Kafka ({@link VersionReplayer}). Every commit's manifest is checked against the sink's
  * publisher keys first, whatever path it takes. Its state is metadata only.
  */
+@Internal
 public final class WeightSinkWriter
         implements StatefulSinkWriter<WeightEvent, WriterState>, CommittingSinkWriter<WeightEvent, FlipCommittable> {
 

@@ -3,6 +3,7 @@ package io.weightpub.sink.internal;
 import io.weightpub.sink.ReferenceWorker;
 import io.weightpub.sink.WeightSink;
 import io.weightpub.store.WeightStore;
+import org.apache.flink.annotation.Internal;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,6 +16,7 @@ import java.util.concurrent.TimeUnit;
  * What one inference worker keeps across sink writer restarts in this JVM: its weight store, its
  * status reporter, (optionally) its reference HTTP worker and its reader of versions from Kafka.
  */
+@Internal
 public final class WorkerRuntime implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(WorkerRuntime.class);

@@ -8,6 +8,7 @@ import jcuda.driver.CUmodule;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
+import org.apache.flink.annotation.Internal;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,6 +24,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * a stream of its own, so buckets hashed by several threads overlap each other and the staging
  * copies. Thread-safe.
  */
+@Internal
 public final class DeviceTreeDigest implements AutoCloseable {
 
     private static final int THREADS_PER_BLOCK = 128;

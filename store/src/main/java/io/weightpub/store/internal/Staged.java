@@ -1,6 +1,6 @@
 package io.weightpub.store.internal;
 
-import io.weightpub.schemas.digest.DigestScheme;
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.store.StagedPublish;
 
 import java.util.List;

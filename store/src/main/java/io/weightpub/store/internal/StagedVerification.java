@@ -2,7 +2,7 @@ package io.weightpub.store.internal;
 
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.VersionManifest;
-import io.weightpub.schemas.digest.DigestScheme;
+import io.weightpub.schemas.DigestScheme;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

@@ -18,7 +18,7 @@ class CudaTreeDigestVerificationTest extends TreeDigestVerificationContract {
 
     @Override
     protected WeightStore open(WeightStoreConfig.Builder config) {
-        return CudaWeightStore.open(config.backend(StoreBackend.CUDA).stagingBuffers(3).stagingBufferBytes(64 * 1024)
+        return WeightStore.open(config.backend(StoreBackend.CUDA).stagingBuffers(3).stagingBufferBytes(64 * 1024)
                 .build(), 0);
     }
 }

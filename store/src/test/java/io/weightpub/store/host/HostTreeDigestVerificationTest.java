@@ -10,6 +10,6 @@ class HostTreeDigestVerificationTest extends TreeDigestVerificationContract {
 
     @Override
     protected WeightStore open(WeightStoreConfig.Builder config) {
-        return new HostWeightStore(config.backend(StoreBackend.HOST).build());
+        return WeightStore.open(config.backend(StoreBackend.HOST).build(), 0);
     }
 }

@@ -1,12 +1,13 @@
 package io.weightpub.store.cuda;
 
-import io.weightpub.schemas.digest.DigestScheme;
-import io.weightpub.store.internal.Sha256;
-import io.weightpub.store.internal.SlotMemory;
-import io.weightpub.store.internal.SlotStore;
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStoreConfig;
+import io.weightpub.store.spi.MemoryAllocator;
+import io.weightpub.store.spi.Sha256;
+import io.weightpub.store.spi.SlotMemory;
 import jcuda.driver.JCudaDriver;
+import org.apache.flink.annotation.Internal;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
@@ -20,13 +21,14 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Weight store in GPU memory: one device allocation per slot, chunks staged through a pinned ring
- * with asynchronous copies, and digests computed on the bytes that actually reached the GPU, not the
- * host copy: {@code SHA256_TREE} digests on the device itself ({@link DeviceTreeDigest}, each bucket
- * on its own stream as soon as its last chunk is staged), plain {@code SHA256} ones (manifests
- * before tree digests) on bytes copied back.
+ * Slots in GPU memory: one device allocation per slot, chunks staged through a pinned ring with
+ * asynchronous copies, and digests computed on the bytes that actually reached the GPU, not the host
+ * copy: {@code SHA256_TREE} digests on the device itself ({@link DeviceTreeDigest}, each bucket on
+ * its own stream as soon as its last chunk is staged), plain {@code SHA256} ones (manifests before
+ * tree digests) on bytes copied back.
  */
-public final class CudaWeightStore extends SlotStore {
+@Internal
+public final class CudaAllocator implements MemoryAllocator {
 
     /**
      * Buckets hashed on the device at once, each by a thread that only launches kernels and waits
@@ -45,9 +47,12 @@ public final class CudaWeightStore extends SlotStore {
     private final AtomicLong pinnedAllocations = new AtomicLong();
     private final DeviceTreeDigest treeDigest;
     private final ExecutorService deviceHashing;
+    private final WeightStoreConfig config;
+    private final long deviceBytes;
+    private volatile boolean closed;
 
-    private CudaWeightStore(WeightStoreConfig config, CudaDevice device, long deviceBytes) {
-        super(config, "weightpub-cuda" + device.ordinal(), deviceBytes, "CUDA device " + device.ordinal());
+    private CudaAllocator(WeightStoreConfig config, CudaDevice device, long deviceBytes) {
+        this.config = config;
         this.device = device;
         this.treeDigest = new DeviceTreeDigest(device);
         AtomicInteger hashThreads = new AtomicInteger();
@@ -56,6 +61,7 @@ public final class CudaWeightStore extends SlotStore {
             t.setDaemon(true);
             return t;
         });
+        this.deviceBytes = deviceBytes;
         this.readbackBytes = Math.min(config.stagingBufferBytes(), MAX_READBACK_BYTES);
         this.readbackCount = config.verifyThreads() + 2;
         this.readback = new ArrayBlockingQueue<>(readbackCount);
@@ -80,11 +86,11 @@ public final class CudaWeightStore extends SlotStore {
     }
 
     /**
-     * Opens a store on CUDA device {@code ordinal}.
+     * Opens CUDA device {@code ordinal} with the staging ring and read-back buffers of {@code config}.
      *
      * @throws IllegalStateException naming the reason when there is no usable CUDA device
      */
-    public static CudaWeightStore open(WeightStoreConfig config, int ordinal) {
+    public static CudaAllocator open(WeightStoreConfig config, int ordinal) {
         if (!CudaAvailability.isAvailable()) {
             throw new IllegalStateException("the CUDA backend needs a CUDA device and driver: "
                     + CudaAvailability.unavailableReason());
@@ -97,7 +103,7 @@ public final class CudaWeightStore extends SlotStore {
             device.close();
             throw e;
         }
-        return new CudaWeightStore(config, device, deviceBytes);
+        return new CudaAllocator(config, device, deviceBytes);
     }
 
     @Override
@@ -107,18 +113,27 @@ public final class CudaWeightStore extends SlotStore {
 
     @Override
     public String describe() {
-        return "CUDA device " + device.ordinal() + " (" + device.name() + "), " + config().slotsPerModel()
-                + " slots per model, staging ring " + config().stagingBuffers() + " x " + config().stagingBufferBytes()
-                + " bytes pinned";
-    }
-
-    /** Free and total bytes of the device's memory. */
-    public long[] deviceMemoryInfo() {
-        return device.memInfo();
+        return "CUDA device " + device.ordinal() + " (" + device.name() + "), staging ring "
+                + config.stagingBuffers() + " x " + config.stagingBufferBytes() + " bytes pinned";
     }
 
     @Override
-    protected SlotMemory allocate(String modelId, long bytes) {
+    public String threadName() {
+        return "weightpub-cuda" + device.ordinal();
+    }
+
+    @Override
+    public long memoryBytes() {
+        return deviceBytes;
+    }
+
+    @Override
+    public String memoryName() {
+        return "CUDA device " + device.ordinal();
+    }
+
+    @Override
+    public SlotMemory allocate(String modelId, long bytes) {
         device.makeCurrent();
         DevicePointer pointer = new DevicePointer();
         CudaDevice.check(JCudaDriver.cuMemAlloc(pointer, Math.max(1, bytes)),
@@ -132,17 +147,18 @@ public final class CudaWeightStore extends SlotStore {
     }
 
     @Override
-    protected long pinnedBytes() {
-        return isClosed() ? 0 : ring.pinnedBytes() + (long) readbackCount * readbackBytes;
+    public long pinnedBytes() {
+        return closed ? 0 : ring.pinnedBytes() + (long) readbackCount * readbackBytes;
     }
 
     @Override
-    protected long pinnedAllocations() {
+    public long pinnedAllocations() {
         return pinnedAllocations.get();
     }
 
     @Override
-    protected void closeBackend() {
+    public void close() {
+        closed = true;
         try {
             ring.close();
         } finally {

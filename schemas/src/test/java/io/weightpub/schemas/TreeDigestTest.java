@@ -1,4 +1,4 @@
-package io.weightpub.schemas.digest;
+package io.weightpub.schemas;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;

@@ -1,9 +1,12 @@
-package io.weightpub.schemas.digest;
+package io.weightpub.store.spi;
+
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
-/** SHA-256 instances; every JVM has the algorithm, so its absence is a broken runtime. */
+/** SHA-256 instances for {@link SlotMemory#sha256}; every JVM has the algorithm, so its absence is a broken runtime. */
+@PublicEvolving
 public final class Sha256 {
 
     private Sha256() {}

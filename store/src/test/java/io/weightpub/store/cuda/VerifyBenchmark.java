@@ -1,15 +1,9 @@
-package io.weightpub.bench;
+package io.weightpub.store.cuda;
 
-import io.weightpub.schemas.digest.DigestScheme;
-import io.weightpub.schemas.digest.ParallelDigest;
-import io.weightpub.schemas.digest.Sha256;
+import io.weightpub.schemas.DigestScheme;
+import io.weightpub.schemas.ParallelDigest;
+import io.weightpub.store.spi.Sha256;
 import io.weightpub.store.WeightStoreConfig;
-import io.weightpub.store.cuda.CudaAvailability;
-import io.weightpub.store.cuda.CudaDevice;
-import io.weightpub.store.cuda.CudaWeightStore;
-import io.weightpub.store.cuda.DevicePointer;
-import io.weightpub.store.cuda.DeviceTreeDigest;
-import io.weightpub.store.cuda.PinnedBuffer;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.charset.StandardCharsets;
@@ -36,7 +30,8 @@ import java.util.function.DoubleSupplier;
  * and 2 threads and the flat SHA-256 of it. Rows are {@code bench,case,metric,median,min,max,n,unit}
  * (the columns of results summary.csv) in {@code verify.csv}, and {@code verify.md}.
  *
- * <p>Arguments: {@code OUT_DIR [sizesGiB=2,8,32] [rounds=3]}.
+ * <p>Arguments: {@code OUT_DIR [sizesGiB=2,8,32] [rounds=3]}. A main in the store's tests, where the
+ * CUDA backend's classes are (only they use JCuda); {@code scripts/gpu-tests.sh verify-bench} runs it.
  */
 public final class VerifyBenchmark {
 
@@ -115,7 +110,7 @@ public final class VerifyBenchmark {
                 rows.add(String.join(",", "verify", label, "ptx_load_and_first_bucket_ms",
                         fmt((System.nanoTime() - start) / 1e6), "", "", "1", "ms"));
             }
-            int streams = CudaWeightStore.DEVICE_HASH_STREAMS;
+            int streams = CudaAllocator.DEVICE_HASH_STREAMS;
             rows.add(row(label, "device_tree_gbps", rounds, () -> deviceTree(device, tree, data, size, streams)));
             int fewer = WeightStoreConfig.DEFAULT_VERIFY_THREADS;
             rows.add(row(label, "device_tree_gbps_" + fewer + "_streams", rounds,

@@ -1,7 +1,6 @@
-package io.weightpub.schemas.digest;
+package io.weightpub.schemas;
 
-import io.weightpub.schemas.DigestKind;
-import io.weightpub.schemas.VersionManifest;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.Objects;
 
@@ -12,6 +11,7 @@ import java.util.Objects;
  * {@code leafSize}-byte leaves, the last leaf shorter; an empty bucket has no leaves, so its digest
  * is SHA-256 of nothing). Immutable.
  */
+@PublicEvolving
 public final class DigestScheme {
 
     /** Leaves below this make the serial root pass dominate; a claim below it is refused. */

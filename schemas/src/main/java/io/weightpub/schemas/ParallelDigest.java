@@ -1,4 +1,6 @@
-package io.weightpub.schemas.digest;
+package io.weightpub.schemas;
+
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -12,6 +14,7 @@ import java.util.concurrent.Executor;
  * whichever task ends last; a {@code SHA256} bucket is one sequential task. No task waits for
  * another, so the tasks may share one pool with other buckets' without deadlock.
  */
+@PublicEvolving
 public final class ParallelDigest {
 
     /** Copies bytes of the memory being hashed; called from the executor's threads. */

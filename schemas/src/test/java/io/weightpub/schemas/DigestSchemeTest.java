@@ -1,7 +1,5 @@
-package io.weightpub.schemas.digest;
+package io.weightpub.schemas;
 
-import io.weightpub.schemas.DigestKind;
-import io.weightpub.schemas.VersionManifest;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,12 +1,14 @@
-package io.weightpub.store.internal;
+package io.weightpub.store.spi;
 
-import io.weightpub.schemas.digest.DigestScheme;
-import io.weightpub.schemas.digest.ParallelDigest;
+import io.weightpub.schemas.DigestScheme;
+import io.weightpub.schemas.ParallelDigest;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /** One slot's memory: a contiguous range on the host or on a device. */
+@PublicEvolving
 public interface SlotMemory {
 
     /** Base address (host address or device pointer). */

@@ -1,4 +1,4 @@
-package io.weightpub.schemas.digest;
+package io.weightpub.schemas;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
