@@ -220,3 +220,18 @@ def test_the_follower_command_checks_each_version_and_acknowledges_it(worker, tm
     assert main(["--socket", worker.path, "--model", "m", "--engine", "f", "--versions", "1"]) == 0
     assert worker.await_request("applied")[0]["version"] == 1
     assert "engine f (worker 0): applied version 1 (content 1, step 10): 2 tensors" in capsys.readouterr().out
+
+
+def test_tree_digests_are_checked_leaf_by_leaf_as_the_manifest_declares(tmp_path):
+    from weightpub.digest import tree_digest
+
+    leaf = 64 << 10
+    data = np.arange(100_000, dtype=np.float32)
+    message = _version_message(tmp_path, 1, {"w": data})
+    message.update(digest="sha256-tree", leafSize=leaf)
+    message["buckets"][0]["sha256"] = tree_digest(data.tobytes(), leaf).hex()
+    with Version(message) as version:
+        version.verify()
+    message["buckets"][0]["sha256"] = hashlib.sha256(data.tobytes()).hexdigest()
+    with Version(message) as version, pytest.raises(DigestMismatch, match="bucket 0"):
+        version.verify()

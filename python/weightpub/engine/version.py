@@ -3,6 +3,7 @@
 import hashlib
 from collections import namedtuple
 
+from ..digest import tree_digest
 from ..errors import WeightpubError
 from .memory import open_memory
 
@@ -53,15 +54,16 @@ class Version:
     def verify(self):
         """Checks every bucket's SHA-256 against the manifest and that every tensor lies inside a
         checked bucket, so every tensor's bytes are the published ones. Raises DigestMismatch."""
-        if self.digest != "sha256":
-            raise DigestMismatch("version %d of %s names digests of kind %r, this client checks sha256"
-                                 % (self.version, self.model, self.digest))
+        if self.digest not in ("sha256", "sha256-tree"):
+            raise DigestMismatch("version %d of %s names digests of kind %r, this client checks sha256 and "
+                                 "sha256-tree" % (self.version, self.model, self.digest))
         mapping = self.map()
         for b in self.buckets:
-            if mapping.kind == "host":
-                actual = hashlib.sha256(mapping.buffer(b.offset, b.size)).hexdigest()
+            data = mapping.buffer(b.offset, b.size) if mapping.kind == "host" else mapping.read(b.offset, b.size)
+            if self.digest == "sha256":
+                actual = hashlib.sha256(data).hexdigest()
             else:
-                actual = hashlib.sha256(mapping.read(b.offset, b.size)).hexdigest()
+                actual = tree_digest(data, int(self.message["leafSize"])).hex()
             if actual != b.sha256:
                 raise DigestMismatch("version %d of %s, bucket %d (bytes [%d, %d)): SHA-256 %s, manifest %s"
                                      % (self.version, self.model, b.index, b.offset, b.offset + b.size, actual,

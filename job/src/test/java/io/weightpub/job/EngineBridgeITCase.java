@@ -2,8 +2,8 @@ package io.weightpub.job;
 
 import io.weightpub.job.testutils.EngineProcess;
 import io.weightpub.job.testutils.OutputTopics;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.job.testutils.RunningJob;
-import io.weightpub.job.testutils.TestVersion;
 import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.TensorMeta;
@@ -65,9 +65,9 @@ class EngineBridgeITCase {
             for (int worker = 0; worker < WORKERS; worker++) {
                 engines.add(EngineProcess.start(socket(worker), "llama", "engine-" + worker, "--until-version", "4"));
             }
-            List<TestVersion> versions = new ArrayList<>();
+            List<RandomPublish> versions = new ArrayList<>();
             for (long step = 1; step <= 3; step++) {
-                TestVersion version = version("llama", step);
+                RandomPublish version = version("llama", step);
                 versions.add(version);
                 trainer.publish(version);
                 for (EngineProcess engine : engines) {
@@ -111,7 +111,7 @@ class EngineBridgeITCase {
             silent.await("offered", 2);
 
             killed.kill();
-            TestVersion v3 = version("qwen", 3);
+            RandomPublish v3 = version("qwen", 3);
             trainer.publish(v3);
             job.awaitVersionOnAllWorkers("qwen", 3);
 
@@ -129,7 +129,7 @@ class EngineBridgeITCase {
 
     /** The engine's digest of each tensor, as mapped, equals that of the published tensor's bytes. */
     private static void assertAppliedBitExact(JsonNode applied, long version, long contentVersion,
-            TestVersion content) throws Exception {
+            RandomPublish content) throws Exception {
         assertThat(applied.path("contentVersion").asLong()).as("content version of %d", version)
                 .isEqualTo(contentVersion);
         Map<String, String> expected = tensorDigests(content);
@@ -138,7 +138,7 @@ class EngineBridgeITCase {
         assertThat(actual).as("tensor digests of version %d", version).isEqualTo(expected);
     }
 
-    private static Map<String, String> tensorDigests(TestVersion version) throws Exception {
+    private static Map<String, String> tensorDigests(RandomPublish version) throws Exception {
         Map<String, String> digests = new LinkedHashMap<>();
         byte[] bytes = version.expectedBytes();
         for (BucketInfo bucket : version.manifest().getBuckets()) {
@@ -182,7 +182,7 @@ class EngineBridgeITCase {
         return "eng-" + test.getTestMethod().orElseThrow().getName().hashCode();
     }
 
-    private static TestVersion version(String model, long step) {
-        return TestVersion.create(model, step, model.hashCode() * 31L + step, 24, 16_000, 64 * 1024, 8 * 1024);
+    private static RandomPublish version(String model, long step) {
+        return RandomPublish.create(model, step, model.hashCode() * 31L + step, 24, 16_000, 64 * 1024, 8 * 1024);
     }
 }

@@ -1,6 +1,7 @@
 package io.weightpub.ops;
 
 import io.weightpub.schemas.VersionState;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Where one worker of a model stands, from the status topic. Worker -1 is the job itself.
@@ -16,6 +17,7 @@ import io.weightpub.schemas.VersionState;
  * @param engine         the inference engine process of the worker these records are about (its
  *                       ACTIVE: the version it serves); empty for the worker itself
  */
+@PublicEvolving
 public record WorkerState(
         String modelId,
         int worker,

@@ -1,5 +1,8 @@
 package io.weightpub.store;
 
+import io.weightpub.schemas.DigestScheme;
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.List;
 import java.util.Optional;
 
@@ -9,6 +12,7 @@ import java.util.Optional;
  * read through one lease sees one whole version. Close it promptly: a slot with open leases cannot
  * take the next publish.
  */
+@PublicEvolving
 public interface ActiveVersion extends AutoCloseable {
 
     VersionInfo info();
@@ -33,6 +37,11 @@ public interface ActiveVersion extends AutoCloseable {
     /** The version's buckets with the digests its manifest names, in version order. */
     default List<BucketDigest> buckets() {
         return List.of();
+    }
+
+    /** How the digests of {@link #buckets()} were computed (the manifest's scheme). */
+    default DigestScheme digestScheme() {
+        return DigestScheme.flat();
     }
 
     /** Copies {@code length} bytes at {@code versionOffset} of this version into {@code dst}. */

@@ -31,7 +31,12 @@ final class VersionOffer {
         msg.put("mode", mode);
         msg.put("leaseTimeoutMs", leaseTimeoutMs);
         msg.put("memory", memory(slot));
-        msg.put("digest", "sha256");
+        if (lease.digestScheme().isTree()) {
+            msg.put("digest", "sha256-tree");
+            msg.put("leafSize", lease.digestScheme().leafSize());
+        } else {
+            msg.put("digest", "sha256");
+        }
         List<Object> tensors = new ArrayList<>();
         for (String name : lease.tensorNames()) {
             TensorRef t = lease.tensor(name).orElseThrow();

@@ -1,8 +1,8 @@
 package io.weightpub.store.host;
 
 import io.weightpub.store.SharedSlot;
-import io.weightpub.store.internal.Sha256;
-import io.weightpub.store.internal.SlotMemory;
+import io.weightpub.store.spi.Sha256;
+import io.weightpub.store.spi.SlotMemory;
 import sun.misc.Unsafe;
 
 import java.io.IOException;

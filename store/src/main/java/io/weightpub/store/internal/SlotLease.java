@@ -1,5 +1,6 @@
 package io.weightpub.store.internal;
 
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.store.ActiveVersion;
 import io.weightpub.store.BucketDigest;
 import io.weightpub.store.SharedSlot;
@@ -49,6 +50,11 @@ final class SlotLease implements ActiveVersion {
     @Override
     public List<BucketDigest> buckets() {
         return active.tensors.buckets();
+    }
+
+    @Override
+    public DigestScheme digestScheme() {
+        return active.tensors.digestScheme();
     }
 
     @Override

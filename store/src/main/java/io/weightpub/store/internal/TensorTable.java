@@ -1,6 +1,7 @@
 package io.weightpub.store.internal;
 
 import io.weightpub.schemas.BucketInfo;
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.schemas.ManifestValidator;
 import io.weightpub.schemas.TensorMeta;
 import io.weightpub.schemas.VersionManifest;
@@ -29,11 +30,13 @@ final class TensorTable {
     private final Map<String, Entry> byName;
     private final List<String> names;
     private final List<BucketDigest> buckets;
+    private final DigestScheme digests;
 
-    private TensorTable(Map<String, Entry> byName, List<BucketDigest> buckets) {
+    private TensorTable(Map<String, Entry> byName, List<BucketDigest> buckets, DigestScheme digests) {
         this.byName = byName;
         this.names = List.copyOf(byName.keySet());
         this.buckets = buckets;
+        this.digests = digests;
     }
 
     /**
@@ -77,7 +80,14 @@ final class TensorTable {
                 .sorted(Comparator.comparingLong(BucketInfo::getOffset))
                 .map(b -> BucketDigest.of(b.getIndex(), b.getOffset(), b.getSizeBytes(), bytes(b.getSha256())))
                 .toList();
-        return new TensorTable(Collections.unmodifiableMap(byName), buckets);
+        DigestScheme digests;
+        try {
+            digests = DigestScheme.of(manifest);
+        } catch (IllegalArgumentException e) {
+            // Verification refuses such a manifest; this table is then never served.
+            digests = DigestScheme.flat();
+        }
+        return new TensorTable(Collections.unmodifiableMap(byName), buckets, digests);
     }
 
     private static byte[] bytes(ByteBuffer buffer) {
@@ -134,6 +144,10 @@ final class TensorTable {
 
     List<BucketDigest> buckets() {
         return buckets;
+    }
+
+    DigestScheme digestScheme() {
+        return digests;
     }
 
     List<String> names() {

@@ -30,7 +30,7 @@ class SharedHostWeightStoreTest extends WeightStoreMemoryContract {
 
     @Override
     protected WeightStore open(WeightStoreConfig.Builder config) {
-        return new HostWeightStore(config.backend(StoreBackend.HOST).sharedMemoryDirectory(shm.toString()).build());
+        return WeightStore.open(config.backend(StoreBackend.HOST).sharedMemoryDirectory(shm.toString()).build(), 0);
     }
 
     @Test
@@ -62,7 +62,7 @@ class SharedHostWeightStoreTest extends WeightStoreMemoryContract {
 
     @Test
     void privateHostSlotsAreNotShared() throws Exception {
-        WeightStore store = new HostWeightStore(WeightStoreConfig.builder().backend(StoreBackend.HOST).build());
+        WeightStore store = WeightStore.open(WeightStoreConfig.builder().backend(StoreBackend.HOST).build(), 0);
         TestVersion v1 = TestVersion.of(MODEL, 1, 1, 4096);
         stageInto(store, v1, 4096);
         store.verify(MODEL, v1.publishId(), v1.manifest());
