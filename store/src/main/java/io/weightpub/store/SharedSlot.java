@@ -1,5 +1,7 @@
 package io.weightpub.store;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
@@ -13,6 +15,7 @@ import java.util.Optional;
  * @param deviceUuid the device's UUID ({@code GPU-...}), for {@link StoreBackend#CUDA}
  * @param ipcHandle the 64 bytes of {@code cuIpcGetMemHandle} for the slot's allocation, for CUDA
  */
+@PublicEvolving
 public record SharedSlot(StoreBackend kind, Optional<String> path, Optional<String> deviceUuid, byte[] ipcHandle,
         long offset, long sizeBytes) {
 

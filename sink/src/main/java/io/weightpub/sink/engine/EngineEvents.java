@@ -1,8 +1,10 @@
 package io.weightpub.sink.engine;
 
 import io.weightpub.store.VersionInfo;
+import org.apache.flink.annotation.Internal;
 
 /** What engine processes tell a worker's {@link EngineServer}; the worker reports it to the status topic. */
+@Internal
 public interface EngineEvents {
 
     /** Engine {@code engine} serves {@code version} now; applying it took {@code millis}. */

@@ -2,6 +2,7 @@ package io.weightpub.sink.engine;
 
 import io.weightpub.store.WeightStore;
 
+import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * on the version's slot, so the store does not reuse that slot until the engine has applied the
  * version, moved on, disconnected, or overstayed the lease timeout.
  */
+@Internal
 public final class EngineServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineServer.class);

@@ -1,5 +1,7 @@
 package io.weightpub.sink.engine;
 
+import org.apache.flink.annotation.Internal;
+
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -16,6 +18,7 @@ import java.util.Set;
  *     offer of a newer version in zero-copy mode
  * @param pollInterval how often the server looks for a flip and for expired leases
  */
+@Internal
 public record EngineServerConfig(Path socketPath, Set<PosixFilePermission> permissions, Duration leaseTimeout,
         Duration pollInterval) {
 

@@ -1,5 +1,7 @@
 package io.weightpub.sink.engine;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,6 +14,7 @@ import java.util.Objects;
  * @param socketPathTemplate the socket path; {@value EngineServerConfig#WORKER_PLACEHOLDER} becomes the worker index
  * @param permissions the socket file's permissions, like {@code rw-------}
  */
+@PublicEvolving
 public record EngineServing(String socketPathTemplate, String permissions, Duration leaseTimeout)
         implements Serializable {
 
