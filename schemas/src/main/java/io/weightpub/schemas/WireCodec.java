@@ -31,10 +31,11 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class WireCodec<T extends SpecificRecord> {
 
     public static final WireCodec<WeightChunk> CHUNK = of(WeightChunk.class, WeightChunk.getClassSchema());
-    /** Also reads manifests written before they carried a key id. */
+    /** Also reads manifests written before they carried a key id (1) and before tree digests (2). */
     public static final WireCodec<VersionManifest> MANIFEST =
             of(VersionManifest.class, VersionManifest.getClassSchema())
-                    .addWriterSchema(earlierSchema("VersionManifest-1.avsc"));
+                    .addWriterSchema(earlierSchema("VersionManifest-1.avsc"))
+                    .addWriterSchema(earlierSchema("VersionManifest-2.avsc"));
     /** Also reads control records written before RESET_STEP (1) and before operator signatures (2) existed. */
     public static final WireCodec<ControlRecord> CONTROL = of(ControlRecord.class, ControlRecord.getClassSchema())
             .addWriterSchema(earlierSchema("ControlRecord-1.avsc"))

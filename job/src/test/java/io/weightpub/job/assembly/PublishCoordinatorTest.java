@@ -4,7 +4,9 @@ import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.schemas.DeadLetter;
+import io.weightpub.schemas.DigestKind;
 import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
@@ -157,6 +159,25 @@ class PublishCoordinatorTest {
         assertThat(ctx.events(WeightEvent.Kind.ABORT_VERSION)).singleElement()
                 .satisfies(abort -> assertThat(abort.reason()).contains("timed out"));
         assertThat(ctx.publishes).isEmpty();
+    }
+
+    @Test
+    void aManifestClaimingATreeLeafSizeThatIsNoPowerOfTwoIsADeadLetterWithThatReasonAndNeverCommits()
+            throws Exception {
+        TestVersion version = TestVersion.create(MODEL, 10, 9, 4, 2000, 8 * 1024, 1000);
+        version.chunks().forEach(c -> receipt(c, 0));
+        VersionManifest lying = VersionManifest.newBuilder(version.manifest())
+                .setDigestKind(DigestKind.SHA256_TREE).setLeafSize(100_000).build();
+
+        coordinator.onManifest(ctx, new InputRecord(InputRecord.Kind.MANIFEST, TOPICS.manifests(), 0, offset++, 0,
+                MODEL, WireCodec.MANIFEST.encode(lying)));
+
+        assertThat(ctx.outbound(TOPICS.deadLetters())).singleElement().satisfies(tuple -> {
+            DeadLetter letter = decode(tuple);
+            assertThat(letter.getTopic()).isEqualTo(TOPICS.manifests());
+            assertThat(letter.getReason()).contains("leaf size 100000 is not a power of two");
+        });
+        assertThat(ctx.events(WeightEvent.Kind.COMMIT_VERSION)).isEmpty();
     }
 
     private void receipt(WeightChunk chunk, int partition) {

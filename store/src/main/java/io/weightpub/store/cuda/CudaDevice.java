@@ -61,6 +61,10 @@ public final class CudaDevice implements AutoCloseable {
         return name;
     }
 
+    CUdevice device() {
+        return device;
+    }
+
     /** Free and total device memory in bytes. */
     public long[] memInfo() {
         makeCurrent();

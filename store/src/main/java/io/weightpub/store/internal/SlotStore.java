@@ -2,6 +2,7 @@ package io.weightpub.store.internal;
 
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.VersionManifest;
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.store.ActiveVersion;
 import io.weightpub.store.CommitOutcome;
 import io.weightpub.store.MemoryStats;
@@ -200,8 +201,11 @@ final class SlotStore implements WeightStore {
                     + staged.versionBytes + " bytes");
         }
         awaitWrites();
-        staged.prehashes.add(new Staged.Prehash(versionOffset, length,
-                hashPool.submit(() -> staged.slot.memory.sha256(versionOffset, length))));
+        // The manifest, which names the digest, comes last: hash with the scheme publishers write by
+        // default; verify uses the early digest only if the manifest declares that scheme.
+        DigestScheme scheme = DigestScheme.defaultTree();
+        staged.prehashes.add(new Staged.Prehash(versionOffset, length, scheme,
+                staged.slot.memory.digest(versionOffset, length, scheme, hashPool, config.verifyThreads())));
     }
 
     @Override
@@ -214,15 +218,16 @@ final class SlotStore implements WeightStore {
             List<BucketInfo> buckets = new ArrayList<>(manifest.getBuckets());
             buckets.sort(Comparator.comparingLong(BucketInfo::getOffset));
             List<String> problems = StagedVerification.manifestProblems(modelId, publishId, staged.versionBytes, manifest, buckets);
+            DigestScheme scheme = StagedVerification.digestScheme(manifest, problems);
             TensorTable tensors = TensorTable.of(manifest, problems);
             List<VerifyResult.BucketMismatch> mismatches = new ArrayList<>();
             long verified = 0;
             if (problems.isEmpty()) {
                 List<Future<byte[]>> digests = new ArrayList<>();
                 for (BucketInfo bucket : buckets) {
-                    Future<byte[]> early = staged.validPrehash(bucket.getOffset(), bucket.getSizeBytes());
-                    digests.add(early != null ? early : hashPool.submit(
-                            () -> staged.slot.memory.sha256(bucket.getOffset(), bucket.getSizeBytes())));
+                    Future<byte[]> early = staged.validPrehash(bucket.getOffset(), bucket.getSizeBytes(), scheme);
+                    digests.add(early != null ? early : staged.slot.memory.digest(bucket.getOffset(),
+                            bucket.getSizeBytes(), scheme, hashPool, config.verifyThreads()));
                 }
                 for (int i = 0; i < buckets.size(); i++) {
                     BucketInfo bucket = buckets.get(i);
@@ -230,7 +235,7 @@ final class SlotStore implements WeightStore {
                     byte[] actual = StagedVerification.await(digests.get(i), modelId, publishId, bucket.getIndex());
                     if (!Arrays.equals(expected, actual)) {
                         mismatches.add(new VerifyResult.BucketMismatch(bucket.getIndex(), bucket.getOffset(),
-                                bucket.getSizeBytes(), expected, actual));
+                                bucket.getSizeBytes(), expected, actual, scheme.toString()));
                     }
                     verified += bucket.getSizeBytes();
                 }
