@@ -36,13 +36,14 @@ classpath() {
 case "$cmd" in
   prepare)
     cd "$root"
-    all="$dir/all-deps"
     rm -rf "$dir"
     mkdir -p "$dir/lib" "$dir/classes" "$dir/test-classes"
-    # One reactor invocation (no install): the store with its tests, the modules it needs from this checkout
-    # as jars, and every dependency of them copied into $all; the bench's classes for the staging benchmark.
+    # One reactor invocation (no install): the store with its tests and the modules it needs from this
+    # checkout as jars; each module copies its dependencies into its own target/gpu-deps, the store's
+    # (its resolved versions) are the ones taken. Then the bench's classes for the staging benchmark.
     mvn -B -o -q package -DskipTests -pl store -am dependency:copy-dependencies -DincludeScope=test \
-        -DoutputDirectory="$all"
+        -DoutputDirectory=target/gpu-deps
+    all="$root/store/target/gpu-deps"
     mvn -B -o -q compile -pl bench -am
     cp -r store/target/classes/. "$dir/classes/"
     cp -r bench/target/classes/. "$dir/classes/"

@@ -20,7 +20,15 @@ import java.util.Set;
 @PublicEvolving
 public interface WeightStore extends AutoCloseable {
 
-    /** Opens a store for worker {@code worker} (which picks the GPU when the device is not fixed). */
+    /**
+     * Opens a store of the configured backend ({@link StoreBackend#AUTO}: CUDA where a device is
+     * visible, else host memory).
+     *
+     * @param worker the worker's index; picks the GPU ({@code worker} modulo the visible devices) when
+     *     {@link WeightStoreConfig#cudaDevice()} is not set
+     * @throws IllegalStateException naming the reason when the CUDA backend is asked for and no
+     *     usable device or driver is present
+     */
     static WeightStore open(WeightStoreConfig config, int worker) {
         return WeightStores.open(config, worker);
     }
@@ -61,7 +69,12 @@ public interface WeightStore extends AutoCloseable {
      */
     Optional<StagedPublish> stageResident(String modelId, String publishId);
 
-    /** Writes {@code length} bytes of {@code bytes} from {@code from} at {@code versionOffset} of the shadow slot. */
+    /**
+     * Writes {@code length} bytes of {@code bytes} from {@code from} at {@code versionOffset} of the shadow slot.
+     *
+     * @throws IllegalStateException when the publish is not staged (or the store is closed)
+     * @throws IndexOutOfBoundsException when the range lies outside the version or the source array
+     */
     void write(String modelId, String publishId, long versionOffset, byte[] bytes, int from, int length);
 
     /**
@@ -91,6 +104,9 @@ public interface WeightStore extends AutoCloseable {
     /**
      * Makes a verified publish the active version {@code version} in one atomic step. Idempotent. A
      * publish whose bytes are already the active ones is relabelled as {@code version}.
+     *
+     * @param contentVersion the version whose bytes these are (differs from {@code version} after a rollback)
+     * @return {@link CommitOutcome#FLIPPED} when it is active now; otherwise why not (see {@link CommitOutcome})
      */
     CommitOutcome commit(String modelId, String publishId, long version, long contentVersion);
 
