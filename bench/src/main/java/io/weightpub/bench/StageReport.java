@@ -40,8 +40,13 @@ final class StageReport {
                 || !r.values(bench, c, "checker_gbps").isEmpty() || !r.values(bench, c, "network_gbps").isEmpty());
     }
 
-    private static String label(Stage s, String bench) {
-        return s.metric().equals("job") ? (bench.equals("e2e") ? "job, host stores" : "job, CUDA stores") : s.label();
+    private static String label(Stage s, String bench, Results r) {
+        if (!s.metric().equals("job")) {
+            return s.label();
+        }
+        // GpuBench --host-stores writes the GPU bench with host stores, and says so in its environment
+        String stores = r.environments().getOrDefault(bench, Map.of()).getOrDefault("stores", "");
+        return bench.equals("e2e") || stores.startsWith("host") ? "job, host stores" : "job, CUDA stores";
     }
 
     /** The measured stages of a point, in path order, with their median GB/s. */
@@ -82,7 +87,7 @@ final class StageReport {
         List<String> header = new ArrayList<>(List.of("case", "1 consumer"));
         List<Stage> stages = PATH.stream().filter(s -> CurveReport.curveCases(r, bench).stream()
                 .anyMatch(c -> !r.values(bench, c, s.metric() + "_gbps").isEmpty())).toList();
-        stages.forEach(s -> header.add(label(s, bench) + " GB/s"));
+        stages.forEach(s -> header.add(label(s, bench, r) + " GB/s"));
         header.add("largest drop");
         header.add("cores: " + String.join(" / ", stages.stream().filter(s -> !s.metric().equals("parallel_consumer"))
                 .map(s -> name(s.metric())).toList()));
@@ -144,7 +149,7 @@ final class StageReport {
             for (Stage s : PATH) {
                 double[] y = cases.stream().mapToDouble(c -> r.median(bench, c, s.metric() + "_gbps")).toArray();
                 if (java.util.Arrays.stream(y).noneMatch(Double::isNaN)) {
-                    series.put(label(s, bench), y);
+                    series.put(label(s, bench, r), y);
                 }
             }
             if (series.size() < 3) {

@@ -120,6 +120,11 @@ public final class StandaloneBroker implements Broker {
                 throw new IOException("the broker in " + dir + " ended while starting:\n"
                         + new ChildJvm.Outcome(-1, process.lines()).tail(30));
             }
+            if (!listening(bootstrap)) {
+                // the admin client would log a warning for each refused connection
+                Thread.sleep(300);
+                continue;
+            }
             try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                     AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000,
                     AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000))) {
@@ -131,6 +136,16 @@ public final class StandaloneBroker implements Broker {
             }
         }
         throw new IOException("the broker at " + bootstrap + " (" + dir + ") did not answer within 120 s", last);
+    }
+
+    private static boolean listening(String bootstrap) {
+        int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static int freePort() throws IOException {
