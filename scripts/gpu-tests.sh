@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs the sink's CUDA tests and staging benchmark on a GPU host that has Java 17 but no Maven.
+# Runs the store's CUDA tests and staging benchmark on a GPU host that has Java 17 but no Maven.
 #
-#   scripts/gpu-tests.sh prepare [DIR]          on a machine with Maven and this checkout: builds the sink
-#                                               and copies its classes, test classes and the jars the CUDA
-#                                               tests need into DIR (default .devcarry/sink-gpu, git-ignored)
+#   scripts/gpu-tests.sh prepare [DIR]          on a machine with Maven and this checkout: builds the store
+#                                               (and the bench's staging benchmark) and copies the classes,
+#                                               test classes and jars the CUDA tests need into DIR (default
+#                                               .devcarry/store-gpu, git-ignored)
 #   scripts/gpu-tests.sh test [DIR]             on the GPU host: checks a device is visible, then runs the
 #                                               CUDA tests with the JUnit console launcher; reports in DIR/reports
 #   scripts/gpu-tests.sh bench [DIR] [OUT] [versionMiB rounds flips readers]
@@ -13,11 +14,11 @@ set -euo pipefail
 
 # The console launcher must match the JUnit Jupiter version the tests are compiled against (root pom: 5.14.1).
 JUNIT_PLATFORM_VERSION=1.14.1
-CUDA_TESTS=(io.weightpub.sink.internal.CudaWeightStoreTest)
+CUDA_TESTS=(io.weightpub.store.cuda.CudaWeightStoreTest)
 
 cmd=${1:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
-dir=${2:-$root/.devcarry/sink-gpu}
+dir=${2:-$root/.devcarry/store-gpu}
 
 classpath() {
   local cp="$dir/classes:$dir/test-classes"
@@ -30,21 +31,24 @@ classpath() {
 case "$cmd" in
   prepare)
     cd "$root"
-    mvn -B -o -q install -DskipTests -pl sink
-    mvn -B -o -q test-compile -pl sink
+    all="$dir/all-deps"
     rm -rf "$dir"
     mkdir -p "$dir/lib" "$dir/classes" "$dir/test-classes"
-    cp -r sink/target/classes/. "$dir/classes/"
-    cp -r sink/target/test-classes/. "$dir/test-classes/"
-    all="$dir/all-deps"
-    mvn -B -q dependency:copy-dependencies -pl sink -DincludeScope=test -DoutputDirectory="$all"
+    # One reactor invocation (no install): the store with its tests, the modules it needs from this checkout
+    # as jars, and every dependency of them copied into $all; the bench's classes for the staging benchmark.
+    mvn -B -o -q package -DskipTests -pl store -am dependency:copy-dependencies -DincludeScope=test \
+        -DoutputDirectory="$all"
+    mvn -B -o -q compile -pl bench -am
+    cp -r store/target/classes/. "$dir/classes/"
+    cp -r bench/target/classes/. "$dir/classes/"
+    cp -r store/target/test-classes/. "$dir/test-classes/"
     # Only what the store and its tests load: no Flink, no Kafka (the CUDA tests never touch them), no
     # JUnit jars (the console standalone jar carries the platform and the Jupiter engine), and no log4j
     # (its core needs java.desktop, which a small jlink'ed runtime for GPU hosts leaves out).
-    for pattern in 'weightpub-schemas-*.jar' 'avro-*.jar' 'jackson-core-*.jar' 'jackson-databind-*.jar' \
-        'jackson-annotations-*.jar' 'jcuda-*.jar' 'slf4j-api-*.jar' \
+    for pattern in 'weightpub-schemas-*.jar' 'weightpub-events-*.jar' 'weightpub-testutils-*.jar' 'avro-*.jar' \
+        'jackson-core-*.jar' 'jackson-databind-*.jar' 'jackson-annotations-*.jar' 'jcuda-*.jar' 'slf4j-api-*.jar' \
         'assertj-core-*.jar' 'byte-buddy-[0-9]*.jar' 'commons-compress-*.jar'; do
-      find "$all" -maxdepth 1 -name "$pattern" -exec cp {} "$dir/lib/" \;
+      find "$all" -maxdepth 1 -name "$pattern" ! -name '*-tests.jar' -exec cp {} "$dir/lib/" \;
     done
     rm -rf "$all"
     mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_PLATFORM_VERSION" \
@@ -57,7 +61,7 @@ case "$cmd" in
     [ -d "$dir/lib" ] || { echo "$dir has no lib/: run 'scripts/gpu-tests.sh prepare' first" >&2; exit 1; }
     cp=$(classpath)
     # A host without a visible device would only skip the tests; refuse rather than report them as passed.
-    java -cp "$cp" io.weightpub.sink.internal.CudaProbe
+    java -cp "$cp" io.weightpub.store.cuda.CudaProbe
     selects=()
     for test in "${CUDA_TESTS[@]}"; do
       selects+=(--select-class "$test")
@@ -69,10 +73,10 @@ case "$cmd" in
     [ -d "$dir/lib" ] || { echo "$dir has no lib/: run 'scripts/gpu-tests.sh prepare' first" >&2; exit 1; }
     out=${3:-$dir/bench}
     shift $(( $# < 3 ? $# : 3 ))
-    java -Xmx8g -cp "$(classpath)" io.weightpub.sink.internal.CudaStagingBenchmark "$out" "$@"
+    java -Xmx8g -cp "$(classpath)" io.weightpub.bench.CudaStagingBenchmark "$out" "$@"
     ;;
   *)
-    sed -n '2,13p' "$0" >&2
+    sed -n '2,14p' "$0" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,6 @@
 package io.weightpub.bench;
 
-import io.weightpub.sink.CudaAvailability;
-import io.weightpub.sink.internal.CudaStagingBenchmark;
+import io.weightpub.store.cuda.CudaAvailability;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

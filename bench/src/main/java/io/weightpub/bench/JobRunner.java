@@ -4,10 +4,10 @@ import io.weightpub.job.JobOptions;
 import io.weightpub.job.WeightPublishingJob;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.sink.StoreBackend;
-import io.weightpub.sink.VersionInfo;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.VersionInfo;
 import io.weightpub.sink.WeightSink;
-import io.weightpub.sink.WeightStore;
+import io.weightpub.store.WeightStore;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;

@@ -2,8 +2,8 @@ package io.weightpub.bench;
 
 import io.weightpub.job.JobOptions;
 import io.weightpub.job.WeightPublishingJob;
-import io.weightpub.sink.StoreBackend;
-import io.weightpub.sink.VersionInfo;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.VersionInfo;
 import io.weightpub.sink.WeightSink;
 
 import org.apache.flink.api.common.JobID;

@@ -1,6 +1,5 @@
 package io.weightpub.bench;
 
-import io.weightpub.sink.internal.ReplayBenchmark;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Rollback and replay, measured by the sink's {@link ReplayBenchmark} (its own in-process broker):
+ * Rollback and replay, measured by {@link ReplayBenchmark} (its own in-process broker):
  * a raw consumer and the sink's replay alternate over the same offset ranges of one version, and a
  * sink writer handles rollbacks to resident versions. Its figures become this suite's measurements.
  */

@@ -13,12 +13,12 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.sink.SlotsExhaustedException;
-import io.weightpub.sink.StoreBackend;
-import io.weightpub.sink.WeightEvent;
-import io.weightpub.sink.WeightEventSerializer;
-import io.weightpub.sink.WeightStore;
-import io.weightpub.sink.WeightStoreConfig;
+import io.weightpub.store.SlotsExhaustedException;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventSerializer;
+import io.weightpub.store.WeightStore;
+import io.weightpub.store.WeightStoreConfig;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.core.memory.DataInputDeserializer;

@@ -17,7 +17,7 @@ import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.sink.CommitMode;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.sink.StoreBackend;
+import io.weightpub.store.StoreBackend;
 import io.weightpub.sink.WeightSink;
 import io.weightpub.testutils.EmbeddedKafka;
 import org.apache.avro.SchemaNormalization;

@@ -8,8 +8,8 @@ import io.weightpub.job.assembly.VersionCoordinator;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
 import io.weightpub.schemas.TopicNames;
-import io.weightpub.sink.WeightEvent;
-import io.weightpub.sink.WeightEventTypeInfo;
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.sink.WeightSink;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;

@@ -12,7 +12,7 @@ import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
-import io.weightpub.sink.ActiveVersion;
+import io.weightpub.store.ActiveVersion;
 import io.weightpub.testutils.KafkaClusterExtension;
 
 import net.jqwik.api.Arbitrary;

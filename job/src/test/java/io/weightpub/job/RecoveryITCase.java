@@ -10,8 +10,8 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.sink.WeightEvent;
-import io.weightpub.sink.WeightEventTypeInfo;
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.sink.WeightSink;
 import io.weightpub.testutils.KafkaClusterExtension;
 

@@ -8,7 +8,7 @@ import io.weightpub.job.testutils.TrainerTopics.SendPlan;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.sink.ActiveVersion;
+import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.SinkOptions;
 import io.weightpub.testutils.KafkaClusterExtension;
 

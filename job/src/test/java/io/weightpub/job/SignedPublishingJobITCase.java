@@ -17,7 +17,7 @@ import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.schemas.signing.KeyFiles;
 import io.weightpub.schemas.signing.RecordSigner;
 import io.weightpub.schemas.signing.SigningKey;
-import io.weightpub.sink.ActiveVersion;
+import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.SinkSecurityOptions;
 import io.weightpub.testutils.KafkaClusterExtension;
 

@@ -11,8 +11,8 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.sink.ActiveVersion;
-import io.weightpub.sink.WeightEventTypeInfo;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.testutils.KafkaClusterExtension;
 
 import org.apache.flink.configuration.Configuration;

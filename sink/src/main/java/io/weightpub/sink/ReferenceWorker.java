@@ -1,5 +1,11 @@
 package io.weightpub.sink;
 
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.ModelStatus;
+import io.weightpub.store.StagedPublish;
+import io.weightpub.store.TensorRef;
+import io.weightpub.store.VersionInfo;
+import io.weightpub.store.WeightStore;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 

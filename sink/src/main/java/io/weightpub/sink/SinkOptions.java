@@ -1,5 +1,7 @@
 package io.weightpub.sink;
 
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.WeightStoreConfig;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;

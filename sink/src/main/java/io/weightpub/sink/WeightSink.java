@@ -1,5 +1,9 @@
 package io.weightpub.sink;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.WeightStore;
+import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.internal.FlipCommittable;
 import io.weightpub.sink.internal.FlipCommittableSerializer;

@@ -1,5 +1,7 @@
 package io.weightpub.sink;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
 
 /**

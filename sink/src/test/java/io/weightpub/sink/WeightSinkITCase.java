@@ -1,5 +1,11 @@
 package io.weightpub.sink;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventTypeInfo;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.WeightStore;
+import io.weightpub.testutils.TestVersion;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;

@@ -1,6 +1,9 @@
 package io.weightpub.sink;
 
-import io.weightpub.sink.internal.HostWeightStore;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.WeightStore;
+import io.weightpub.store.WeightStoreConfig;
+import io.weightpub.store.host.HostWeightStore;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.junit.jupiter.api.Test;

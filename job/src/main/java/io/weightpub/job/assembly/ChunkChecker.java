@@ -3,8 +3,8 @@ package io.weightpub.job.assembly;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
 import io.weightpub.schemas.TopicNames;
-import io.weightpub.sink.WeightEvent;
-import io.weightpub.sink.WeightEventTypeInfo;
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventTypeInfo;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.java.functions.KeySelector;

@@ -1,6 +1,6 @@
 package io.weightpub.job.assembly;
 
-import io.weightpub.sink.SerializerTypeInfo;
+import io.weightpub.events.SerializerTypeInfo;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;

@@ -1,6 +1,6 @@
 package io.weightpub.job.assembly;
 
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.java.tuple.Tuple3;
 

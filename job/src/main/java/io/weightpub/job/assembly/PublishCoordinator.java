@@ -9,7 +9,7 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import java.util.Arrays;
 

@@ -9,7 +9,7 @@ import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;

@@ -4,7 +4,7 @@ import io.weightpub.job.internal.VersionedStateSerializer;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;

@@ -1,7 +1,7 @@
 package io.weightpub.job.source;
 
 import io.weightpub.schemas.TopicNames;
-import io.weightpub.sink.SerializerTypeInfo;
+import io.weightpub.events.SerializerTypeInfo;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;

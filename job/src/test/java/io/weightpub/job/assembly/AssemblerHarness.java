@@ -9,7 +9,7 @@ import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.java.tuple.Tuple3;

@@ -13,7 +13,7 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;

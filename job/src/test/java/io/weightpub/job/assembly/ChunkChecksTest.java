@@ -6,7 +6,7 @@ import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;

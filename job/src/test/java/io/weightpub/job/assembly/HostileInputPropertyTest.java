@@ -16,7 +16,7 @@ import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;

@@ -10,7 +10,7 @@ import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;

@@ -13,7 +13,7 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.typeinfo.Types;

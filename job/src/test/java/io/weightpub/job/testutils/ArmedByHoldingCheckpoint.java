@@ -1,6 +1,6 @@
 package io.weightpub.job.testutils;
 
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;

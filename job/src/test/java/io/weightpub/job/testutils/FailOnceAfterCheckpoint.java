@@ -1,6 +1,6 @@
 package io.weightpub.job.testutils;
 
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 /**
  * Passes events through, and fails the task once: at the first chunk of {@code publishId} that

@@ -2,12 +2,12 @@ package io.weightpub.job.testutils;
 
 import io.weightpub.job.JobOptions;
 import io.weightpub.job.WeightPublishingJob;
-import io.weightpub.sink.ActiveVersion;
+import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.sink.StoreBackend;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.WeightSink;
-import io.weightpub.sink.WeightStore;
+import io.weightpub.store.WeightStore;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;

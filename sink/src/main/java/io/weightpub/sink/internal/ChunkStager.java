@@ -1,8 +1,8 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.schemas.VersionState;
-import io.weightpub.sink.WeightEvent;
-import io.weightpub.sink.WeightStore;
+import io.weightpub.events.WeightEvent;
+import io.weightpub.store.WeightStore;
 import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 
 /**

@@ -1,6 +1,6 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 
 import java.util.function.LongSupplier;

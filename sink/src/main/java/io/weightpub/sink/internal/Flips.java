@@ -1,8 +1,8 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.schemas.VersionState;
-import io.weightpub.sink.CommitOutcome;
-import io.weightpub.sink.VersionInfo;
+import io.weightpub.store.CommitOutcome;
+import io.weightpub.store.VersionInfo;
 
 import java.util.Optional;
 

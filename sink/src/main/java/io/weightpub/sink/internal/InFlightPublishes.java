@@ -1,8 +1,8 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.sink.ModelStatus;
-import io.weightpub.sink.VersionInfo;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.store.ModelStatus;
+import io.weightpub.store.VersionInfo;
+import io.weightpub.events.WeightEvent;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -52,7 +52,7 @@ public final class KafkaChunkReader {
 
     /** Receives each chunk of the publish; the chunk holder is reused, its payload valid during the call. */
     @FunctionalInterface
-    interface ChunkHandler {
+    public interface ChunkHandler {
         void chunk(ChunkView chunk, int partition, long offset) throws ReplayException;
     }
 
@@ -60,8 +60,8 @@ public final class KafkaChunkReader {
      * What a replay read: records scanned, chunks of the publish handed over, their payload bytes, the
      * time taken, and the copies of chunks skipped (later copies, and copies whose CRC32C did not match).
      */
-    record Stats(long records, long chunks, long payloadBytes, long nanos, long skippedCopies) {
-        double megabytesPerSecond() {
+    public record Stats(long records, long chunks, long payloadBytes, long nanos, long skippedCopies) {
+        public double megabytesPerSecond() {
             return nanos == 0 ? 0 : payloadBytes / 1e6 / (nanos / 1e9);
         }
     }
@@ -71,7 +71,7 @@ public final class KafkaChunkReader {
      *
      * @throws ReplayException naming every range (topic, partition, offsets) that is not
      */
-    Replay open(String modelId, String publishId, long versionBytes, List<KafkaOffsetRange> ranges)
+    public Replay open(String modelId, String publishId, long versionBytes, List<KafkaOffsetRange> ranges)
             throws ReplayException {
         String what = "publish " + publishId + " of model " + modelId;
         if (ranges.isEmpty()) {
@@ -129,7 +129,7 @@ public final class KafkaChunkReader {
     }
 
     /** An open replay: its consumer is positioned at the first offset of every partition. */
-    final class Replay implements AutoCloseable {
+    public final class Replay implements AutoCloseable {
         private final KafkaConsumer<byte[], byte[]> consumer;
         private final String modelId;
         private final String publishId;
@@ -154,7 +154,7 @@ public final class KafkaChunkReader {
          * @throws ReplayException when a chunk has no copy with a matching CRC32C (naming the first bad
          *     copy), or a chunk does not fit the version
          */
-        Stats readInto(ChunkHandler handler) throws ReplayException {
+        public Stats readInto(ChunkHandler handler) throws ReplayException {
             long start = System.nanoTime();
             CRC32C crc = new CRC32C();
             Set<TopicPartition> open = new HashSet<>(spans.keySet());

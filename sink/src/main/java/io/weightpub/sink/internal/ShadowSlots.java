@@ -1,10 +1,10 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.schemas.VersionState;
-import io.weightpub.sink.SlotAllocationException;
-import io.weightpub.sink.SlotsExhaustedException;
-import io.weightpub.sink.StagedPublish;
-import io.weightpub.sink.WeightStore;
+import io.weightpub.store.SlotAllocationException;
+import io.weightpub.store.SlotsExhaustedException;
+import io.weightpub.store.StagedPublish;
+import io.weightpub.store.WeightStore;
 import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 
 import java.util.Optional;

@@ -1,7 +1,7 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.sink.ActiveVersion;
-import io.weightpub.sink.WeightStore;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.WeightStore;
 
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MeterView;

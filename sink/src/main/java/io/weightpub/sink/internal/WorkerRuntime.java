@@ -2,7 +2,7 @@ package io.weightpub.sink.internal;
 
 import io.weightpub.sink.ReferenceWorker;
 import io.weightpub.sink.WeightSink;
-import io.weightpub.sink.WeightStore;
+import io.weightpub.store.WeightStore;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,6 +1,6 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.events.WeightEvent;
 
 import java.util.Arrays;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.sink.WeightEvent;
-import io.weightpub.sink.WeightEventSerializer;
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventSerializer;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;

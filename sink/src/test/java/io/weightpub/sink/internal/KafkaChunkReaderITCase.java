@@ -1,8 +1,9 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.testutils.KafkaVersions;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.WeightChunk;
-import io.weightpub.sink.TestVersion;
+import io.weightpub.testutils.TestVersion;
 import io.weightpub.testutils.KafkaClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.junit.jupiter.api.Test;

@@ -1,16 +1,17 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.testutils.KafkaVersions;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.sink.ActiveVersion;
+import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.CommitMode;
-import io.weightpub.sink.StoreBackend;
-import io.weightpub.sink.TestVersion;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.testutils.TestVersion;
+import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.WeightSink;
-import io.weightpub.sink.WeightStore;
-import io.weightpub.sink.WeightStoreConfig;
+import io.weightpub.store.WeightStore;
+import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.testutils.KafkaClusterExtension;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.kafka.clients.admin.Admin;

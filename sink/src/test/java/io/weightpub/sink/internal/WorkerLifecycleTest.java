@@ -1,11 +1,11 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.sink.CommitMode;
-import io.weightpub.sink.StoreBackend;
-import io.weightpub.sink.TestVersion;
-import io.weightpub.sink.VersionInfo;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.testutils.TestVersion;
+import io.weightpub.store.VersionInfo;
 import io.weightpub.sink.WeightSink;
-import io.weightpub.sink.WeightStore;
+import io.weightpub.store.WeightStore;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

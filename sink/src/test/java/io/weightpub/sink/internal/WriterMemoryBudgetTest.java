@@ -2,12 +2,12 @@ package io.weightpub.sink.internal;
 
 import io.weightpub.sink.CommitMode;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.sink.StoreBackend;
-import io.weightpub.sink.TestVersion;
-import io.weightpub.sink.VersionInfo;
-import io.weightpub.sink.WeightEvent;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.testutils.TestVersion;
+import io.weightpub.store.VersionInfo;
+import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.WeightSink;
-import io.weightpub.sink.WeightStore;
+import io.weightpub.store.WeightStore;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;

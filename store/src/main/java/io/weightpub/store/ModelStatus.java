@@ -1,0 +1,17 @@
+package io.weightpub.store;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/** A snapshot of one model in a weight store: its active version, staged publishes and last error. */
+public record ModelStatus(String modelId, Optional<VersionInfo> active, List<StagedPublish> staged,
+        Optional<String> lastError) {
+
+    public ModelStatus {
+        Objects.requireNonNull(modelId, "modelId");
+        Objects.requireNonNull(active, "active");
+        staged = List.copyOf(staged);
+        Objects.requireNonNull(lastError, "lastError");
+    }
+}

@@ -1,0 +1,14 @@
+package io.weightpub.store;
+
+import java.util.Objects;
+
+/** Identity of a committed version of a model. */
+public record VersionInfo(
+        String modelId, String publishId, long version, long contentVersion, long step, long sizeBytes,
+        long activatedAtMillis) {
+
+    public VersionInfo {
+        Objects.requireNonNull(modelId, "modelId");
+        Objects.requireNonNull(publishId, "publishId");
+    }
+}
