@@ -1,11 +1,11 @@
 package io.weightpub.bench;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.WeightPublishingJob;
 import io.weightpub.job.assembly.ChunkChecker;
 import io.weightpub.job.assembly.OutboundRecord;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
-import io.weightpub.sink.WeightEvent;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.functions.MapFunction;
