@@ -10,11 +10,16 @@
 #   scripts/gpu-tests.sh bench [DIR] [OUT] [versionMiB rounds flips readers]
 #                                               on the GPU host: staging throughput vs raw pinned bandwidth and
 #                                               flip latency; CSV + Markdown into OUT (default DIR/bench)
+#   scripts/gpu-tests.sh verify-bench [DIR] [OUT] [sizesGiB=2,8,32] [rounds=3]
+#                                               on the GPU host: device tree digest GB/s vs copy back + CPU
+#                                               SHA-256 vs device-to-device copy, and CPU tree digest with 1
+#                                               and 2 threads; summary.csv rows in OUT/verify.csv (default
+#                                               DIR/verify-bench) and OUT/verify.md
 set -euo pipefail
 
 # The console launcher must match the JUnit Jupiter version the tests are compiled against (root pom: 5.14.1).
 JUNIT_PLATFORM_VERSION=1.14.1
-CUDA_TESTS=(io.weightpub.store.cuda.CudaWeightStoreTest)
+CUDA_TESTS=(io.weightpub.store.cuda.CudaWeightStoreTest io.weightpub.store.cuda.CudaTreeDigestVerificationTest)
 
 cmd=${1:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,8 +80,15 @@ case "$cmd" in
     shift $(( $# < 3 ? $# : 3 ))
     java -Xmx8g -cp "$(classpath)" io.weightpub.bench.CudaStagingBenchmark "$out" "$@"
     ;;
+  verify-bench)
+    [ -d "$dir/lib" ] || { echo "$dir has no lib/: run 'scripts/gpu-tests.sh prepare' first" >&2; exit 1; }
+    out=${3:-$dir/verify-bench}
+    shift $(( $# < 3 ? $# : 3 ))
+    # 32 GiB twice on the device (the d2d copy's target); the host holds only pinned 4 MiB pieces and 256 MiB.
+    java -Xmx4g -cp "$(classpath)" io.weightpub.store.cuda.VerifyBenchmark "$out" "$@"
+    ;;
   *)
-    sed -n '2,14p' "$0" >&2
+    sed -n '2,19p' "$0" >&2
     exit 2
     ;;
 esac

@@ -1,10 +1,9 @@
-"""A version's records: chunk records bucket by bucket (payload, CRC32C, SHA-256) and the manifest."""
+"""A version's records: chunk records bucket by bucket (payload, CRC32C, tree digest) and the manifest."""
 
 import collections
 import concurrent.futures
-import hashlib
-
 from . import crc32c as _crc
+from . import digest as _digest
 from . import layout as _layout
 from . import tensors as _tensors
 from . import wire
@@ -32,7 +31,8 @@ def build_manifest(model_id, layout, step, publish_id, digests, created_at_ms, s
     manifest = {"model_id": model_id, "step": step, "publish_id": publish_id,
                 "schema_version": SCHEMA_VERSION, "total_bytes": layout.total_bytes,
                 "chunk_size": layout.chunk_size, "buckets": buckets,
-                "created_at_ms": created_at_ms, "signature": None, "key_id": None}
+                "created_at_ms": created_at_ms, "signature": None, "key_id": None,
+                "digest_kind": _digest.DIGEST_KIND, "leaf_size": _digest.LEAF_SIZE}
     if signing_key is not None:
         signing_key.sign(manifest)
     return manifest
@@ -55,7 +55,7 @@ def encode_version(named_tensors, model_id, step, publish_id, bucket_size=_layou
 
 class ChunkEncoder:
     """Yields (bucket, chunk, record bytes, payload size) for the given buckets, in order, and
-    stores each bucket's raw SHA-256 in ``digests`` once its last chunk is encoded."""
+    stores each bucket's raw tree digest in ``digests`` once its last chunk is encoded."""
 
     def __init__(self, model_id, step, publish_id, layout, tensors, buckets, digests):
         self.fields = {"model_id": model_id, "step": step, "publish_id": publish_id,
@@ -81,14 +81,14 @@ class ChunkEncoder:
                 source = _BucketView(view)
             else:
                 source = _SlotSource(b, self.tensors)
-            sha = hashlib.sha256()
+            sha = _digest.TreeHasher()
             pending = collections.deque()
             for c in range(b.chunk_count):
                 offset = c * layout.chunk_size
                 length = min(layout.chunk_size, b.size - offset)
                 parts = source.parts(offset, length)
                 payload = parts[0] if len(parts) == 1 else b"".join(parts)
-                # SHA-256 runs on a helper thread (hashlib releases the GIL), in chunk order, while
+                # The digest runs on a helper thread (hashlib releases the GIL), in chunk order, while
                 # this thread computes the CRC and hands the record to librdkafka.
                 pending.append(self._hasher.submit(sha.update, payload))
                 while len(pending) > 4:

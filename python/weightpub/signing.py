@@ -27,7 +27,8 @@ _BUCKET = [("index", "int"), ("offset", "long"), ("size_bytes", "long"), ("chunk
            ("sha256", "bytes"), ("tensors", [_TENSOR])]
 _MANIFEST = [("model_id", "string"), ("step", "long"), ("publish_id", "string"), ("schema_version", "int"),
              ("total_bytes", "long"), ("chunk_size", "int"), ("buckets", [_BUCKET]),
-             ("created_at_ms", "long"), ("signature", "bytes"), ("key_id", "string")]
+             ("created_at_ms", "long"), ("signature", "bytes"), ("key_id", "string"),
+             ("digest_kind", "string"), ("leaf_size", "int")]  # an enum symbol is encoded as its name
 
 
 def _val(t, v):

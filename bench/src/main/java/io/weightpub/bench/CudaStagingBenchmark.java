@@ -1,16 +1,16 @@
 package io.weightpub.bench;
 
-import io.weightpub.store.cuda.CudaDevice;
-import io.weightpub.store.cuda.CudaWeightStore;
-import io.weightpub.store.cuda.DevicePointer;
-import io.weightpub.store.cuda.PinnedBuffer;
 import io.weightpub.store.ActiveVersion;
 import io.weightpub.store.CommitOutcome;
-import io.weightpub.store.cuda.CudaAvailability;
 import io.weightpub.store.StoreBackend;
-import io.weightpub.testutils.TestVersion;
 import io.weightpub.store.VerifyResult;
+import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
+import io.weightpub.store.cuda.CudaAvailability;
+import io.weightpub.store.cuda.CudaDevice;
+import io.weightpub.store.cuda.DevicePointer;
+import io.weightpub.store.cuda.PinnedBuffer;
+import io.weightpub.testutils.TestVersion;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
@@ -121,7 +121,7 @@ public final class CudaStagingBenchmark {
         }
         WeightStoreConfig config = WeightStoreConfig.builder().backend(StoreBackend.CUDA).stagingBuffers(8)
                 .stagingBufferBytes(16 * MIB).copyThreads(copyThreads).build();
-        CudaWeightStore store = CudaWeightStore.open(config, 0);
+        WeightStore store = WeightStore.open(config, 0);
         try {
             double best = 0;
             for (int r = 0; r <= rounds; r++) {
@@ -151,7 +151,7 @@ public final class CudaStagingBenchmark {
         String model = "flip";
         int buckets = 4;
         int bucketBytes = MIB;
-        CudaWeightStore store = CudaWeightStore.open(
+        WeightStore store = WeightStore.open(
                 WeightStoreConfig.builder().backend(StoreBackend.CUDA).slotsPerModel(2).build(), 0);
         long[] nanos = new long[flips];
         AtomicBoolean done = new AtomicBoolean();
@@ -208,7 +208,7 @@ public final class CudaStagingBenchmark {
         return nanos;
     }
 
-    private static void stageAndCommit(CudaWeightStore store, TestVersion version) throws Exception {
+    private static void stageAndCommit(WeightStore store, TestVersion version) throws Exception {
         stageInto(store, version, MIB);
         VerifyResult result = store.verify(version.modelId(), version.publishId(), version.manifest());
         if (!result.ok()) {
@@ -218,7 +218,7 @@ public final class CudaStagingBenchmark {
     }
 
     /** Stages every chunk of {@code version} into {@code store}, each at its offset, as the sink writer does. */
-    private static void stageInto(CudaWeightStore store, TestVersion version, int chunkBytes) throws Exception {
+    private static void stageInto(WeightStore store, TestVersion version, int chunkBytes) throws Exception {
         store.stage(version.modelId(), version.publishId(), version.step(), version.size());
         for (int i = 0; i < version.chunkCount(chunkBytes); i++) {
             byte[] payload = version.chunk(i, chunkBytes).payload();

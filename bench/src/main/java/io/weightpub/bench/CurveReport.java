@@ -81,19 +81,19 @@ final class CurveReport {
     }
 
     /** The best point per size: its ratio and throughput as targets. */
-    static List<Report.Target> targets(Results r, String bench) {
-        List<Report.Target> list = new ArrayList<>();
+    static List<Targets.Target> targets(Results r, String bench) {
+        List<Targets.Target> list = new ArrayList<>();
         boolean gpu = !bench.equals("e2e");
         String where = gpu ? "end to end, GPU host" : "end to end, host stores";
         for (Map.Entry<String, String> best : bestPerSize(r, bench).entrySet()) {
             String c = best.getValue();
             double ratio = r.median(bench, c, "ratio_job_parallel_consumer");
             double job = r.median(bench, c, "job_gbps");
-            list.add(new Report.Target(where + " " + c + " (best parallelism)",
+            list.add(new Targets.Target(where + " " + c + " (best parallelism)",
                     "N ConsumerPerformance " + Table.num(r.median(bench, c, "parallel_consumer_gbps")) + " GB/s",
                     "job " + Table.num(job) + " GB/s", Table.ratio(ratio),
                     gpu ? "≥ 1.0× and ≥ 4.5 GB/s" : "≥ 1.0×",
-                    Report.met(ratio >= RATIO_TARGET && (!gpu || job >= GPU_GBPS_TARGET))));
+                    Targets.met(ratio >= RATIO_TARGET && (!gpu || job >= GPU_GBPS_TARGET))));
         }
         return list;
     }

@@ -4,9 +4,9 @@ import io.weightpub.job.JobOptions;
 import io.weightpub.job.WeightPublishingJob;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.sink.SinkOptions;
+import io.weightpub.sink.WeightSink;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.VersionInfo;
-import io.weightpub.sink.WeightSink;
 import io.weightpub.store.WeightStore;
 
 import org.apache.flink.api.common.JobID;

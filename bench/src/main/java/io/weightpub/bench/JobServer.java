@@ -2,9 +2,9 @@ package io.weightpub.bench;
 
 import io.weightpub.job.JobOptions;
 import io.weightpub.job.WeightPublishingJob;
+import io.weightpub.sink.WeightSink;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.VersionInfo;
-import io.weightpub.sink.WeightSink;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;

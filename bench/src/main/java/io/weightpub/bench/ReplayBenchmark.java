@@ -1,18 +1,17 @@
 package io.weightpub.bench;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.sink.CommitMode;
+import io.weightpub.sink.WeightSink;
 import io.weightpub.sink.internal.KafkaChunkReader;
 import io.weightpub.sink.internal.WeightSinkWriter;
-import io.weightpub.store.host.HostWeightStore;
-import io.weightpub.testutils.KafkaVersions;
-import io.weightpub.sink.CommitMode;
 import io.weightpub.store.StoreBackend;
-import io.weightpub.testutils.TestVersion;
 import io.weightpub.store.VerifyResult;
-import io.weightpub.events.WeightEvent;
-import io.weightpub.sink.WeightSink;
 import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.testutils.EmbeddedKafka;
+import io.weightpub.testutils.KafkaVersions;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -150,7 +149,7 @@ public final class ReplayBenchmark {
     /** Re-reads the version into a staged slot; returns {read nanos, verify nanos}. */
     private static long[] replay(KafkaChunkReader reader, KafkaVersions.Published published, TestVersion version)
             throws Exception {
-        try (WeightStore store = new HostWeightStore(WeightStoreConfig.builder().backend(StoreBackend.HOST).build())) {
+        try (WeightStore store = WeightStore.open(WeightStoreConfig.builder().backend(StoreBackend.HOST).build(), 0)) {
             long start = System.nanoTime();
             try (KafkaChunkReader.Replay replay = reader.open(MODEL, version.publishId(), version.size(),
                     published.ranges())) {
@@ -180,7 +179,7 @@ public final class ReplayBenchmark {
                     bucketBytes / 4, UnaryOperator.identity(), false);
             KafkaVersions.Published b = versions.publish(TestVersion.of(MODEL, 2, 16, bucketBytes), bucketBytes,
                     bucketBytes / 4, UnaryOperator.identity(), false);
-            WeightSinkWriter writer = new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of(),
+            WeightSinkWriter writer = new WeightSinkWriter(sink.workerSettings(), 0, OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
             for (KafkaVersions.Published p : List.of(a, b)) {
                 p.chunks().forEach(chunk -> writer.write(chunk, null));

@@ -1,5 +1,7 @@
 package io.weightpub.bench;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventSerializer;
 import io.weightpub.job.assembly.ChunkChecker;
 import io.weightpub.job.assembly.ChunkReceipt;
 import io.weightpub.job.assembly.OutboundRecord;
@@ -15,8 +17,6 @@ import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.store.SlotsExhaustedException;
 import io.weightpub.store.StoreBackend;
-import io.weightpub.events.WeightEvent;
-import io.weightpub.events.WeightEventSerializer;
 import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
 

@@ -1,5 +1,7 @@
 package io.weightpub.bench;
 
+import io.weightpub.ops.TopicSettings;
+import io.weightpub.ops.TopicSpec;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
@@ -10,79 +12,42 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 
 /**
  * The topics of a weightpub deployment, created the way {@code scripts/cluster/create-topics.sh}
- * creates them: from {@code topics.properties} (bundled into this jar from scripts/cluster), so the
- * benchmark's chunks topic has the production partition count and limits.
+ * creates them: from the ops module's {@link TopicSettings} (its bundled copy of
+ * {@code topics.properties}, the one parser of that file), so the benchmark's chunks topic has the
+ * production partition count and limits. Replicated once: benchmarks run one broker.
  */
 public final class Topics {
 
-    /** One role's topic settings. */
-    public record Spec(String role, int partitions, Map<String, String> config) {}
+    private final TopicSettings settings;
 
-    private final List<Spec> specs;
-
-    Topics(List<Spec> specs) {
-        this.specs = List.copyOf(specs);
+    Topics(TopicSettings settings) {
+        this.settings = settings;
     }
 
     /** The bundled {@code topics.properties}. */
     public static Topics bundled() {
-        try (InputStream in = Topics.class.getResourceAsStream("topics.properties")) {
-            if (in == null) {
-                throw new IllegalStateException("topics.properties is not bundled with the bench module");
-            }
-            return parse(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read the bundled topics.properties", e);
-        }
-    }
-
-    static Topics parse(String text) throws IOException {
-        Properties p = new Properties();
-        p.load(new StringReader(text));
-        String roles = p.getProperty("roles");
-        if (roles == null) {
-            throw new IOException("topics.properties has no 'roles'");
-        }
-        List<Spec> specs = new ArrayList<>();
-        for (String role : roles.split(",")) {
-            String r = role.trim();
-            int partitions = Integer.parseInt(p.getProperty(r + ".partitions", "1").trim());
-            Map<String, String> config = new LinkedHashMap<>();
-            String prefix = r + ".config.";
-            p.stringPropertyNames().stream().filter(k -> k.startsWith(prefix)).sorted()
-                    .forEach(k -> config.put(k.substring(prefix.length()), p.getProperty(k).trim()));
-            specs.add(new Spec(r, partitions, config));
-        }
-        return new Topics(specs);
+        return new Topics(TopicSettings.bundled());
     }
 
     /** The same topics with {@code role} given {@code partitions} partitions. */
     public Topics withPartitions(String role, int partitions) {
-        spec(role);
-        return new Topics(specs.stream().map(s -> s.role().equals(role) ? new Spec(role, partitions, s.config()) : s)
-                .toList());
+        return new Topics(settings.withPartitions(role, partitions));
     }
 
-    public List<Spec> specs() {
-        return specs;
+    public List<TopicSpec> specs() {
+        return settings.specs();
     }
 
-    public Spec spec(String role) {
-        return specs.stream().filter(s -> s.role().equals(role)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("no topic role " + role));
+    public TopicSpec spec(String role) {
+        return settings.spec(role);
     }
 
     static Admin admin(String bootstrap) {
@@ -94,16 +59,16 @@ public final class Topics {
     /** Creates {@code <prefix>.<role>} for every role (existing topics are left alone). */
     public void create(String bootstrap, String prefix) {
         List<NewTopic> topics = new ArrayList<>();
-        for (Spec s : specs) {
-            topics.add(new NewTopic(prefix + "." + s.role(), s.partitions(), (short) 1).configs(s.config()));
+        for (TopicSpec s : specs()) {
+            topics.add(new NewTopic(s.topic(prefix), s.partitions(), (short) 1).configs(s.configs()));
         }
         createEach(bootstrap, topics);
     }
 
     /** Creates one topic with a role's settings under another name. */
     public void createAs(String bootstrap, String role, String name) {
-        Spec s = spec(role);
-        createEach(bootstrap, List.of(new NewTopic(name, s.partitions(), (short) 1).configs(s.config())));
+        TopicSpec s = spec(role);
+        createEach(bootstrap, List.of(new NewTopic(name, s.partitions(), (short) 1).configs(s.configs())));
     }
 
     private static void createEach(String bootstrap, List<NewTopic> topics) {
@@ -142,7 +107,7 @@ public final class Topics {
     }
 
     public List<String> names(String prefix) {
-        return specs.stream().map(s -> prefix + "." + s.role()).toList();
+        return specs().stream().map(s -> s.topic(prefix)).toList();
     }
 
     /** Records in a topic (sum over partitions of end minus start offsets). */

@@ -4,9 +4,9 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.sink.WeightSink;
 import io.weightpub.store.ModelStatus;
 import io.weightpub.store.VersionInfo;
-import io.weightpub.sink.WeightSink;
 import io.weightpub.store.WeightStore;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;

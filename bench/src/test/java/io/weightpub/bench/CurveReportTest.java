@@ -34,7 +34,7 @@ class CurveReportTest {
         Results r = results();
         assertThat(CurveReport.isCurve(r, "e2e")).isTrue();
         assertThat(CurveReport.bestPerSize(r, "e2e")).containsEntry("1GiB", "1GiB/1w/p4");
-        List<Report.Target> targets = CurveReport.targets(r, "e2e");
+        List<Targets.Target> targets = CurveReport.targets(r, "e2e");
         assertThat(targets).singleElement().satisfies(t -> {
             assertThat(t.ratio()).isEqualTo(Table.ratio(0.50));
             assertThat(t.met()).contains("no");
@@ -44,7 +44,7 @@ class CurveReportTest {
 
     @Test
     void theCostModelsWorkerCountsReadCurveCasesAndIgnoreCasesWithoutWorkers() {
-        assertThat(Report.workerCounts(results())).containsExactly(1, 2);
+        assertThat(ReportMarkdown.workerCounts(results())).containsExactly(1, 2);
     }
 
     @Test

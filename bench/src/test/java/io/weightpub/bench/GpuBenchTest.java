@@ -36,7 +36,7 @@ class GpuBenchTest {
                 new Measurement("gpu", "flip", -1, "flip_p50", 20, "us"),
                 new Measurement("gpu", "flip", -1, "flip_p99", 1500, "us"),
                 new Measurement("gpu", "flip", -1, "flip_max", 3000, "us")), java.util.Map.of());
-        List<Report.Target> targets = Report.targets(r);
+        List<Targets.Target> targets = Targets.targets(r);
         assertThat(targets).filteredOn(t -> t.benchmark().startsWith("GPU staging")).singleElement()
                 .satisfies(t -> {
                     assertThat(t.benchmark()).contains("8 copy threads");

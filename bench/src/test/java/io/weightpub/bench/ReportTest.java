@@ -67,8 +67,8 @@ class ReportTest {
     @Test
     void targetsAreJudgedOnMediansOfPerRunRatios(@TempDir Path dir) throws Exception {
         sampleResults(dir);
-        List<Report.Target> targets = Report.targets(Results.read(dir));
-        Report.Target oneWorker = targets.stream().filter(t -> t.benchmark().endsWith("1GiB/1w")).findFirst()
+        List<Targets.Target> targets = Targets.targets(Results.read(dir));
+        Targets.Target oneWorker = targets.stream().filter(t -> t.benchmark().endsWith("1GiB/1w")).findFirst()
                 .orElseThrow();
         // per-run ratios 0.90, 0.929, 0.854 -> median 0.90
         assertThat(oneWorker.ratio()).isEqualTo("0.90×");

@@ -12,11 +12,11 @@ import io.weightpub.publisher.SyntheticCheckpoint;
 import io.weightpub.publisher.WeightPublisher;
 import io.weightpub.publisher.cli.ProgressBar;
 import io.weightpub.schemas.TopicNames;
-import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.CommitMode;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.store.StoreBackend;
 import io.weightpub.sink.WeightSink;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStore;
 import io.weightpub.testutils.EmbeddedKafka;
 

@@ -1,5 +1,6 @@
 package io.weightpub.events;
 
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -10,6 +11,7 @@ import java.util.Objects;
  * Type information bound to one hand-written serializer, so Flink never falls back to Kryo for
  * the project's records between operators.
  */
+@PublicEvolving
 public class SerializerTypeInfo<T> extends TypeInformation<T> {
 
     private static final long serialVersionUID = 1L;

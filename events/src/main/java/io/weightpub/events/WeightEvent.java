@@ -1,5 +1,7 @@
 package io.weightpub.events;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -12,6 +14,7 @@ import java.util.Objects;
  * (within one checkpoint: every chunk a commit counts reaches the sink before the barrier after the
  * commit).
  */
+@PublicEvolving
 public final class WeightEvent {
 
     /** The kind of event. */

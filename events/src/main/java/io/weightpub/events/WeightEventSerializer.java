@@ -1,5 +1,6 @@
 package io.weightpub.events;
 
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
@@ -9,6 +10,7 @@ import org.apache.flink.core.memory.DataOutputView;
 import java.io.IOException;
 
 /** Flink's wire format for {@link WeightEvent} between operators: fields in order, payload raw. */
+@PublicEvolving
 public final class WeightEventSerializer extends TypeSerializerSingleton<WeightEvent> {
 
     private static final long serialVersionUID = 1L;

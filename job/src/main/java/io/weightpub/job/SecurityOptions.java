@@ -3,6 +3,7 @@ package io.weightpub.job;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.schemas.signing.TrustedKeys;
 
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
@@ -16,6 +17,7 @@ import java.util.Optional;
  * records against (docs/security.md). Key files are read where the job is built (the client that
  * submits it) and shipped inside the job, so task managers need no copy of them.
  */
+@PublicEvolving
 public final class SecurityOptions {
 
     public static final ConfigOption<String> PUBLISHER_KEYS = ConfigOptions.key("security.publisher-keys")

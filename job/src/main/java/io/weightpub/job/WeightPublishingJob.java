@@ -1,5 +1,7 @@
 package io.weightpub.job;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.job.assembly.ChunkChecker;
 import io.weightpub.job.assembly.ChunkReceipt;
 import io.weightpub.job.assembly.OutboundRecord;
@@ -8,10 +10,9 @@ import io.weightpub.job.assembly.VersionCoordinator;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
 import io.weightpub.schemas.TopicNames;
-import io.weightpub.events.WeightEvent;
-import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.sink.WeightSink;
 
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple3;
@@ -40,6 +41,7 @@ import java.util.Properties;
  * every key of {@link JobOptions} and of the sink's options is accepted, and {@code kafka.}-prefixed
  * keys are passed to every Kafka client of the job.
  */
+@PublicEvolving
 public final class WeightPublishingJob {
 
     private WeightPublishingJob() {}

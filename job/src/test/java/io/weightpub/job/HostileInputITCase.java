@@ -1,13 +1,13 @@
 package io.weightpub.job;
 
 import io.weightpub.job.source.InputRecord;
-import io.weightpub.job.testutils.HostileRecords;
 import io.weightpub.job.testutils.HostileRecords.Expect;
 import io.weightpub.job.testutils.HostileRecords.Hostile;
 import io.weightpub.job.testutils.HostileRecords.Raw;
+import io.weightpub.job.testutils.HostileRecords;
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
@@ -71,7 +71,7 @@ class HostileInputITCase {
                 KafkaProducer<byte[], byte[]> producer = producer();
                 RunningJob job = RunningJob.start(
                         RunningJob.testConfiguration(KAFKA.bootstrapServers(), topics.prefix(), WORKERS))) {
-            TestVersion first = TestVersion.create(model, 100, 1, 20, 20_000, 64 * 1024, 8 * 1024);
+            RandomPublish first = RandomPublish.create(model, 100, 1, 20, 20_000, 64 * 1024, 8 * 1024);
             trainer.publish(first);
             job.awaitVersionOnAllWorkers(model, 1);
 
@@ -89,7 +89,7 @@ class HostileInputITCase {
                 }
             }
             // A step just after the hostile ones: within any sane bound on how far a step may jump.
-            TestVersion next = TestVersion.create(model, 1000 + hostile.size() + 1, 2, 20, 20_000, 64 * 1024,
+            RandomPublish next = RandomPublish.create(model, 1000 + hostile.size() + 1, 2, 20, 20_000, 64 * 1024,
                     8 * 1024);
             trainer.publish(next);
             job.awaitVersionOnAllWorkers(model, 2);

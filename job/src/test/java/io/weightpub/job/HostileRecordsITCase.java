@@ -2,7 +2,7 @@ package io.weightpub.job;
 
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
@@ -50,7 +50,7 @@ class HostileRecordsITCase {
         try (TrainerTopics trainer = new TrainerTopics(KAFKA.kafka(), topics);
                 RunningJob job = RunningJob.start(
                         RunningJob.testConfiguration(KAFKA.bootstrapServers(), topics.prefix(), WORKERS))) {
-            TestVersion good = TestVersion.create(MODEL, 10, 41, 30, 20_000, 64 * 1024, 8 * 1024);
+            RandomPublish good = RandomPublish.create(MODEL, 10, 41, 30, 20_000, 64 * 1024, 8 * 1024);
             byte[] validChunk = WireCodec.CHUNK.encode(good.chunks().get(0));
             byte[] huge = new byte[900 * 1024];
             new Random(1).nextBytes(huge);

@@ -2,7 +2,7 @@ package io.weightpub.job;
 
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.job.testutils.TrainerTopics.SendPlan;
 import io.weightpub.schemas.DeadLetter;
@@ -61,7 +61,7 @@ class ParallelDataPlaneITCase {
             TestInfo test) throws Exception {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(configuration(prefix))) {
-            TestVersion v1 = TestVersion.create("llama", 100, 1, 160, 20_000, BUCKET, CHUNK);
+            RandomPublish v1 = RandomPublish.create("llama", 100, 1, 160, 20_000, BUCKET, CHUNK);
             assertThat(v1.manifest().getBuckets()).hasSizeGreaterThan(2 * PARTITIONS);
 
             trainer.publish(v1);
@@ -90,8 +90,8 @@ class ParallelDataPlaneITCase {
             throws Exception {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(configuration(prefix))) {
-            TestVersion bad = TestVersion.create("mistral", 7, 5, 60, 20_000, BUCKET, CHUNK);
-            TestVersion good = TestVersion.create("mistral", 8, 6, 60, 20_000, BUCKET, CHUNK);
+            RandomPublish bad = RandomPublish.create("mistral", 7, 5, 60, 20_000, BUCKET, CHUNK);
+            RandomPublish good = RandomPublish.create("mistral", 8, 6, 60, 20_000, BUCKET, CHUNK);
             trainer.send(bad, SendPlan.inOrder().shuffled(3).replacingValue(2, 1, value -> {
                 byte[] flipped = value.clone();
                 flipped[flipped.length - 100] ^= 0x01;
@@ -123,8 +123,8 @@ class ParallelDataPlaneITCase {
             throws Exception {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(configuration(prefix))) {
-            TestVersion lying = TestVersion.create("qwen", 7, 7, 40, 20_000, BUCKET, CHUNK);
-            TestVersion good = TestVersion.create("qwen", 8, 8, 40, 20_000, BUCKET, CHUNK);
+            RandomPublish lying = RandomPublish.create("qwen", 7, 7, 40, 20_000, BUCKET, CHUNK);
+            RandomPublish good = RandomPublish.create("qwen", 8, 8, 40, 20_000, BUCKET, CHUNK);
             // A chunk of the first bucket claiming a larger version is consistent on its own: the buckets
             // after it could hold the rest. Only the coordinator, which has seen its publish, can refute it.
             WeightChunk liar = lying.chunks().get(1);
@@ -156,7 +156,7 @@ class ParallelDataPlaneITCase {
     void chunksArrivingAfterTheirPublishFailedDoNotReopenASlotOnAnyWorker(TestInfo test) throws Exception {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(configuration(prefix))) {
-            TestVersion doomed = TestVersion.create("phi", 7, 9, 40, 20_000, BUCKET, CHUNK);
+            RandomPublish doomed = RandomPublish.create("phi", 7, 9, 40, 20_000, BUCKET, CHUNK);
             int half = doomed.chunks().size() / 2;
             WeightChunk corrupt = doomed.chunks().get(1);
             trainer.send(doomed, SendPlan.inOrder().droppingFrom(half).withoutManifest()
@@ -182,7 +182,7 @@ class ParallelDataPlaneITCase {
                 return manifest && chunks.containsAll(lateChunks);
             });
             // The checkers sent those chunks to the workers before their receipts reached the coordinator.
-            TestVersion next = TestVersion.create("phi", 8, 10, 40, 20_000, BUCKET, CHUNK);
+            RandomPublish next = RandomPublish.create("phi", 8, 10, 40, 20_000, BUCKET, CHUNK);
             trainer.publish(next);
             job.awaitVersionOnAllWorkers("phi", 1);
 

@@ -1,17 +1,17 @@
 package io.weightpub.job;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.job.testutils.ArmedByHoldingCheckpoint;
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
-import io.weightpub.job.testutils.TestVersion;
-import io.weightpub.job.testutils.TrainerTopics;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.job.testutils.TrainerTopics.SendPlan;
+import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.events.WeightEvent;
-import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.sink.WeightSink;
 import io.weightpub.testutils.KafkaClusterExtension;
 
@@ -48,9 +48,9 @@ class RecoveryITCase {
         String prefix = "recovery-lost-store";
         // One worker chained with the whole job: the injected loss happens on the worker's own thread.
         Configuration conf = RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 1);
-        TestVersion v1 = TestVersion.create("llama", 1, 21, 40, 20_000, BUCKET, CHUNK);
-        TestVersion v2 = TestVersion.create("llama", 2, 22, 40, 20_000, BUCKET, CHUNK);
-        TestVersion trigger = TestVersion.create("critic", 1, 23, 4, 2_000, BUCKET, CHUNK);
+        RandomPublish v1 = RandomPublish.create("llama", 1, 21, 40, 20_000, BUCKET, CHUNK);
+        RandomPublish v2 = RandomPublish.create("llama", 2, 22, 40, 20_000, BUCKET, CHUNK);
+        RandomPublish trigger = RandomPublish.create("critic", 1, 23, 4, 2_000, BUCKET, CHUNK);
         LoseWorkerOnce loss = new LoseWorkerOnce(v2.publishId(), trigger.modelId(), conf.get(SinkOptions.NAME));
         try (TrainerTopics trainer = new TrainerTopics(KAFKA.kafka(), TopicNames.of(prefix));
                 RunningJob job = RunningJob.start(conf, events -> events.map(loss)

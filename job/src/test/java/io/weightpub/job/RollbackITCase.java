@@ -2,14 +2,14 @@ package io.weightpub.job;
 
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
-import io.weightpub.job.testutils.TestVersion;
-import io.weightpub.job.testutils.TrainerTopics;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.job.testutils.TrainerTopics.SendPlan;
+import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.SinkOptions;
+import io.weightpub.store.ActiveVersion;
 import io.weightpub.testutils.KafkaClusterExtension;
 
 import org.apache.flink.configuration.Configuration;
@@ -51,7 +51,7 @@ class RollbackITCase {
         String prefix = prefix(test);
         Configuration conf = conf(prefix, 2, 1);
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(conf)) {
-            TestVersion v1 = version("llama", 1);
+            RandomPublish v1 = version("llama", 1);
             publish(trainer, job, v1, 1);
             publish(trainer, job, version("llama", 2), 2);
             deleteChunks(trainer.topics());
@@ -69,7 +69,7 @@ class RollbackITCase {
     void rollbackToAVersionWhoseSlotWasReusedIsReplayedFromKafkaBitExact(TestInfo test) throws Exception {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(conf(prefix, 2, 0))) {
-            TestVersion v1 = version("qwen", 1);
+            RandomPublish v1 = version("qwen", 1);
             publish(trainer, job, v1, 1);
             publish(trainer, job, version("qwen", 2), 2);
             publish(trainer, job, version("qwen", 3), 3);
@@ -90,7 +90,7 @@ class RollbackITCase {
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(conf(prefix, 2, 0))) {
             publish(trainer, job, version("phi", 1), 1);
             publish(trainer, job, version("phi", 2), 2);
-            TestVersion v3 = version("phi", 3);
+            RandomPublish v3 = version("phi", 3);
             publish(trainer, job, v3, 3);
             deleteChunks(trainer.topics());
 
@@ -112,7 +112,7 @@ class RollbackITCase {
         String prefix = prefix(test);
         // Three slots: the first rollback may wait for its checkpoint in one shadow while the second stages.
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(conf(prefix, 3, 0))) {
-            TestVersion v2 = version("gemma", 2);
+            RandomPublish v2 = version("gemma", 2);
             publish(trainer, job, version("gemma", 1), 1);
             publish(trainer, job, v2, 2);
             publish(trainer, job, version("gemma", 3), 3);
@@ -133,10 +133,10 @@ class RollbackITCase {
     void rollbackWhileAPublishIsInFlightLetsThatPublishCompleteAsTheNextVersion(TestInfo test) throws Exception {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(conf(prefix, 3, 0))) {
-            TestVersion v1 = version("mistral", 1);
+            RandomPublish v1 = version("mistral", 1);
             publish(trainer, job, v1, 1);
             publish(trainer, job, version("mistral", 2), 2);
-            TestVersion v3 = version("mistral", 3);
+            RandomPublish v3 = version("mistral", 3);
             int half = v3.chunks().size() / 2;
             trainer.send(v3, SendPlan.inOrder().withoutManifest().droppingFrom(half));
             RunningJob.await("every worker stages the publish in flight", () -> {
@@ -165,18 +165,18 @@ class RollbackITCase {
         return conf;
     }
 
-    private static TestVersion version(String model, long step) {
-        return TestVersion.create(model, step, model.hashCode() + step, 30, 20_000, BUCKET, CHUNK);
+    private static RandomPublish version(String model, long step) {
+        return RandomPublish.create(model, step, model.hashCode() + step, 30, 20_000, BUCKET, CHUNK);
     }
 
-    private static void publish(TrainerTopics trainer, RunningJob job, TestVersion version, long expectedVersion)
+    private static void publish(TrainerTopics trainer, RunningJob job, RandomPublish version, long expectedVersion)
             throws InterruptedException {
         trainer.publish(version);
         job.awaitVersionOnAllWorkers(version.modelId(), expectedVersion);
     }
 
     private static void assertServes(RunningJob job, String model, long version, long contentVersion,
-            TestVersion content) {
+            RandomPublish content) {
         for (int worker = 0; worker < WORKERS; worker++) {
             try (ActiveVersion lease = job.lease(worker, model)) {
                 assertThat(lease.info().version()).as("worker %d", worker).isEqualTo(version);

@@ -2,9 +2,9 @@ package io.weightpub.job;
 
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
-import io.weightpub.job.testutils.TestVersion;
-import io.weightpub.job.testutils.TrainerTopics;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.job.testutils.TrainerTopics.SendPlan;
+import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.ControlAction;
 import io.weightpub.schemas.ControlRecord;
@@ -17,8 +17,8 @@ import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.schemas.signing.KeyFiles;
 import io.weightpub.schemas.signing.RecordSigner;
 import io.weightpub.schemas.signing.SigningKey;
-import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.SinkSecurityOptions;
+import io.weightpub.store.ActiveVersion;
 import io.weightpub.testutils.KafkaClusterExtension;
 
 import org.apache.flink.configuration.Configuration;
@@ -64,21 +64,21 @@ class SignedPublishingJobITCase {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(conf(prefix, keys))) {
             OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
-            TestVersion v1 = version("llama", 1);
+            RandomPublish v1 = version("llama", 1);
             trainer.send(v1, SendPlan.inOrder().withManifest(keys.trainer.sign(v1.manifest())));
             job.awaitVersionOnAllWorkers("llama", 1);
             assertServes(job, "llama", 1, v1);
 
-            TestVersion unsigned = version("llama", 2);
+            RandomPublish unsigned = version("llama", 2);
             trainer.publish(unsigned);
-            TestVersion unknownKey = version("llama", 3);
+            RandomPublish unknownKey = version("llama", 3);
             trainer.send(unknownKey, SendPlan.inOrder().withManifest(keys.stranger.sign(unknownKey.manifest())));
-            TestVersion altered = version("llama", 4);
+            RandomPublish altered = version("llama", 4);
             trainer.send(altered, SendPlan.inOrder().withManifest(alterBucketDigest(
                     keys.trainer.sign(altered.manifest()))));
             // v1's signed manifest again under a new publish id, with chunks under that id: its signature no
             // longer covers what it says.
-            TestVersion replayed = version("llama", 5);
+            RandomPublish replayed = version("llama", 5);
             VersionManifest oldManifest = VersionManifest.newBuilder(keys.trainer.sign(v1.manifest()))
                     .setPublishId(replayed.publishId()).build();
             trainer.send(replayed, SendPlan.inOrder().withManifest(oldManifest));
@@ -92,7 +92,7 @@ class SignedPublishingJobITCase {
                     + keys.trainer.keyId() + "'");
             assertThat(reason(rejected, replayed)).contains("bad signature");
             List<DeadLetter> letters = out.deadLetters();
-            for (TestVersion refused : List.of(unsigned, unknownKey, altered, replayed)) {
+            for (RandomPublish refused : List.of(unsigned, unknownKey, altered, replayed)) {
                 assertThat(letters).as("dead letter of publish %s", refused.publishId())
                         .anySatisfy(l -> {
                             assertThat(l.getPublishId()).isEqualTo(refused.publishId());
@@ -101,7 +101,7 @@ class SignedPublishingJobITCase {
                         });
             }
 
-            TestVersion v6 = version("llama", 6);
+            RandomPublish v6 = version("llama", 6);
             trainer.send(v6, SendPlan.inOrder().withManifest(keys.trainer.sign(v6.manifest())));
             job.awaitVersionOnAllWorkers("llama", 2);
             assertServes(job, "llama", 2, v6);
@@ -127,10 +127,10 @@ class SignedPublishingJobITCase {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(conf(prefix, keys))) {
             OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
-            TestVersion v1 = version("qwen", 1);
+            RandomPublish v1 = version("qwen", 1);
             trainer.send(v1, SendPlan.inOrder().withManifest(keys.trainer.sign(v1.manifest())));
             job.awaitVersionOnAllWorkers("qwen", 1);
-            TestVersion v2 = version("qwen", 2);
+            RandomPublish v2 = version("qwen", 2);
             trainer.send(v2, SendPlan.inOrder().withManifest(keys.trainer.sign(v2.manifest())));
             job.awaitVersionOnAllWorkers("qwen", 2);
 
@@ -212,13 +212,13 @@ class SignedPublishingJobITCase {
                         && s.getPublishId().equals(id) && s.getState() == VersionState.REJECTED)));
     }
 
-    private static String reason(List<WorkerStatus> statuses, TestVersion version) {
+    private static String reason(List<WorkerStatus> statuses, RandomPublish version) {
         return statuses.stream()
                 .filter(s -> s.getPublishId().equals(version.publishId()) && s.getState() == VersionState.REJECTED)
                 .findFirst().orElseThrow().getMessage();
     }
 
-    private static void assertServes(RunningJob job, String model, long version, TestVersion content)
+    private static void assertServes(RunningJob job, String model, long version, RandomPublish content)
             throws Exception {
         byte[] expected = MessageDigest.getInstance("SHA-256").digest(content.expectedBytes());
         for (int worker = 0; worker < WORKERS; worker++) {
@@ -231,8 +231,8 @@ class SignedPublishingJobITCase {
         }
     }
 
-    private static TestVersion version(String model, long step) {
-        return TestVersion.create(model, step, model.hashCode() + step, 30, 20_000, BUCKET, CHUNK);
+    private static RandomPublish version(String model, long step) {
+        return RandomPublish.create(model, step, model.hashCode() + step, 30, 20_000, BUCKET, CHUNK);
     }
 
     private static TrainerTopics trainer(String prefix) {

@@ -2,7 +2,7 @@ package io.weightpub.job;
 
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionState;
@@ -55,8 +55,8 @@ class SinkMemoryBudgetITCase {
         conf.set(SinkOptions.MEMORY_MAX_PER_MODEL, MemorySize.parse("256k"));
         try (TrainerTopics trainer = new TrainerTopics(KAFKA.kafka(), topics);
                 RunningJob job = RunningJob.start(conf)) {
-            TestVersion tooBig = TestVersion.create(MODEL, 10, 41, 60, 20_000, 64 * 1024, 8 * 1024);
-            TestVersion fits = TestVersion.create(MODEL, 11, 42, 6, 8_000, 64 * 1024, 8 * 1024);
+            RandomPublish tooBig = RandomPublish.create(MODEL, 10, 41, 60, 20_000, 64 * 1024, 8 * 1024);
+            RandomPublish fits = RandomPublish.create(MODEL, 11, 42, 6, 8_000, 64 * 1024, 8 * 1024);
             assertThat(tooBig.totalBytes()).isGreaterThan(128 * 1024);
             assertThat(fits.totalBytes()).isLessThan(128 * 1024);
 

@@ -1,18 +1,18 @@
 package io.weightpub.job;
 
+import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.job.testutils.FailOnceAfterCheckpoint;
 import io.weightpub.job.testutils.OutputTopics;
 import io.weightpub.job.testutils.RunningJob;
-import io.weightpub.job.testutils.TestVersion;
-import io.weightpub.job.testutils.TrainerTopics;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.job.testutils.TrainerTopics.SendPlan;
+import io.weightpub.job.testutils.TrainerTopics;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.store.ActiveVersion;
-import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.testutils.KafkaClusterExtension;
 
 import org.apache.flink.configuration.Configuration;
@@ -47,8 +47,8 @@ class WeightPublishingJobITCase {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix);
                 RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 3))) {
-            TestVersion v1 = TestVersion.create("llama", 100, 1, 40, 20_000, BUCKET, CHUNK);
-            TestVersion v2 = TestVersion.create("llama", 101, 2, 40, 20_000, BUCKET, CHUNK);
+            RandomPublish v1 = RandomPublish.create("llama", 100, 1, 40, 20_000, BUCKET, CHUNK);
+            RandomPublish v2 = RandomPublish.create("llama", 101, 2, 40, 20_000, BUCKET, CHUNK);
             trainer.publish(v1);
             job.awaitVersionOnAllWorkers("llama", 1);
             trainer.publish(v2);
@@ -74,8 +74,8 @@ class WeightPublishingJobITCase {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix);
                 RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 1))) {
-            TestVersion v1 = TestVersion.create("qwen", 5, 3, 60, 30_000, BUCKET, CHUNK);
-            TestVersion v2 = TestVersion.create("qwen", 6, 4, 60, 30_000, BUCKET, CHUNK);
+            RandomPublish v1 = RandomPublish.create("qwen", 5, 3, 60, 30_000, BUCKET, CHUNK);
+            RandomPublish v2 = RandomPublish.create("qwen", 6, 4, 60, 30_000, BUCKET, CHUNK);
             trainer.send(v1, SendPlan.inOrder().shuffled(11).duplicatingEveryChunk().manifestFirst());
             job.awaitVersionOnAllWorkers("qwen", 1);
             assertThat(job.activeBytes(0, "qwen")).isEqualTo(v1.expectedBytes());
@@ -91,8 +91,8 @@ class WeightPublishingJobITCase {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix);
                 RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 2))) {
-            TestVersion bad = TestVersion.create("mistral", 7, 5, 30, 20_000, BUCKET, CHUNK);
-            TestVersion good = TestVersion.create("mistral", 8, 6, 30, 20_000, BUCKET, CHUNK);
+            RandomPublish bad = RandomPublish.create("mistral", 7, 5, 30, 20_000, BUCKET, CHUNK);
+            RandomPublish good = RandomPublish.create("mistral", 8, 6, 30, 20_000, BUCKET, CHUNK);
             trainer.send(bad, SendPlan.inOrder().replacingValue(1, 3, value -> {
                 byte[] flipped = value.clone();
                 flipped[flipped.length - 100] ^= 0x01;
@@ -132,7 +132,7 @@ class WeightPublishingJobITCase {
         Configuration conf = RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 1);
         conf.set(JobOptions.PUBLISH_TIMEOUT, Duration.ofSeconds(2));
         try (TrainerTopics trainer = trainer(prefix); RunningJob job = RunningJob.start(conf)) {
-            TestVersion incomplete = TestVersion.create("phi", 1, 7, 20, 20_000, BUCKET, CHUNK);
+            RandomPublish incomplete = RandomPublish.create("phi", 1, 7, 20, 20_000, BUCKET, CHUNK);
             trainer.send(incomplete, SendPlan.inOrder().dropping(0, 2));
             OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
             RunningJob.await("the incomplete publish is aborted",
@@ -140,7 +140,7 @@ class WeightPublishingJobITCase {
 
             assertThat(job.activeVersion(0, "phi")).isEqualTo(-1);
             // The trainer restarts and republishes the same step: an aborted step is not stale.
-            TestVersion republished = TestVersion.create("phi", 1, 8, 20, 20_000, BUCKET, CHUNK);
+            RandomPublish republished = RandomPublish.create("phi", 1, 8, 20, 20_000, BUCKET, CHUNK);
             trainer.publish(republished);
             job.awaitVersionOnAllWorkers("phi", 1);
             assertThat(job.activeBytes(0, "phi")).isEqualTo(republished.expectedBytes());
@@ -154,16 +154,16 @@ class WeightPublishingJobITCase {
         String prefix = prefix(test);
         try (TrainerTopics trainer = trainer(prefix);
                 RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 2))) {
-            TestVersion a1 = TestVersion.create("actor", 10, 9, 30, 10_000, BUCKET, CHUNK);
-            TestVersion b1 = TestVersion.create("org/critic", 3, 10, 30, 10_000, BUCKET, CHUNK);
-            TestVersion a2 = TestVersion.create("actor", 11, 11, 30, 10_000, BUCKET, CHUNK);
+            RandomPublish a1 = RandomPublish.create("actor", 10, 9, 30, 10_000, BUCKET, CHUNK);
+            RandomPublish b1 = RandomPublish.create("org/critic", 3, 10, 30, 10_000, BUCKET, CHUNK);
+            RandomPublish a2 = RandomPublish.create("actor", 11, 11, 30, 10_000, BUCKET, CHUNK);
             trainer.send(a1, SendPlan.inOrder().shuffled(1));
             trainer.send(b1, SendPlan.inOrder().shuffled(2));
             trainer.send(a2, SendPlan.inOrder().shuffled(3));
             job.awaitVersionOnAllWorkers("actor", 2);
             job.awaitVersionOnAllWorkers("org/critic", 1);
 
-            TestVersion staleA = TestVersion.create("actor", 10, 12, 30, 10_000, BUCKET, CHUNK);
+            RandomPublish staleA = RandomPublish.create("actor", 10, 12, 30, 10_000, BUCKET, CHUNK);
             trainer.publish(staleA);
             OutputTopics out = new OutputTopics(KAFKA.kafka(), trainer.topics());
             RunningJob.await("the stale republish is rejected",
@@ -180,9 +180,9 @@ class WeightPublishingJobITCase {
     void failureMidVersionRestartsFromACheckpointAndEveryVersionIsAppliedExactlyOnce(TestInfo test)
             throws Exception {
         String prefix = prefix(test);
-        TestVersion v1 = TestVersion.create("gemma", 1, 13, 40, 20_000, BUCKET, CHUNK);
-        TestVersion v2 = TestVersion.create("gemma", 2, 14, 40, 20_000, BUCKET, CHUNK);
-        TestVersion v3 = TestVersion.create("gemma", 3, 15, 40, 20_000, BUCKET, CHUNK);
+        RandomPublish v1 = RandomPublish.create("gemma", 1, 13, 40, 20_000, BUCKET, CHUNK);
+        RandomPublish v2 = RandomPublish.create("gemma", 2, 14, 40, 20_000, BUCKET, CHUNK);
+        RandomPublish v3 = RandomPublish.create("gemma", 3, 15, 40, 20_000, BUCKET, CHUNK);
         FailOnceAfterCheckpoint injector = new FailOnceAfterCheckpoint(v2.publishId());
         try (TrainerTopics trainer = trainer(prefix);
                 RunningJob job = RunningJob.start(RunningJob.testConfiguration(KAFKA.bootstrapServers(), prefix, 2),

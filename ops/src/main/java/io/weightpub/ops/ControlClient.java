@@ -5,6 +5,7 @@ import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.signing.RecordSigner;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -21,6 +22,7 @@ import java.util.concurrent.TimeoutException;
  * With a signer every record is signed with the operator's key, as a job that requires operator
  * signatures demands.
  */
+@PublicEvolving
 public final class ControlClient implements AutoCloseable {
 
     private final KafkaConnection connection;

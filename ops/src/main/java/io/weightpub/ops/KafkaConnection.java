@@ -1,5 +1,6 @@
 package io.weightpub.ops;
 
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -27,6 +28,7 @@ import java.util.Properties;
  * admin, consumer and producer (TLS, SASL, ...) and how long one Kafka call may take. Immutable;
  * the clients it creates belong to the caller.
  */
+@PublicEvolving
 public final class KafkaConnection {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);

@@ -5,6 +5,7 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.schemas.signing.RecordSigner;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -26,6 +27,7 @@ import java.util.stream.Collectors;
  * version and the workers have committed it. Immutable; {@link #execute} may run more than once,
  * each time as a new request.
  */
+@PublicEvolving
 public final class Rollback {
 
     private final String modelId;

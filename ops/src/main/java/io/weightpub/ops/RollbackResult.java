@@ -1,6 +1,7 @@
 package io.weightpub.ops;
 
 import io.weightpub.schemas.WorkerStatus;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.List;
 import java.util.OptionalLong;
@@ -13,6 +14,7 @@ import java.util.OptionalLong;
  * @param workers    the COMMITTED/ACTIVE records of the workers it waited for, by worker; empty
  *                   when it did not wait for workers
  */
+@PublicEvolving
 public record RollbackResult(
         String modelId, long targetVersion, String requestId, OptionalLong newVersion, List<WorkerStatus> workers) {
 

@@ -1,8 +1,10 @@
 package io.weightpub.ops;
 
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /** A record a reader could not use (it does not decode, or its key is not what the topic promises), and why. */
+@PublicEvolving
 public record SkippedRecord(String topic, int partition, long offset, String reason) {
 
     static SkippedRecord of(ConsumerRecord<?, ?> record, String reason) {

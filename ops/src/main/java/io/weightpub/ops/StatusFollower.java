@@ -5,6 +5,7 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
@@ -19,6 +20,7 @@ import java.util.function.Function;
  * Follows {@code <prefix>.status} from where it ends when the follower is opened: open it before
  * sending a request, so that no answer can slip by. Not thread-safe.
  */
+@PublicEvolving
 public final class StatusFollower implements AutoCloseable {
 
     private static final Duration POLL = Duration.ofMillis(200);

@@ -6,6 +6,7 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.consumer.Consumer;
 
 import java.util.ArrayList;
@@ -19,6 +20,7 @@ import java.util.Optional;
  * record per worker gives its state; the records before it, as far as compaction has kept them
  * ({@code min.compaction.lag.ms}), give the active version and the last error.
  */
+@PublicEvolving
 public final class StatusReader {
 
     private final KafkaConnection connection;

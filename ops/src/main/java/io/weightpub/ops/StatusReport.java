@@ -1,10 +1,13 @@
 package io.weightpub.ops;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
 /** Every (model, worker) of the status topic, by model, then worker (the job, -1, first). */
+@PublicEvolving
 public final class StatusReport {
 
     private final String topic;

@@ -1,6 +1,7 @@
 package io.weightpub.ops;
 
 import io.weightpub.schemas.TopicNames;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -13,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /** Creates the topics of a deployment, as {@code scripts/cluster/create-topics.sh} does. */
+@PublicEvolving
 public final class TopicAdmin {
 
     /** One topic of a creation: made now, or already there (and then left as it is). */

@@ -3,6 +3,7 @@ package io.weightpub.ops;
 import io.weightpub.publisher.ByteSize;
 import io.weightpub.publisher.PublishEncoder;
 import io.weightpub.schemas.TopicNames;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
@@ -30,6 +31,7 @@ import java.util.concurrent.TimeoutException;
  * topic records as large as the file allows; {@code chunks} and {@code manifests} keep records long
  * enough for rollbacks. Immutable.
  */
+@PublicEvolving
 public final class TopicCheck {
 
     /**

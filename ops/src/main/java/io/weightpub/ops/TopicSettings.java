@@ -1,5 +1,7 @@
 package io.weightpub.ops;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -21,6 +23,7 @@ import java.util.Properties;
  * The build copies that file into the jar ({@link #bundled()}), so the scripts, the compose file
  * and these commands share one source of truth. Immutable.
  */
+@PublicEvolving
 public final class TopicSettings {
 
     /** Where the build puts the copy of {@code scripts/cluster/topics.properties}. */

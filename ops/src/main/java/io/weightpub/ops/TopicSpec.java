@@ -1,5 +1,7 @@
 package io.weightpub.ops;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
@@ -10,6 +12,7 @@ import java.util.TreeMap;
  * @param role    the role, e.g. {@code chunks}; the topic is {@code <prefix>.<role>}
  * @param configs Kafka topic settings ({@code cleanup.policy}, {@code retention.ms}, ...)
  */
+@PublicEvolving
 public record TopicSpec(String role, int partitions, short replicationFactor, Map<String, String> configs) {
 
     public TopicSpec {

@@ -1,21 +1,24 @@
 package io.weightpub.ops;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
 /** The version index as read from the versions topic: the latest entry per model and version. */
+@PublicEvolving
 public final class VersionIndex {
 
     private final String topic;
-    private final List<VersionInfo> versions;
+    private final List<IndexedVersion> versions;
     private final List<SkippedRecord> skipped;
 
-    VersionIndex(String topic, List<VersionInfo> versions, List<SkippedRecord> skipped) {
+    VersionIndex(String topic, List<IndexedVersion> versions, List<SkippedRecord> skipped) {
         this.topic = topic;
         this.versions = versions.stream()
-                .sorted(Comparator.comparing(VersionInfo::modelId).thenComparingLong(VersionInfo::version))
+                .sorted(Comparator.comparing(IndexedVersion::modelId).thenComparingLong(IndexedVersion::version))
                 .toList();
         this.skipped = List.copyOf(skipped);
     }
@@ -26,19 +29,19 @@ public final class VersionIndex {
     }
 
     /** Every version, by model, then version. */
-    public List<VersionInfo> versions() {
+    public List<IndexedVersion> versions() {
         return versions;
     }
 
-    public List<VersionInfo> versions(String modelId) {
+    public List<IndexedVersion> versions(String modelId) {
         return versions.stream().filter(v -> v.modelId().equals(modelId)).toList();
     }
 
-    public Optional<VersionInfo> find(String modelId, long version) {
+    public Optional<IndexedVersion> find(String modelId, long version) {
         return versions.stream().filter(v -> v.modelId().equals(modelId) && v.version() == version).findFirst();
     }
 
-    public Optional<VersionInfo> latest(String modelId) {
+    public Optional<IndexedVersion> latest(String modelId) {
         return versions.stream().filter(v -> v.modelId().equals(modelId)).reduce((a, b) -> b);
     }
 
@@ -51,8 +54,8 @@ public final class VersionIndex {
      * The entry a rollback of {@code modelId} to {@code version} would restore; an
      * {@link OpsException} when the index does not know the version or its chunks are gone.
      */
-    public VersionInfo requireRollbackTarget(String modelId, long version) {
-        VersionInfo target = find(modelId, version).orElseThrow(() -> new OpsException(
+    public IndexedVersion requireRollbackTarget(String modelId, long version) {
+        IndexedVersion target = find(modelId, version).orElseThrow(() -> new OpsException(
                 "model " + modelId + " has no version " + version + " in " + topic + "; "
                         + known(modelId)));
         if (!target.retained()) {
@@ -64,10 +67,10 @@ public final class VersionIndex {
     }
 
     private String known(String modelId) {
-        List<VersionInfo> ofModel = versions(modelId);
+        List<IndexedVersion> ofModel = versions(modelId);
         if (ofModel.isEmpty()) {
             return "the index has no versions of that model"
-                    + (versions.isEmpty() ? "" : " (models: " + versions.stream().map(VersionInfo::modelId)
+                    + (versions.isEmpty() ? "" : " (models: " + versions.stream().map(IndexedVersion::modelId)
                             .distinct().collect(Collectors.joining(", ")) + ")");
         }
         return "known versions: " + ofModel.stream().map(v -> String.valueOf(v.version()))
@@ -75,7 +78,7 @@ public final class VersionIndex {
     }
 
     private String retainedList(String modelId) {
-        String retained = versions(modelId).stream().filter(VersionInfo::retained)
+        String retained = versions(modelId).stream().filter(IndexedVersion::retained)
                 .map(v -> String.valueOf(v.version())).collect(Collectors.joining(", "));
         return retained.isEmpty() ? "none" : retained;
     }

@@ -6,6 +6,7 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -17,8 +18,8 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,7 @@ import java.util.concurrent.TimeoutException;
  * version's chunk ranges are still in the chunks topic (its first offset not below the
  * partition's log start offset, its last offset below the partition's end).
  */
+@PublicEvolving
 public final class VersionIndexReader {
 
     private final KafkaConnection connection;
@@ -61,7 +63,7 @@ public final class VersionIndexReader {
                 .filter(e -> model.isEmpty() || e.getModelId().equals(model.get()))
                 .toList();
         Map<TopicPartition, LogBounds> logBounds = logBounds(entries);
-        List<VersionInfo> versions = new ArrayList<>();
+        List<IndexedVersion> versions = new ArrayList<>();
         for (VersionIndexEntry entry : entries) {
             versions.add(info(entry, logBounds));
         }
@@ -140,7 +142,7 @@ public final class VersionIndexReader {
         return bounds;
     }
 
-    private static VersionInfo info(VersionIndexEntry entry, Map<TopicPartition, LogBounds> logBounds) {
+    private static IndexedVersion info(VersionIndexEntry entry, Map<TopicPartition, LogBounds> logBounds) {
         List<String> evicted = new ArrayList<>();
         for (KafkaOffsetRange range : entry.getChunkRanges()) {
             TopicPartition partition = new TopicPartition(range.getTopic(), range.getPartition());
@@ -154,7 +156,7 @@ public final class VersionIndexReader {
                 evicted.add(where + ": the log now ends at " + bounds.end() + " (was the topic recreated?)");
             }
         }
-        return new VersionInfo(
+        return new IndexedVersion(
                 entry.getModelId(),
                 entry.getVersion(),
                 entry.getContentVersion(),

@@ -1,6 +1,7 @@
 package io.weightpub.ops;
 
 import io.weightpub.schemas.VersionState;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Where one worker of a model stands, from the status topic. Worker -1 is the job itself.
@@ -14,6 +15,7 @@ import io.weightpub.schemas.VersionState;
  * @param lastError      the message of the latest FAILED record; empty when none was seen
  * @param lastErrorAtMs  when that was; -1 when none
  */
+@PublicEvolving
 public record WorkerState(
         String modelId,
         int worker,

@@ -60,13 +60,13 @@ class JobOpsITCase {
             VersionIndexReader versions = new VersionIndexReader(kafka.connection(), kafka.topics());
             RunningJob.await("the index lists versions 1 and 2", () -> versions.read().versions().size() == 2);
             VersionIndex index = versions.read(Optional.of(MODEL));
-            assertThat(index.versions()).extracting(VersionInfo::publishId).containsExactly(v1.publishId(), v2.publishId());
+            assertThat(index.versions()).extracting(IndexedVersion::publishId).containsExactly(v1.publishId(), v2.publishId());
             assertThat(index.versions()).allSatisfy(v -> {
                 assertThat(v.retained()).isTrue();
                 assertThat(v.totalBytes()).isEqualTo(first.length);
                 assertThat(v.reason()).isEqualTo("publish");
             });
-            assertThat(index.versions()).extracting(VersionInfo::step).containsExactly(10L, 11L);
+            assertThat(index.versions()).extracting(IndexedVersion::step).containsExactly(10L, 11L);
 
             StatusReader status = new StatusReader(kafka.connection(), kafka.topics());
             RunningJob.await("every worker reports version 2 active", () -> status.read().workers(MODEL).stream()
@@ -87,7 +87,7 @@ class JobOpsITCase {
                 assertThat(job.activeBytes(worker, MODEL)).isEqualTo(first);
             }
             RunningJob.await("the index lists version 3", () -> versions.read().find(MODEL, 3).isPresent());
-            VersionInfo rolledBack = versions.read().find(MODEL, 3).orElseThrow();
+            IndexedVersion rolledBack = versions.read().find(MODEL, 3).orElseThrow();
             assertThat(rolledBack.contentVersion()).isEqualTo(1);
             assertThat(rolledBack.publishId()).isEqualTo(v1.publishId());
             assertThat(rolledBack.reason()).startsWith("rollback to version 1 by request " + rollback.requestId());

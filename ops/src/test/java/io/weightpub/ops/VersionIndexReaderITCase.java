@@ -31,18 +31,18 @@ class VersionIndexReaderITCase {
 
             VersionIndex index = new VersionIndexReader(kafka.connection(), kafka.topics()).read();
 
-            assertThat(index.versions()).extracting(VersionInfo::modelId, VersionInfo::version, VersionInfo::reason)
+            assertThat(index.versions()).extracting(IndexedVersion::modelId, IndexedVersion::version, IndexedVersion::reason)
                     .containsExactly(
                             tuple("llama", 1L, "publish again"),
                             tuple("llama", 2L, "publish"),
                             tuple("qwen", 1L, "publish"));
-            VersionInfo first = index.find("llama", 1).orElseThrow();
+            IndexedVersion first = index.find("llama", 1).orElseThrow();
             assertThat(first.publishId()).isEqualTo("publish-1");
             assertThat(first.step()).isEqualTo(101);
             assertThat(first.totalBytes()).isEqualTo(1024 * 1024);
             assertThat(first.manifestSha256()).isEqualTo("abcd010102030405");
             assertThat(first.completedAtMs()).isEqualTo(1_700_000_001_000L);
-            assertThat(index.latest("llama")).map(VersionInfo::version).contains(2L);
+            assertThat(index.latest("llama")).map(IndexedVersion::version).contains(2L);
             assertThat(index.skipped()).isEmpty();
         }
     }
@@ -56,7 +56,7 @@ class VersionIndexReaderITCase {
 
             VersionIndex index = new VersionIndexReader(kafka.connection(), kafka.topics()).read(Optional.of("qwen"));
 
-            assertThat(index.versions()).extracting(VersionInfo::modelId).containsExactly("qwen");
+            assertThat(index.versions()).extracting(IndexedVersion::modelId).containsExactly("qwen");
         }
     }
 
@@ -69,16 +69,16 @@ class VersionIndexReaderITCase {
             kafka.write(kafka.entry("llama", 1, 1, "publish", List.of(old, otherPartition)));
             kafka.write(kafka.entry("llama", 2, 2, "publish", List.of(newer, otherPartition)));
             VersionIndexReader reader = new VersionIndexReader(kafka.connection(), kafka.topics());
-            assertThat(reader.read().versions()).allMatch(VersionInfo::retained);
+            assertThat(reader.read().versions()).allMatch(IndexedVersion::retained);
 
             // Retention removed the first record of version 1's range on partition 0.
             kafka.deleteChunksBefore(0, old.getFirstOffset() + 1);
 
             VersionIndex index = reader.read();
-            VersionInfo evicted = index.find("llama", 1).orElseThrow();
+            IndexedVersion evicted = index.find("llama", 1).orElseThrow();
             assertThat(evicted.retained()).isFalse();
             assertThat(evicted.evicted()).containsExactly(kafka.topics().chunks() + "-0 offsets 0..4: the log now starts at 1");
-            VersionInfo kept = index.find("llama", 2).orElseThrow();
+            IndexedVersion kept = index.find("llama", 2).orElseThrow();
             assertThat(kept.retained()).isTrue();
             assertThat(kept.evicted()).isEmpty();
         }
@@ -90,7 +90,7 @@ class VersionIndexReaderITCase {
             KafkaOffsetRange gone = new KafkaOffsetRange(kafka.topics().prefix() + ".old-chunks", 0, 0L, 9L);
             kafka.write(kafka.entry("llama", 1, 1, "publish", List.of(gone)));
 
-            VersionInfo version = new VersionIndexReader(kafka.connection(), kafka.topics()).read()
+            IndexedVersion version = new VersionIndexReader(kafka.connection(), kafka.topics()).read()
                     .find("llama", 1).orElseThrow();
 
             assertThat(version.retained()).isFalse();
@@ -110,7 +110,7 @@ class VersionIndexReaderITCase {
 
             VersionIndex index = new VersionIndexReader(kafka.connection(), kafka.topics()).read();
 
-            assertThat(index.versions()).extracting(VersionInfo::version).containsExactly(1L);
+            assertThat(index.versions()).extracting(IndexedVersion::version).containsExactly(1L);
             assertThat(index.skipped()).singleElement().satisfies(skipped -> {
                 assertThat(skipped.topic()).isEqualTo(kafka.topics().versions());
                 assertThat(skipped.offset()).isEqualTo(3L);

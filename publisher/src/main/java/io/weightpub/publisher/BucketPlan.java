@@ -1,5 +1,7 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.List;
 import java.util.Objects;
 
@@ -10,6 +12,7 @@ import java.util.Objects;
  * {@link DType#MAX_ITEM_SIZE} so that every tensor is aligned in the whole version too. Padding
  * bytes are zero. Build one with {@link BucketPlanner#plan}.
  */
+@PublicEvolving
 public record BucketPlan(List<Bucket> buckets, long totalBytes, long bucketSizeLimit) {
 
     public BucketPlan {

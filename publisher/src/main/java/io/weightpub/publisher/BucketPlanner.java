@@ -1,5 +1,7 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -11,6 +13,7 @@ import java.util.Set;
  * the bucket size gets a bucket of its own. Empty tensors (numel 0) take no bytes and never start
  * a bucket; scalars (shape []) take one item.
  */
+@PublicEvolving
 public final class BucketPlanner {
 
     /** 512 MiB, the default bucket size of SGLang's weight updates. */

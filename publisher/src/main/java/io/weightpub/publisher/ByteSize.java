@@ -1,10 +1,13 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Byte counts as people write them: {@code 1048576}, {@code 512MiB}, {@code 1020k}, {@code 2 GB}. */
+@PublicEvolving
 public final class ByteSize {
 
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kmgt]?)(i?b?)", Pattern.CASE_INSENSITIVE);

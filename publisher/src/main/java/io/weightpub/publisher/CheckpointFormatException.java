@@ -1,10 +1,13 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
 
 /** A checkpoint that is not valid safetensors; names the file and, where one is at fault, the tensor. */
+@PublicEvolving
 public final class CheckpointFormatException extends IOException {
 
     private final Path file;

@@ -1,10 +1,13 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
 
 /** The element types of safetensors, with their on-disk name and size in bytes. */
+@PublicEvolving
 public enum DType {
     BOOL("BOOL", 1),
     U8("U8", 1),

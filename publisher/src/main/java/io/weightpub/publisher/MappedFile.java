@@ -1,5 +1,7 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
@@ -12,6 +14,7 @@ import java.nio.file.StandardOpenOption;
  * regions larger than 2 GiB (the limit of one {@link MappedByteBuffer}) can be read. Windows are
  * mapped on first use; bytes are paged in by the OS, never copied onto the Java heap as a whole.
  */
+@PublicEvolving
 public final class MappedFile implements AutoCloseable {
 
     /** 1 GiB: well under the 2 GiB limit of a single mapping. */

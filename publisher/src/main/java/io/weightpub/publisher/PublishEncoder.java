@@ -4,12 +4,13 @@ import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.TensorMeta;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
+import io.weightpub.schemas.BucketHasher;
+import io.weightpub.schemas.DigestScheme;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -31,6 +32,7 @@ import java.util.zip.CRC32C;
  * {@link #chunks(int, int)} for a range; ranges may be iterated by different threads at once),
  * and {@link #manifest()} only after every bucket's chunks were taken to the end.
  */
+@PublicEvolving
 public final class PublishEncoder {
 
     /** 1020 KiB: a chunk record with its key and header stays under Kafka's default 1 MiB limits. */
@@ -44,6 +46,7 @@ public final class PublishEncoder {
     private final String publishId;
     private final int chunkSizeBytes;
     private final BucketPlan plan;
+    private final DigestScheme digestScheme;
     private final int[] chunkCounts;
     /** Chunks of the version before each bucket: chunk sequence numbers, which place records on partitions. */
     private final long[] firstChunk;
@@ -57,6 +60,7 @@ public final class PublishEncoder {
         this.publishId = b.publishId != null ? b.publishId : UUID.randomUUID().toString();
         this.chunkSizeBytes = b.chunkSizeBytes;
         this.plan = BucketPlanner.plan(b.tensors, b.bucketSizeBytes);
+        this.digestScheme = b.digestScheme;
         this.chunkCounts = new int[plan.buckets().size()];
         this.firstChunk = new long[plan.buckets().size()];
         long total = 0;
@@ -131,7 +135,7 @@ public final class PublishEncoder {
         return plan.buckets().stream().mapToLong(BucketPlan.Bucket::sizeBytes).toArray();
     }
 
-    /** The SHA-256 of a bucket whose chunks were all taken, or of one set with {@link #bucketDigest(int, byte[])}. */
+    /** The digest (of the encoder's scheme) of a bucket whose chunks were all taken, or of one set with {@link #bucketDigest(int, byte[])}. */
     public byte[] bucketDigest(int bucketIndex) {
         byte[] digest = digests.get(bucketIndex);
         if (digest == null) {
@@ -224,7 +228,7 @@ public final class PublishEncoder {
                     .setTensors(tensors)
                     .build());
         }
-        return VersionManifest.newBuilder()
+        return digestScheme.declareOn(VersionManifest.newBuilder())
                 .setModelId(modelId)
                 .setStep(step)
                 .setPublishId(publishId)
@@ -239,7 +243,7 @@ public final class PublishEncoder {
 
     private final class ChunkIterator implements Iterator<WeightChunk> {
         private final CRC32C crc = new CRC32C();
-        private final MessageDigest sha256 = newSha256();
+        private BucketHasher digest = digestScheme.newHasher();
         private final int toBucket;
         private int bucket;
         private int chunk;
@@ -266,7 +270,7 @@ public final class PublishEncoder {
             fill(b, chunkOffset, payload);
             crc.reset();
             crc.update(payload);
-            sha256.update(payload);
+            digest.update(payload, 0, payload.length);
             WeightChunk record = WeightChunk.newBuilder()
                     .setModelId(modelId)
                     .setStep(step)
@@ -283,7 +287,8 @@ public final class PublishEncoder {
                     .setPayload(ByteBuffer.wrap(payload))
                     .build();
             if (++chunk == chunkCounts[bucket]) {
-                digests.set(bucket, sha256.digest());
+                digests.set(bucket, digest.digest());
+                digest = digestScheme.newHasher();
                 bucket++;
                 chunk = 0;
                 slotCursor = 0;
@@ -322,14 +327,6 @@ public final class PublishEncoder {
         }
     }
 
-    private static MessageDigest newSha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java runtime has SHA-256", e);
-        }
-    }
-
     /** Settings of one encoding; {@link #build()} checks them and plans the buckets. */
     public static final class Builder {
         private String modelId;
@@ -338,6 +335,7 @@ public final class PublishEncoder {
         private List<? extends TensorSource> tensors;
         private long bucketSizeBytes = BucketPlanner.DEFAULT_BUCKET_SIZE;
         private int chunkSizeBytes = DEFAULT_CHUNK_SIZE;
+        private DigestScheme digestScheme = DigestScheme.defaultTree();
 
         private Builder() {
         }
@@ -371,6 +369,15 @@ public final class PublishEncoder {
 
         public Builder chunkSizeBytes(int chunkSizeBytes) {
             this.chunkSizeBytes = chunkSizeBytes;
+            return this;
+        }
+
+        /**
+         * How bucket digests are computed: the tree with {@link DigestScheme#DEFAULT_LEAF_SIZE}-byte
+         * leaves unless set; {@link DigestScheme#flat()} writes manifests as publishers before tree digests did.
+         */
+        public Builder digestScheme(DigestScheme digestScheme) {
+            this.digestScheme = Objects.requireNonNull(digestScheme, "digest scheme");
             return this;
         }
 

@@ -1,9 +1,12 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * A publish that did not complete: the manifest was not sent (so consumers never apply the
  * partial version), and in transactional mode the transaction was aborted.
  */
+@PublicEvolving
 public final class PublishException extends RuntimeException {
 
     private final String modelId;

@@ -1,6 +1,7 @@
 package io.weightpub.publisher;
 
 import io.weightpub.publisher.internal.Shares;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,6 +18,7 @@ import java.util.Set;
  * plan carries the bucket and chunk sizes, so ranks agree even if their publishers differ. See
  * docs/publisher.md for the protocol.
  */
+@PublicEvolving
 public final class PublishPlan {
 
     private final String modelId;

@@ -1,11 +1,14 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.time.Duration;
 
 /**
  * Where a publish stands: bytes and chunks handed to the producer so far, bytes the broker has
  * acknowledged, and the totals of the version.
  */
+@PublicEvolving
 public record PublishProgress(
         String modelId,
         long step,

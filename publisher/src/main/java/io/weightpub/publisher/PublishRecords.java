@@ -4,6 +4,7 @@ import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 import java.nio.charset.StandardCharsets;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
  * few buckets it has; readers never rely on a bucket's chunks sharing a partition or arriving in
  * order. Manifests are keyed by model id. Values are {@link WireCodec} encodings.
  */
+@PublicEvolving
 public final class PublishRecords {
 
     private PublishRecords() {

@@ -1,11 +1,13 @@
 package io.weightpub.publisher;
 
 import io.weightpub.schemas.VersionManifest;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.time.Duration;
 import java.util.Objects;
 
 /** What a finished publish sent. */
+@PublicEvolving
 public final class PublishResult {
 
     private final VersionManifest manifest;

@@ -1,5 +1,7 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.time.Duration;
 import java.util.List;
 
@@ -8,6 +10,7 @@ import java.util.List;
  * default and what it does. Flink's {@code ConfigOption} is not used because a trainer runs the
  * publisher without Flink on its classpath; the keys follow the same style.
  */
+@PublicEvolving
 public final class PublisherOptions {
 
     /** One setting: key, default ({@code null} when there is none) and description. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.weightpub.publisher.internal.SafetensorsFile;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -26,6 +27,7 @@ import java.util.Set;
  * {@code *.safetensors} files. Tensors come shard by shard (in file name order), each shard's in
  * the order of their data, so publishing reads the files front to back.
  */
+@PublicEvolving
 public final class SafetensorsCheckpoint implements AutoCloseable {
 
     public static final String INDEX_FILE = "model.safetensors.index.json";

@@ -1,5 +1,7 @@
 package io.weightpub.publisher;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -14,6 +16,7 @@ import java.util.Objects;
  * travels through any barrier, e.g. torch.distributed's {@code all_gather_object}) and pass them to
  * {@link WeightPublisher#publishManifest}.
  */
+@PublicEvolving
 public final class ShardResult {
 
     private final String publishId;

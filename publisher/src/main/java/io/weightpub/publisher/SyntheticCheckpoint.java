@@ -2,6 +2,7 @@ package io.weightpub.publisher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.weightpub.publisher.internal.SafetensorsFile;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -26,6 +27,7 @@ import java.util.SplittableRandom;
  * The bytes are a pure function of the configuration and the seed, generated with a fast PRNG and
  * written through a {@link FileChannel} in large blocks, so many gigabytes write at disk speed.
  */
+@PublicEvolving
 public final class SyntheticCheckpoint {
 
     /** One tensor of the checkpoint. */

@@ -3,6 +3,7 @@ package io.weightpub.publisher;
 import io.weightpub.publisher.internal.BufferTensorSource;
 import io.weightpub.publisher.internal.FileRegionTensorSource;
 import io.weightpub.publisher.internal.SpecTensorSource;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,6 +18,7 @@ import java.util.Objects;
  * different threads at once (each tensor from one thread), so sources that share state (a file
  * handle, a stream) must guard it.
  */
+@PublicEvolving
 public abstract class TensorSource {
 
     private final String name;

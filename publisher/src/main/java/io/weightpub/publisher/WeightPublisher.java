@@ -8,6 +8,7 @@ import io.weightpub.publisher.internal.TransactionTimeouts;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.signing.RecordSigner;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -38,6 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * every manifest is signed (Ed25519, key id and signature in the manifest), so jobs and workers
  * configured with its public key can prove where a version came from.
  */
+@PublicEvolving
 public final class WeightPublisher implements AutoCloseable {
 
     /** Room for the record's key, Avro fields and batch header around a chunk payload. */

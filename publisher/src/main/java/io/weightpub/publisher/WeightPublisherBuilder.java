@@ -3,6 +3,7 @@ package io.weightpub.publisher;
 import io.weightpub.publisher.internal.TransactionTimeouts;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.signing.SigningKey;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.util.Objects;
 import java.util.Set;
 
 /** Settings of a publisher; {@link #build()} checks them and connects. */
+@PublicEvolving
 public final class WeightPublisherBuilder {
 
     /** Producer settings the publisher's guarantees depend on; they cannot be overridden. */

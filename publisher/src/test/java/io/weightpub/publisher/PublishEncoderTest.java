@@ -2,7 +2,10 @@ package io.weightpub.publisher;
 
 import io.weightpub.publisher.testutils.ReassembledVersion;
 import io.weightpub.publisher.testutils.SafetensorsFiles;
+import io.weightpub.schemas.BucketInfo;
+import io.weightpub.schemas.DigestKind;
 import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
@@ -15,6 +18,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
@@ -112,6 +116,47 @@ class PublishEncoderTest {
         shuffled.addAll(chunks.subList(0, 5));
         Collections.shuffle(shuffled, new Random(3));
         ReassembledVersion.assemble(manifest, shuffled).assertHoldsExactly(tensors);
+    }
+
+    /** Chunks (1000 KiB) that straddle leaves (256 KiB), two buckets, the last leaf of each partial. */
+    @Test
+    void writesTreeDigestsWithQuarterMebibyteLeavesByDefaultAndFlatOnesWhenAsked() throws Exception {
+        byte[] data = new byte[3_000_000];
+        new Random(15).nextBytes(data);
+        List<TensorSource> tensors = List.of(TensorSource.ofBytes("a", DType.U8, new long[] {1_900_000},
+                        java.util.Arrays.copyOf(data, 1_900_000)),
+                TensorSource.ofBytes("b", DType.U8, new long[] {1_100_000}, java.util.Arrays.copyOfRange(
+                        data, 1_900_000, 3_000_000)));
+        PublishEncoder tree = encoder(tensors, 2 << 20, 1_024_000);
+        drain(tree);
+        VersionManifest manifest = tree.manifest(1);
+        assertThat(manifest.getDigestKind()).isEqualTo(DigestKind.SHA256_TREE);
+        assertThat(manifest.getLeafSize()).isEqualTo(256 << 10);
+        assertThat(manifest.getBuckets()).hasSize(2);
+        for (BucketInfo bucket : manifest.getBuckets()) {
+            byte[] expected = treeByDefinition(data, (int) bucket.getOffset(), (int) bucket.getSizeBytes(), 256 << 10);
+            assertThat(bucket.getSha256()).as("bucket " + bucket.getIndex()).isEqualTo(ByteBuffer.wrap(expected));
+        }
+
+        PublishEncoder flat = PublishEncoder.builder().modelId("llama").step(7).tensors(tensors)
+                .bucketSizeBytes(2 << 20).chunkSizeBytes(1_024_000).digestScheme(DigestScheme.flat()).build();
+        drain(flat);
+        VersionManifest old = flat.manifest(1);
+        assertThat(old.getDigestKind()).isNull();
+        assertThat(old.getLeafSize()).isNull();
+        BucketInfo first = old.getBuckets().get(0);
+        assertThat(first.getSha256()).isEqualTo(ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(
+                java.util.Arrays.copyOfRange(data, 0, (int) first.getSizeBytes()))));
+    }
+
+    private static byte[] treeByDefinition(byte[] data, int from, int length, int leaf) throws Exception {
+        MessageDigest root = MessageDigest.getInstance("SHA-256");
+        for (int at = 0; at < length; at += leaf) {
+            MessageDigest one = MessageDigest.getInstance("SHA-256");
+            one.update(data, from + at, Math.min(leaf, length - at));
+            root.update(one.digest());
+        }
+        return root.digest();
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.weightpub.schemas;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
@@ -10,6 +12,7 @@ import java.nio.charset.StandardCharsets;
  * copies each payload once, to where it finally goes; records of other known writer schemas are
  * decoded through {@link WireCodec#CHUNK}.
  */
+@PublicEvolving
 public final class ChunkView {
 
     private final String modelId;

@@ -1,5 +1,7 @@
 package io.weightpub.schemas;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -12,12 +14,14 @@ import java.util.Set;
 /**
  * The rules a {@link VersionManifest} must follow in itself, whoever checks it (the job before it
  * accepts a publish, a worker before it exposes tensors): buckets laid end to end from offset 0,
- * chunk counts that match the chunk size, SHA-256 digests, and for every tensor a known dtype, an
+ * chunk counts that match the chunk size, SHA-256 digests of a known kind (a tree's leaf size in
+ * bounds), and for every tensor a known dtype, an
  * element count equal to the product of its shape, a byte range {@code [start_idx, end_idx)} of
  * exactly {@code numel * itemsize} bytes inside its bucket, aligned to its item size and overlapping
  * no other tensor of the bucket, and a name no other tensor of the version has. Every sum and
  * product is overflow-checked, so no number a manifest claims can wrap into a valid-looking one.
  */
+@PublicEvolving
 public final class ManifestValidator {
 
     private static final Map<String, Integer> ITEM_SIZES = Map.ofEntries(
@@ -55,6 +59,11 @@ public final class ManifestValidator {
     public static Optional<String> checkBucketLayout(VersionManifest manifest) {
         if (manifest.getChunkSize() <= 0) {
             return Optional.of("chunk size " + manifest.getChunkSize() + " is not positive");
+        }
+        try {
+            DigestScheme.of(manifest); // the digest kind and leaf size are claims too: checked before use
+        } catch (IllegalArgumentException e) {
+            return Optional.of(e.getMessage());
         }
         List<BucketInfo> buckets = manifest.getBuckets();
         if (buckets.isEmpty()) {

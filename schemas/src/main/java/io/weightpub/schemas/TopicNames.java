@@ -1,9 +1,12 @@
 package io.weightpub.schemas;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.List;
 import java.util.Objects;
 
 /** The Kafka topics of one deployment, all named {@code <prefix>.<role>}. */
+@PublicEvolving
 public final class TopicNames {
 
     public static final String DEFAULT_PREFIX = "weightpub";

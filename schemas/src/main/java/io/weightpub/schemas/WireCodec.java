@@ -11,6 +11,7 @@ import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -26,13 +27,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * told about, so a newer reader reads older records without a registry; anything else is a typed
  * {@link WireFormatException}, never a runtime crash. Instances are thread-safe.
  */
+@PublicEvolving
 public final class WireCodec<T extends SpecificRecord> {
 
     public static final WireCodec<WeightChunk> CHUNK = of(WeightChunk.class, WeightChunk.getClassSchema());
-    /** Also reads manifests written before they carried a key id. */
+    /** Also reads manifests written before they carried a key id (1) and before tree digests (2). */
     public static final WireCodec<VersionManifest> MANIFEST =
             of(VersionManifest.class, VersionManifest.getClassSchema())
-                    .addWriterSchema(earlierSchema("VersionManifest-1.avsc"));
+                    .addWriterSchema(earlierSchema("VersionManifest-1.avsc"))
+                    .addWriterSchema(earlierSchema("VersionManifest-2.avsc"));
     /** Also reads control records written before RESET_STEP (1) and before operator signatures (2) existed. */
     public static final WireCodec<ControlRecord> CONTROL = of(ControlRecord.class, ControlRecord.getClassSchema())
             .addWriterSchema(earlierSchema("ControlRecord-1.avsc"))

@@ -1,6 +1,9 @@
 package io.weightpub.schemas;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /** A record that is not a well-formed single-object-encoded record of the expected type. */
+@PublicEvolving
 public final class WireFormatException extends Exception {
 
     /** What exactly is wrong with the bytes. */

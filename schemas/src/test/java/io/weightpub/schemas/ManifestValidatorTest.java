@@ -127,6 +127,19 @@ class ManifestValidatorTest {
     }
 
     @Test
+    void aTreeDigestWhoseLeafSizeIsNoPowerOfTwoInBoundsIsRejectedBeforeAnythingIsSizedByIt() {
+        VersionManifest valid = manifest(validTensors(), List.of());
+        assertThat(ManifestValidator.validate(VersionManifest.newBuilder(valid)
+                .setDigestKind(DigestKind.SHA256_TREE).setLeafSize(1 << 18).build())).isEmpty();
+        assertThat(ManifestValidator.validate(VersionManifest.newBuilder(valid)
+                .setDigestKind(DigestKind.SHA256_TREE).setLeafSize(3 << 18).build()))
+                .hasValueSatisfying(reason -> assertThat(reason).contains("leaf size 786432 is not a power of two"));
+        assertThat(ManifestValidator.validate(VersionManifest.newBuilder(valid)
+                .setDigestKind(DigestKind.UNKNOWN).build()))
+                .hasValueSatisfying(reason -> assertThat(reason).contains("digest kind UNKNOWN"));
+    }
+
+    @Test
     void bucketSizesWhoseSumOverflowsALongAreRejected() {
         VersionManifest valid = manifest(validTensors(), List.of());
         long most = (long) Integer.MAX_VALUE * Integer.MAX_VALUE; // the largest bucket an int chunk count cuts

@@ -1,6 +1,9 @@
 package io.weightpub.sink;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /** When a verified version becomes active. */
+@PublicEvolving
 public enum CommitMode {
     /**
      * Flip when the checkpoint that contains the version's commit completes: every worker flips on

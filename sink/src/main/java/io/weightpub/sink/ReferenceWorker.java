@@ -1,13 +1,14 @@
 package io.weightpub.sink;
 
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
 import io.weightpub.store.ActiveVersion;
 import io.weightpub.store.ModelStatus;
 import io.weightpub.store.StagedPublish;
 import io.weightpub.store.TensorRef;
 import io.weightpub.store.VersionInfo;
 import io.weightpub.store.WeightStore;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -41,6 +42,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Model ids and tensor names are percent-encoded path segments ({@code org/name} is
  * {@code org%2Fname}); {@link #modelPath} and {@link #tensorDigestPath} build them.
  */
+@PublicEvolving
 public final class ReferenceWorker implements AutoCloseable {
 
     private static final String MODELS = "/models/";

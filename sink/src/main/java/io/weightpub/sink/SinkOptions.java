@@ -2,6 +2,7 @@ package io.weightpub.sink;
 
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStoreConfig;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
@@ -9,6 +10,7 @@ import org.apache.flink.configuration.MemorySize;
 import java.time.Duration;
 
 /** Flink configuration of the weight sink ({@link WeightSink#fromConfig}). */
+@PublicEvolving
 public final class SinkOptions {
 
     private SinkOptions() {}

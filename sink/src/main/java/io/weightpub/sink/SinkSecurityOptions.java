@@ -3,6 +3,7 @@ package io.weightpub.sink;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.schemas.signing.TrustedKeys;
 
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
@@ -16,6 +17,7 @@ import java.util.Optional;
  * with each commit, so a compromised job path cannot make a worker serve unsigned weights. Keys
  * are read where the sink is built and travel with it.
  */
+@PublicEvolving
 public final class SinkSecurityOptions {
 
     public static final ConfigOption<String> PUBLISHER_KEYS = ConfigOptions.key("weightpub.sink.security.publisher-keys")

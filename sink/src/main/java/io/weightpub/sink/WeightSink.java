@@ -1,9 +1,6 @@
 package io.weightpub.sink;
 
 import io.weightpub.events.WeightEvent;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.store.WeightStore;
-import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.internal.FlipCommittable;
 import io.weightpub.sink.internal.FlipCommittableSerializer;
@@ -11,12 +8,18 @@ import io.weightpub.sink.internal.FlipCommitter;
 import io.weightpub.sink.internal.WeightSinkWriter;
 import io.weightpub.sink.internal.WorkerRegistry;
 import io.weightpub.sink.internal.WorkerRuntime;
+import io.weightpub.sink.internal.WorkerSettings;
 import io.weightpub.sink.internal.WriterState;
 import io.weightpub.sink.internal.WriterStateSerializer;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.WeightStore;
+import io.weightpub.store.WeightStoreConfig;
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
-import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
@@ -51,6 +54,7 @@ import java.util.Properties;
  * starts from free memory and ports. Only a job whose input ended (a bounded job) keeps its weights
  * served after it, until {@link #release(String)}.
  */
+@PublicEvolving
 public final class WeightSink
         implements Sink<WeightEvent>, SupportsWriterState<WeightEvent, WriterState>, SupportsCommitter<FlipCommittable> {
 
@@ -144,7 +148,7 @@ public final class WeightSink
         // Runs when the job's classloader is released on this TaskManager: the job is gone here, not restarting.
         context.getUserCodeClassLoader().registerReleaseHookIfAbsent("weightpub-sink-" + name + "-" + jobId,
                 () -> WorkerRegistry.releaseJob(name, jobId));
-        return new WeightSinkWriter(this, context.getTaskInfo().getIndexOfThisSubtask(), jobId,
+        return new WeightSinkWriter(workerSettings(), context.getTaskInfo().getIndexOfThisSubtask(), jobId,
                 context.getRestoredCheckpointId(), recoveredState, context.metricGroup());
     }
 
@@ -246,6 +250,13 @@ public final class WeightSink
      */
     public SignatureVerifier signatures() {
         return signatures;
+    }
+
+    /** What one worker's writer and runtime take from this sink; a fresh copy of the Kafka properties. */
+    @Internal
+    public WorkerSettings workerSettings() {
+        return new WorkerSettings(name, commitMode, signatures, chunksTopic, storeConfig, statusTopic, bootstrapServers,
+                producerProperties(), workerHttp, httpBasePort, replayConsumerProperties(), replayStallTimeout);
     }
 
     /** Builder; {@link #build()} checks every setting. */

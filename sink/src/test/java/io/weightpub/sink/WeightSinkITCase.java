@@ -2,14 +2,14 @@ package io.weightpub.sink;
 
 import io.weightpub.events.WeightEvent;
 import io.weightpub.events.WeightEventTypeInfo;
-import io.weightpub.store.ActiveVersion;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.store.WeightStore;
-import io.weightpub.testutils.TestVersion;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.WeightStore;
 import io.weightpub.testutils.KafkaClusterExtension;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;

@@ -3,7 +3,6 @@ package io.weightpub.sink;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
-import io.weightpub.store.host.HostWeightStore;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.junit.jupiter.api.Test;
@@ -36,8 +35,8 @@ class WeightStoreConfigTest {
     void unsetBudgetsAreTheFractionOfPhysicalMemoryOnTheHost() {
         long physical = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                 .getTotalMemorySize();
-        try (WeightStore store = new HostWeightStore(WeightStoreConfig.builder().backend(StoreBackend.HOST)
-                .memoryFraction(0.5).build())) {
+        try (WeightStore store = WeightStore.open(WeightStoreConfig.builder().backend(StoreBackend.HOST)
+                .memoryFraction(0.5).build(), 0)) {
             assertThat(store.memory().maxBytesPerWorker()).isEqualTo((long) (physical * 0.5));
             assertThat(store.memory().maxBytesPerModel()).isEqualTo(store.memory().maxBytesPerWorker());
         }

@@ -1,5 +1,7 @@
 package io.weightpub.store;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.List;
 import java.util.Optional;
 
@@ -9,6 +11,7 @@ import java.util.Optional;
  * read through one lease sees one whole version. Close it promptly: a slot with open leases cannot
  * take the next publish.
  */
+@PublicEvolving
 public interface ActiveVersion extends AutoCloseable {
 
     VersionInfo info();

@@ -1,6 +1,9 @@
 package io.weightpub.store;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /** What {@link WeightStore#commit} did. Commits are idempotent; only {@link #FLIPPED} changed anything. */
+@PublicEvolving
 public enum CommitOutcome {
     /** The publish is now the active version. */
     FLIPPED,

@@ -1,11 +1,14 @@
 package io.weightpub.store;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * Staging a publish would take a model's or the worker's slots over their memory budget
  * ({@link WeightStoreConfig#maxBytesPerModel()}, {@link WeightStoreConfig#maxBytesPerWorker()}),
  * even after evicting every retired version it may evict, or the version is larger than half a
  * budget (it needs an active and a shadow slot). Thrown before anything is allocated or evicted.
  */
+@PublicEvolving
 public final class MemoryBudgetExceededException extends SlotAllocationException {
 
     /** Which budget the publish would exceed. */

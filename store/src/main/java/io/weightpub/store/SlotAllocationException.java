@@ -1,5 +1,7 @@
 package io.weightpub.store;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * A publish could not get a slot: the memory for it could not be allocated (off-heap memory or
  * {@code cuMemAlloc} failed) or, as {@link MemoryBudgetExceededException}, it would exceed a memory
@@ -7,6 +9,7 @@ package io.weightpub.store;
  * staged, active and resident version it had, so the next publish that fits stages as usual. The
  * publish cannot be staged on this worker as it is: report it failed, do not retry it.
  */
+@PublicEvolving
 public class SlotAllocationException extends RuntimeException {
 
     private final String modelId;

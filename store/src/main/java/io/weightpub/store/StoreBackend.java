@@ -1,6 +1,9 @@
 package io.weightpub.store;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /** Where a worker's weight slots live. */
+@PublicEvolving
 public enum StoreBackend {
     /** Off-heap host memory: CI, CPU-only hosts, tests. */
     HOST,

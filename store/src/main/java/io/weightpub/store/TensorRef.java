@@ -1,5 +1,7 @@
 package io.weightpub.store;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.List;
 import java.util.Objects;
 
@@ -8,6 +10,7 @@ import java.util.Objects;
  * {@code slotAddress} (a device pointer on the CUDA backend, a host address on the host backend).
  * Valid only while the lease it came from is held.
  */
+@PublicEvolving
 public record TensorRef(String name, String dtype, List<Long> shape, long offset, long sizeBytes, long slotAddress) {
 
     public TensorRef {

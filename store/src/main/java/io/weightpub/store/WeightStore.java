@@ -2,6 +2,7 @@ package io.weightpub.store;
 
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.store.internal.WeightStores;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.Optional;
 import java.util.Set;
@@ -16,6 +17,7 @@ import java.util.Set;
  * <p>Staging, verifying, committing and aborting come from one thread at a time (the sink
  * writer); leases may be acquired and read from any number of threads.
  */
+@PublicEvolving
 public interface WeightStore extends AutoCloseable {
 
     /** Opens a store for worker {@code worker} (which picks the GPU when the device is not fixed). */
@@ -61,6 +63,12 @@ public interface WeightStore extends AutoCloseable {
 
     /** Writes {@code length} bytes of {@code bytes} from {@code from} at {@code versionOffset} of the shadow slot. */
     void write(String modelId, String publishId, long versionOffset, byte[] bytes, int from, int length);
+
+    /**
+     * Returns once every write issued so far has landed in slot memory (on a device: was copied there).
+     * {@link #verify} and {@link #abort} wait by themselves; this is for callers that time staging.
+     */
+    void awaitWrites();
 
     /**
      * Starts hashing bytes [{@code versionOffset}, {@code versionOffset + length}) of a staged

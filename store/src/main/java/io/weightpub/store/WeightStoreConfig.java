@@ -1,10 +1,13 @@
 package io.weightpub.store;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.Objects;
 
 /** Settings of a {@link WeightStore}; immutable, built with {@link #builder()}. */
+@PublicEvolving
 public final class WeightStoreConfig implements Serializable {
 
     // Defaults, shared with SinkOptions; plain constants because a store runs without Flink too.

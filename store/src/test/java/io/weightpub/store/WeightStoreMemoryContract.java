@@ -1,9 +1,9 @@
 package io.weightpub.store;
 
-import io.weightpub.testutils.TestVersion;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.TensorMeta;
 import io.weightpub.schemas.VersionManifest;
+import io.weightpub.testutils.TestVersion;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,10 +1,10 @@
 package io.weightpub.testutils;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
-import io.weightpub.events.WeightEvent;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;

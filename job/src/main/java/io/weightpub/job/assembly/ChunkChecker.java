@@ -1,15 +1,16 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
+import io.weightpub.events.WeightEventTypeInfo;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
 import io.weightpub.schemas.TopicNames;
-import io.weightpub.events.WeightEvent;
-import io.weightpub.events.WeightEventTypeInfo;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.typeutils.EitherTypeInfo;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.types.Either;
@@ -26,6 +27,7 @@ import java.util.Objects;
  * Payload bytes never reach a coordinator. Bad chunks are dead-lettered here ({@link
  * OutboundRecord#TAG}), with the raw record.
  */
+@Internal
 public final class ChunkChecker extends ProcessFunction<InputRecord, Either<ChunkReceipt, InputRecord>> {
 
     private static final long serialVersionUID = 1L;

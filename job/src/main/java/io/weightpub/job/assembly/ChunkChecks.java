@@ -1,9 +1,9 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.ChunkView;
 import io.weightpub.schemas.WireFormatException;
-import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.java.tuple.Tuple3;
 

@@ -2,6 +2,7 @@ package io.weightpub.job.assembly;
 
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.ChunkView;
+import org.apache.flink.annotation.Internal;
 
 import java.util.Objects;
 
@@ -10,6 +11,7 @@ import java.util.Objects;
  * chunk declares, where it came from, and why it was refused (null when it passed). Never the
  * payload: the payload went from the checker straight to the workers. About 150 bytes on the wire.
  */
+@Internal
 public final class ChunkReceipt {
 
     private final String modelId;

@@ -2,6 +2,7 @@ package io.weightpub.job.assembly;
 
 import io.weightpub.events.SerializerTypeInfo;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -12,6 +13,7 @@ import org.apache.flink.core.memory.DataOutputView;
 import java.io.IOException;
 
 /** Flink's wire format for {@link ChunkReceipt} between the checkers and the coordinators: its fields in order. */
+@Internal
 public final class ChunkReceiptSerializer extends TypeSerializerSingleton<ChunkReceipt> {
 
     private static final long serialVersionUID = 1L;

@@ -17,14 +17,14 @@ interface CoordinatorContext {
     void updateLedger(ModelLedger ledger) throws Exception;
 
     /** The publish in flight with this id, or null. */
-    PublishProgress publish(String publishId) throws Exception;
+    PublishAssembly publish(String publishId) throws Exception;
 
-    void putPublish(PublishProgress progress) throws Exception;
+    void putPublish(PublishAssembly progress) throws Exception;
 
     void removePublish(String publishId) throws Exception;
 
     /** The model's publishes in flight. */
-    Iterable<PublishProgress> publishes() throws Exception;
+    Iterable<PublishAssembly> publishes() throws Exception;
 
     /** A published version still retained for rollbacks, or null. */
     RetainedVersion retained(long version) throws Exception;

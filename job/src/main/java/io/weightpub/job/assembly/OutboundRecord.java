@@ -1,11 +1,13 @@
 package io.weightpub.job.assembly;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.util.OutputTag;
 
 /** A record for one of the job's output topics (status, versions, dead letters): topic, key, value. */
+@Internal
 public final class OutboundRecord {
 
     public static final TypeInformation<Tuple3<String, byte[], byte[]>> TYPE_INFO =

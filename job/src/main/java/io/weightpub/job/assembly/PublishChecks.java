@@ -1,6 +1,5 @@
 package io.weightpub.job.assembly;
 
-import io.weightpub.job.JobOptions;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.ManifestValidator;
 import io.weightpub.schemas.VersionManifest;
@@ -46,7 +45,7 @@ final class PublishChecks implements Serializable {
         if (version.isPresent()) {
             return version;
         }
-        return chunk(new PublishProgress(chunk.modelId(), chunk.publishId(), chunk.step(), chunk.versionBytes(),
+        return chunk(new PublishAssembly(chunk.modelId(), chunk.publishId(), chunk.step(), chunk.versionBytes(),
                 chunk.bucketCount(), 0), chunk);
     }
 
@@ -61,11 +60,11 @@ final class PublishChecks implements Serializable {
     private Optional<String> versionSize(long versionBytes, int bucketCount, String what) {
         if (versionBytes < 0 || versionBytes > limits.maxVersionBytes) {
             return Optional.of(String.format("%s says the version has %d bytes; expected 0 to %d (%s)", what,
-                    versionBytes, limits.maxVersionBytes, JobOptions.MAX_VERSION_BYTES.key()));
+                    versionBytes, limits.maxVersionBytes, LimitOptions.MAX_VERSION_BYTES.key()));
         }
         if (bucketCount <= 0 || bucketCount > limits.maxBuckets || bucketCount > Math.max(1, versionBytes)) {
             return Optional.of(String.format("%s says the version has %d buckets; expected 1 to %d (%s) and no more "
-                            + "than its %d bytes", what, bucketCount, limits.maxBuckets, JobOptions.MAX_BUCKETS.key(),
+                            + "than its %d bytes", what, bucketCount, limits.maxBuckets, LimitOptions.MAX_BUCKETS.key(),
                     versionBytes));
         }
         return Optional.empty();
@@ -79,7 +78,7 @@ final class PublishChecks implements Serializable {
         if (step > ledger.lastStep && step - ledger.lastStep > limits.maxStepJump) {
             return Optional.of(String.format("trainer step %d is more than %d (%s) past step %d of published "
                             + "version %d; if the trainer really moved on, reset the watermark with "
-                            + "`weightpub reset-step`", step, limits.maxStepJump, JobOptions.MAX_STEP_JUMP.key(),
+                            + "`weightpub reset-step`", step, limits.maxStepJump, LimitOptions.MAX_STEP_JUMP.key(),
                     ledger.lastStep, ledger.lastVersion));
         }
         return Optional.empty();
@@ -88,7 +87,7 @@ final class PublishChecks implements Serializable {
     // ---------------------------------------------------------------- chunks
 
     /** A chunk against its own publish: sizes, bucket geometry, chunk placement and the limits. */
-    Optional<String> chunk(PublishProgress progress, ChunkReceipt chunk) {
+    Optional<String> chunk(PublishAssembly progress, ChunkReceipt chunk) {
         int payloadLength = chunk.payloadLength();
         if (chunk.step() != progress.step || chunk.versionBytes() != progress.versionBytes
                 || chunk.bucketCount() != progress.bucketCount) {
@@ -100,7 +99,7 @@ final class PublishChecks implements Serializable {
         if (bucketIndex < 0 || bucketIndex >= progress.bucketCount) {
             return Optional.of("bucket index " + bucketIndex + " outside [0, " + progress.bucketCount + ")");
         }
-        PublishProgress.BucketProgress bucket = progress.bucket(bucketIndex);
+        PublishAssembly.BucketProgress bucket = progress.bucket(bucketIndex);
         if (bucket != null && (bucket.offset != chunk.bucketOffset() || bucket.size != chunk.bucketSize()
                 || bucket.chunkCount != chunk.chunkCount())) {
             return Optional.of(String.format("chunk says bucket %d is at offset %d with %d bytes in %d chunks; "
@@ -128,7 +127,7 @@ final class PublishChecks implements Serializable {
         }
         if (payloadLength > limits.maxChunkBytes) {
             return Optional.of(String.format("chunk payload of %d bytes is over %d (%s)", payloadLength,
-                    limits.maxChunkBytes, JobOptions.MAX_CHUNK_BYTES.key()));
+                    limits.maxChunkBytes, LimitOptions.MAX_CHUNK_BYTES.key()));
         }
         if (chunk.chunkOffset() < 0 || chunk.chunkOffset() > chunk.bucketSize()
                 || payloadLength > chunk.bucketSize() - chunk.chunkOffset()) {
@@ -143,7 +142,7 @@ final class PublishChecks implements Serializable {
      * requires), so one chunk proves where its version starts and, from the last bucket, where it ends.
      * A non-last bucket cannot refute a larger version size: the buckets after it may hold the rest.
      */
-    private static Optional<String> bucketEnds(PublishProgress progress, ChunkReceipt chunk) {
+    private static Optional<String> bucketEnds(PublishAssembly progress, ChunkReceipt chunk) {
         int bucketIndex = chunk.bucketIndex();
         if (bucketIndex == 0 && chunk.bucketOffset() != 0) {
             return Optional.of(String.format("bucket 0 at offset %d; the first bucket starts at offset 0",
@@ -160,14 +159,14 @@ final class PublishChecks implements Serializable {
     }
 
     /** The chunk count a bucket's first chunk declares: at most one chunk per byte, within the limit. */
-    private Optional<String> newBucketChunkCount(PublishProgress progress, ChunkReceipt chunk) {
+    private Optional<String> newBucketChunkCount(PublishAssembly progress, ChunkReceipt chunk) {
         long declared = progress.declaredChunks();
         if (chunk.chunkCount() <= 0 || chunk.chunkCount() > Math.max(1, chunk.bucketSize())
                 || chunk.chunkCount() > limits.maxChunks - declared) {
             return Optional.of(String.format("bucket %d of %d bytes in %d chunks: expected 1 chunk per byte at most "
                             + "and at most %d chunks per version (%s), %d of them declared by its other buckets",
                     chunk.bucketIndex(), chunk.bucketSize(), chunk.chunkCount(), limits.maxChunks,
-                    JobOptions.MAX_CHUNKS.key(), declared));
+                    LimitOptions.MAX_CHUNKS.key(), declared));
         }
         return Optional.empty();
     }
@@ -177,7 +176,7 @@ final class PublishChecks implements Serializable {
      * the size its chunks imply. So a chunk cut wrongly is caught as it arrives, whether its manifest
      * came first or not.
      */
-    private Optional<String> chunkGeometry(PublishProgress progress, ChunkReceipt chunk) {
+    private Optional<String> chunkGeometry(PublishAssembly progress, ChunkReceipt chunk) {
         int payloadLength = chunk.payloadLength();
         int bucketIndex = chunk.bucketIndex();
         long chunkSize = progress.chunkSize > 0 ? progress.chunkSize : impliedChunkSize(chunk);
@@ -194,7 +193,7 @@ final class PublishChecks implements Serializable {
         if (chunkSize > limits.maxChunkBytes) {
             return Optional.of(String.format("chunk %d of bucket %d at offset %d implies chunks of %d bytes; at most "
                             + "%d (%s)", chunk.chunkIndex(), bucketIndex, chunk.chunkOffset(), chunkSize,
-                    limits.maxChunkBytes, JobOptions.MAX_CHUNK_BYTES.key()));
+                    limits.maxChunkBytes, LimitOptions.MAX_CHUNK_BYTES.key()));
         }
         // chunkIndex and chunkSize are below 2^31: the product fits a long.
         long expectedOffset = chunk.chunkIndex() * chunkSize;
@@ -227,7 +226,7 @@ final class PublishChecks implements Serializable {
     Optional<String> manifestRecordSize(int bytes) {
         if (bytes > limits.maxManifestBytes) {
             return Optional.of(String.format("manifest record of %d bytes is over %d (%s)", bytes,
-                    limits.maxManifestBytes, JobOptions.MAX_MANIFEST_BYTES.key()));
+                    limits.maxManifestBytes, LimitOptions.MAX_MANIFEST_BYTES.key()));
         }
         return Optional.empty();
     }
@@ -244,7 +243,7 @@ final class PublishChecks implements Serializable {
         }
         if (manifest.getChunkSize() > limits.maxChunkBytes) {
             return Optional.of(String.format("chunk size %d is over %d (%s)", manifest.getChunkSize(),
-                    limits.maxChunkBytes, JobOptions.MAX_CHUNK_BYTES.key()));
+                    limits.maxChunkBytes, LimitOptions.MAX_CHUNK_BYTES.key()));
         }
         long chunks = 0;
         long tensors = 0;
@@ -254,17 +253,17 @@ final class PublishChecks implements Serializable {
         }
         if (chunks > limits.maxChunks) {
             return Optional.of(String.format("%d chunks; at most %d per version (%s)", chunks, limits.maxChunks,
-                    JobOptions.MAX_CHUNKS.key()));
+                    LimitOptions.MAX_CHUNKS.key()));
         }
         if (tensors > limits.maxTensors) {
             return Optional.of(String.format("%d tensors; at most %d per version (%s)", tensors, limits.maxTensors,
-                    JobOptions.MAX_TENSORS.key()));
+                    LimitOptions.MAX_TENSORS.key()));
         }
         return ManifestValidator.validate(manifest);
     }
 
     /** The manifest against what the publish's chunks said. */
-    static Optional<String> manifestAgainstProgress(PublishProgress progress, VersionManifest manifest) {
+    static Optional<String> manifestAgainstProgress(PublishAssembly progress, VersionManifest manifest) {
         if (progress.chunkSize > 0 && progress.chunkSize != manifest.getChunkSize()) {
             return Optional.of(String.format("manifest says chunk size %d; its chunks were cut at %d",
                     manifest.getChunkSize(), progress.chunkSize));
@@ -276,7 +275,7 @@ final class PublishChecks implements Serializable {
                     manifest.getBuckets().size(), progress.step, progress.versionBytes, progress.bucketCount));
         }
         for (BucketInfo bucket : manifest.getBuckets()) {
-            PublishProgress.BucketProgress seen = progress.bucket(bucket.getIndex());
+            PublishAssembly.BucketProgress seen = progress.bucket(bucket.getIndex());
             if (seen != null && (seen.offset != bucket.getOffset() || seen.size != bucket.getSizeBytes()
                     || seen.chunkCount != bucket.getChunkCount())) {
                 return Optional.of(String.format("manifest says bucket %d is at offset %d with %d bytes in %d "

@@ -1,5 +1,6 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.ControlRecord;
@@ -9,7 +10,6 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.events.WeightEvent;
 
 import java.util.Arrays;
 
@@ -47,7 +47,7 @@ final class PublishCoordinator {
         if (isSettled(ctx, ledger, chunk)) {
             return;
         }
-        PublishProgress progress = ctx.publish(chunk.publishId());
+        PublishAssembly progress = ctx.publish(chunk.publishId());
         if (chunk.problem() != null) {
             onRefusedChunk(ctx, ledger, progress, chunk);
             return;
@@ -66,9 +66,9 @@ final class PublishCoordinator {
             lifecycle.fail(ctx, ledger, progress, where(chunk), problem);
             return;
         }
-        PublishProgress.BucketProgress bucket = progress.bucket(chunk.bucketIndex());
+        PublishAssembly.BucketProgress bucket = progress.bucket(chunk.bucketIndex());
         if (bucket == null) {
-            bucket = new PublishProgress.BucketProgress(chunk.bucketOffset(), chunk.bucketSize(), chunk.chunkCount());
+            bucket = new PublishAssembly.BucketProgress(chunk.bucketOffset(), chunk.bucketSize(), chunk.chunkCount());
             progress.addBucket(chunk.bucketIndex(), bucket);
         }
         progress.lastSeenMs = ctx.now();
@@ -96,14 +96,14 @@ final class PublishCoordinator {
      * A chunk its checker refused (and dead-lettered, and kept from the workers): its publish fails,
      * unless only its CRC is wrong and it duplicates a chunk already counted, whose staged copy stands.
      */
-    private void onRefusedChunk(CoordinatorContext ctx, ModelLedger ledger, PublishProgress progress,
+    private void onRefusedChunk(CoordinatorContext ctx, ModelLedger ledger, PublishAssembly progress,
             ChunkReceipt chunk) throws Exception {
         if (progress == null) {
             lifecycle.failUnstarted(ctx, ledger, chunk.modelId(), chunk.publishId(), chunk.step(), 0,
                     where(chunk) + ": " + chunk.problem());
             return;
         }
-        PublishProgress.BucketProgress bucket = progress.bucket(chunk.bucketIndex());
+        PublishAssembly.BucketProgress bucket = progress.bucket(chunk.bucketIndex());
         if (chunk.crcMismatch() && checks.chunk(progress, chunk).isEmpty() && bucket != null
                 && bucket.isSeen(chunk.chunkIndex())) {
             progress.lastSeenMs = ctx.now();
@@ -172,7 +172,7 @@ final class PublishCoordinator {
             return;
         }
         String structural = checks.manifest(manifest).orElse(null);
-        PublishProgress progress = ctx.publish(publishId);
+        PublishAssembly progress = ctx.publish(publishId);
         if (structural != null) {
             String reason = "manifest of publish " + publishId + " is inconsistent: " + structural;
             lifecycle.deadLetter(ctx, record, modelId, step, publishId, reason);
@@ -213,7 +213,7 @@ final class PublishCoordinator {
         }
         for (BucketInfo bucket : manifest.getBuckets()) {
             if (progress.bucket(bucket.getIndex()) == null) {
-                progress.addBucket(bucket.getIndex(), new PublishProgress.BucketProgress(
+                progress.addBucket(bucket.getIndex(), new PublishAssembly.BucketProgress(
                         bucket.getOffset(), bucket.getSizeBytes(), bucket.getChunkCount()));
             }
         }
@@ -225,7 +225,7 @@ final class PublishCoordinator {
         lifecycle.completeIfReady(ctx, ledger, progress);
     }
 
-    private void failOnManifest(CoordinatorContext ctx, ModelLedger ledger, PublishProgress progress,
+    private void failOnManifest(CoordinatorContext ctx, ModelLedger ledger, PublishAssembly progress,
             InputRecord record, String reason) throws Exception {
         lifecycle.deadLetter(ctx, record, progress.modelId, progress.step, progress.publishId, reason);
         lifecycle.fail(ctx, ledger, progress, record.coordinates(), reason);
@@ -266,7 +266,7 @@ final class PublishCoordinator {
 
     private void abortOnRequest(CoordinatorContext ctx, ModelLedger ledger, ControlRecord control) throws Exception {
         String publishId = control.getPublishId() == null ? "" : control.getPublishId();
-        PublishProgress progress = ctx.publish(publishId);
+        PublishAssembly progress = ctx.publish(publishId);
         if (progress == null) {
             lifecycle.status(ctx, control.getModelId(), publishId, -1, -1, VersionState.REJECTED, 0, 0,
                     "abort request " + control.getRequestId() + ": publish '" + publishId

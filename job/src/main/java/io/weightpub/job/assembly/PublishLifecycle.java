@@ -1,5 +1,6 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.KafkaOffsetRange;
@@ -9,7 +10,6 @@ import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
-import io.weightpub.events.WeightEvent;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -51,12 +51,12 @@ final class PublishLifecycle {
         this.inFlight = inFlight;
     }
 
-    PublishProgress start(CoordinatorContext ctx, String modelId, String publishId, long step, long versionBytes,
+    PublishAssembly start(CoordinatorContext ctx, String modelId, String publishId, long step, long versionBytes,
             int bucketCount) {
         long now = ctx.now();
         ctx.timerAt(now + publishTimeoutMs);
         inFlight.add(modelId + "/" + publishId);
-        return new PublishProgress(modelId, publishId, step, versionBytes, bucketCount, now);
+        return new PublishAssembly(modelId, publishId, step, versionBytes, bucketCount, now);
     }
 
     /**
@@ -79,7 +79,7 @@ final class PublishLifecycle {
     }
 
     /** Publishes the publish as the model's next version once its manifest and every chunk arrived. */
-    void completeIfReady(CoordinatorContext ctx, ModelLedger ledger, PublishProgress progress) throws Exception {
+    void completeIfReady(CoordinatorContext ctx, ModelLedger ledger, PublishAssembly progress) throws Exception {
         if (progress.manifest == null || !progress.allChunksSeen()) {
             ctx.putPublish(progress);
             return;
@@ -151,7 +151,7 @@ final class PublishLifecycle {
     }
 
     /** Fails a publish in flight; {@code where} names the record that failed it. */
-    void fail(CoordinatorContext ctx, ModelLedger ledger, PublishProgress progress, String where, String reason)
+    void fail(CoordinatorContext ctx, ModelLedger ledger, PublishAssembly progress, String where, String reason)
             throws Exception {
         close(ctx, ledger, progress, VersionState.FAILED, where + ": " + reason);
         metrics.versionsFailed.inc();
@@ -167,12 +167,12 @@ final class PublishLifecycle {
         metrics.versionsFailed.inc();
     }
 
-    void abort(CoordinatorContext ctx, ModelLedger ledger, PublishProgress progress, String reason) throws Exception {
+    void abort(CoordinatorContext ctx, ModelLedger ledger, PublishAssembly progress, String reason) throws Exception {
         close(ctx, ledger, progress, VersionState.ABORTED, reason);
         metrics.versionsAborted.inc();
     }
 
-    private void close(CoordinatorContext ctx, ModelLedger ledger, PublishProgress progress, VersionState state,
+    private void close(CoordinatorContext ctx, ModelLedger ledger, PublishAssembly progress, VersionState state,
             String reason) throws Exception {
         ctx.emit(WeightEvent.abortVersion(progress.modelId, progress.publishId, progress.step, reason));
         ledger.close(progress.publishId, state, -1, reason);
@@ -207,8 +207,8 @@ final class PublishLifecycle {
         ModelLedger ledger = ctx.ledger();
         long now = ctx.now();
         long nextDue = Long.MAX_VALUE;
-        List<PublishProgress> expired = new ArrayList<>();
-        for (PublishProgress progress : ctx.publishes()) {
+        List<PublishAssembly> expired = new ArrayList<>();
+        for (PublishAssembly progress : ctx.publishes()) {
             long due = progress.lastSeenMs + publishTimeoutMs;
             if (due <= now) {
                 expired.add(progress);
@@ -216,7 +216,7 @@ final class PublishLifecycle {
                 nextDue = Math.min(nextDue, due);
             }
         }
-        for (PublishProgress progress : expired) {
+        for (PublishAssembly progress : expired) {
             long chunkTotal = progress.declaredChunks();
             abort(ctx, ledger, progress, String.format(
                     "timed out: no record for %d ms; %d chunks of %s seen, manifest %s", publishTimeoutMs,

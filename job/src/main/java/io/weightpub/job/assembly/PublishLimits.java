@@ -1,7 +1,6 @@
 package io.weightpub.job.assembly;
 
-import io.weightpub.job.JobOptions;
-
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.configuration.Configuration;
 
 import java.io.Serializable;
@@ -9,8 +8,9 @@ import java.io.Serializable;
 /**
  * The largest publish the job accepts: every size and count a chunk or manifest declares is checked
  * against these before the job allocates or keeps anything for it. Immutable; built from the job's
- * {@link JobOptions}.
+ * {@link LimitOptions}.
  */
+@Internal
 public final class PublishLimits implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -43,16 +43,16 @@ public final class PublishLimits implements Serializable {
         this.maxStepJump = maxStepJump;
     }
 
-    /** The limits of {@link JobOptions}' {@code limits.*} options, their defaults where unset. */
+    /** The limits of {@link LimitOptions}' {@code limits.*} options, their defaults where unset. */
     public static PublishLimits fromConfig(Configuration conf) {
         return new PublishLimits(
-                conf.get(JobOptions.MAX_VERSION_BYTES).getBytes(),
-                conf.get(JobOptions.MAX_BUCKETS),
-                conf.get(JobOptions.MAX_CHUNKS),
-                toInt(conf.get(JobOptions.MAX_CHUNK_BYTES).getBytes(), JobOptions.MAX_CHUNK_BYTES.key()),
-                conf.get(JobOptions.MAX_TENSORS),
-                toInt(conf.get(JobOptions.MAX_MANIFEST_BYTES).getBytes(), JobOptions.MAX_MANIFEST_BYTES.key()),
-                conf.get(JobOptions.MAX_STEP_JUMP));
+                conf.get(LimitOptions.MAX_VERSION_BYTES).getBytes(),
+                conf.get(LimitOptions.MAX_BUCKETS),
+                conf.get(LimitOptions.MAX_CHUNKS),
+                toInt(conf.get(LimitOptions.MAX_CHUNK_BYTES).getBytes(), LimitOptions.MAX_CHUNK_BYTES.key()),
+                conf.get(LimitOptions.MAX_TENSORS),
+                toInt(conf.get(LimitOptions.MAX_MANIFEST_BYTES).getBytes(), LimitOptions.MAX_MANIFEST_BYTES.key()),
+                conf.get(LimitOptions.MAX_STEP_JUMP));
     }
 
     /** The default limits: enough for models up to 1 TB. */

@@ -1,11 +1,12 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.internal.VersionedStateSerializer;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.events.WeightEvent;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -31,6 +32,7 @@ import java.util.function.Consumer;
  * and bucket-complete events for the workers and the status, version-index and dead-letter records
  * on {@link OutboundRecord#TAG}. State names are those of the assembler it replaced.
  */
+@Internal
 public final class VersionCoordinator
         extends KeyedProcessFunction<String, Either<ChunkReceipt, InputRecord>, WeightEvent> {
 
@@ -72,7 +74,7 @@ public final class VersionCoordinator
                 getRuntimeContext().getMapState(new MapStateDescriptor<>(
                         "publishes-in-flight",
                         StringSerializer.INSTANCE,
-                        new VersionedStateSerializer<>(PublishProgressSerializer.class))),
+                        new VersionedStateSerializer<>(PublishAssemblySerializer.class))),
                 getRuntimeContext().getMapState(new MapStateDescriptor<>(
                         "retained-versions",
                         LongSerializer.INSTANCE,
@@ -111,13 +113,13 @@ public final class VersionCoordinator
     /** The coordinator's view of the current key's Flink state, timers and outputs. */
     private static final class FlinkContext implements CoordinatorContext {
         private final ValueState<ModelLedger> ledger;
-        private final MapState<String, PublishProgress> publishes;
+        private final MapState<String, PublishAssembly> publishes;
         private final MapState<Long, RetainedVersion> retained;
         private TimerService timers;
         private Collector<WeightEvent> events;
         private Consumer<Tuple3<String, byte[], byte[]>> outbound;
 
-        FlinkContext(ValueState<ModelLedger> ledger, MapState<String, PublishProgress> publishes,
+        FlinkContext(ValueState<ModelLedger> ledger, MapState<String, PublishAssembly> publishes,
                 MapState<Long, RetainedVersion> retained) {
             this.ledger = ledger;
             this.publishes = publishes;
@@ -143,12 +145,12 @@ public final class VersionCoordinator
         }
 
         @Override
-        public PublishProgress publish(String publishId) throws Exception {
+        public PublishAssembly publish(String publishId) throws Exception {
             return publishes.get(publishId);
         }
 
         @Override
-        public void putPublish(PublishProgress progress) throws Exception {
+        public void putPublish(PublishAssembly progress) throws Exception {
             publishes.put(progress.publishId, progress);
         }
 
@@ -158,7 +160,7 @@ public final class VersionCoordinator
         }
 
         @Override
-        public Iterable<PublishProgress> publishes() throws Exception {
+        public Iterable<PublishAssembly> publishes() throws Exception {
             return publishes.values();
         }
 

@@ -1,5 +1,6 @@
 package io.weightpub.job.internal;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -9,6 +10,7 @@ import org.apache.flink.core.memory.DataOutputView;
 
 import java.io.IOException;
 import java.lang.reflect.Constructor;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -16,9 +18,17 @@ import java.util.Objects;
  * version is written with every value, so a newer job reads state written by an older one. Values
  * are mutable, so {@link #copy} is a deep copy through that format.
  */
+@Internal
 public final class VersionedStateSerializer<T> extends TypeSerializer<T> {
 
     private static final long serialVersionUID = 1L;
+
+    /**
+     * Format classes renamed since they wrote state: old name -> new name. Savepoints name the class,
+     * so a rename without an entry here would make them unrestorable.
+     */
+    static final Map<String, String> RENAMED_FORMATS = Map.of(
+            "io.weightpub.job.assembly.PublishProgressSerializer", "io.weightpub.job.assembly.PublishAssemblySerializer");
 
     private final Class<? extends SimpleVersionedSerializer<T>> formatClass;
     private transient SimpleVersionedSerializer<T> format;
@@ -150,7 +160,8 @@ public final class VersionedStateSerializer<T> extends TypeSerializer<T> {
         @SuppressWarnings("unchecked")
         public void readSnapshot(int readVersion, DataInputView in, ClassLoader userCodeClassLoader)
                 throws IOException {
-            String name = in.readUTF();
+            String written = in.readUTF();
+            String name = RENAMED_FORMATS.getOrDefault(written, written);
             try {
                 formatClass = (Class<? extends SimpleVersionedSerializer<T>>)
                         Class.forName(name, false, userCodeClassLoader);

@@ -1,5 +1,7 @@
 package io.weightpub.job.source;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.Objects;
 
 /**
@@ -7,6 +9,7 @@ import java.util.Objects;
  * chunk in the chunk checker chained to the source, a manifest or control record in the
  * coordinator of the model its Kafka key names (it crosses the network raw).
  */
+@Internal
 public final class InputRecord {
 
     /** Which input topic the record was read from. */

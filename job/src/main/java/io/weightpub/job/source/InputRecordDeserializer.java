@@ -1,8 +1,9 @@
 package io.weightpub.job.source;
 
-import io.weightpub.schemas.TopicNames;
 import io.weightpub.events.SerializerTypeInfo;
+import io.weightpub.schemas.TopicNames;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
  * read here (to route by model); a record whose value will not decode is still passed on, so the
  * chunk checker or the coordinator can quarantine it with its coordinates instead of the source failing.
  */
+@Internal
 public final class InputRecordDeserializer implements KafkaRecordDeserializationSchema<InputRecord> {
 
     private static final long serialVersionUID = 1L;

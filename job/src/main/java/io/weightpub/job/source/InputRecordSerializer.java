@@ -1,5 +1,6 @@
 package io.weightpub.job.source;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
@@ -9,6 +10,7 @@ import org.apache.flink.core.memory.DataOutputView;
 import java.io.IOException;
 
 /** Flink's wire format for {@link InputRecord}: coordinates, then the raw value. */
+@Internal
 public final class InputRecordSerializer extends TypeSerializerSingleton<InputRecord> {
 
     private static final long serialVersionUID = 1L;

@@ -1,7 +1,8 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
@@ -9,7 +10,6 @@ import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.events.WeightEvent;
 
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.java.tuple.Tuple3;
@@ -43,7 +43,7 @@ final class AssemblerHarness implements AutoCloseable {
         send(InputRecord.Kind.MANIFEST, manifest.getModelId(), WireCodec.MANIFEST.encode(manifest));
     }
 
-    void publish(TestVersion version) throws Exception {
+    void publish(RandomPublish version) throws Exception {
         chunks(version.chunks());
         manifest(version.manifest());
     }

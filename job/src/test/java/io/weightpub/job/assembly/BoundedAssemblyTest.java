@@ -1,8 +1,9 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.JobOptions;
 import io.weightpub.job.source.InputRecord;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.ControlAction;
 import io.weightpub.schemas.ControlRecord;
@@ -13,7 +14,6 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -66,7 +66,7 @@ class BoundedAssemblyTest {
 
     /** A valid publish after the hostile records: it must become version 1 with its bytes. */
     private void assertAValidPublishStillBecomesVersionOne(long step) throws Exception {
-        TestVersion good = TestVersion.create(MODEL, step, 21, 6, 3000, 8 * 1024, 1000);
+        RandomPublish good = RandomPublish.create(MODEL, step, 21, 6, 3000, 8 * 1024, 1000);
         harness.publish(good);
         assertThat(harness.events(WeightEvent.Kind.COMMIT_VERSION)).singleElement().satisfies(commit -> {
             assertThat(commit.publishId()).isEqualTo(good.publishId());
@@ -133,7 +133,7 @@ class BoundedAssemblyTest {
     @Test
     void lastBucketEndingBeforeTheDeclaredVersionSizeIsOneDeadLetterNotAStagedChunk() throws Exception {
         // A 2-bucket version whose chunks say it has 2^31-1 bytes: its last bucket ends at 8192.
-        TestVersion version = TestVersion.create(MODEL, 10, 31, 4, 3000, 4096, 512);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 31, 4, 3000, 4096, 512);
         WeightChunk last = version.chunks().get(version.chunks().size() - 1);
         assertThat(last.getBucketIndex()).isEqualTo(last.getBucketCount() - 1).isPositive();
         harness.chunks(List.of(WeightChunk.newBuilder(last).setVersionBytes(Integer.MAX_VALUE).build()));
@@ -146,7 +146,7 @@ class BoundedAssemblyTest {
 
     @Test
     void firstBucketNotAtOffsetZeroIsOneDeadLetterNotAStagedChunk() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 32, 4, 3000, 4096, 512);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 32, 4, 3000, 4096, 512);
         WeightChunk first = version.chunks().get(0);
         harness.chunks(List.of(WeightChunk.newBuilder(first).setBucketOffset(1).build()));
 
@@ -158,7 +158,7 @@ class BoundedAssemblyTest {
 
     @Test
     void manifestWhoseTensorShapeOverflowsIsRejectedAndNeverCommitted() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 22, 6, 3000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 22, 6, 3000, 8 * 1024, 1000);
         List<BucketInfo> buckets = new ArrayList<>(version.manifest().getBuckets());
         BucketInfo first = buckets.get(0);
         List<TensorMeta> tensors = new ArrayList<>(first.getTensors());
@@ -177,10 +177,10 @@ class BoundedAssemblyTest {
 
     @Test
     void stepJumpingFurtherThanTheLimitIsRejectedWithADeadLetterAndTheModelGoesOn() throws Exception {
-        harness.publish(TestVersion.create(MODEL, 10, 23, 4, 2000, 8 * 1024, 1000));
-        TestVersion poison = TestVersion.create(MODEL, Long.MAX_VALUE, 24, 4, 2000, 8 * 1024, 1000);
+        harness.publish(RandomPublish.create(MODEL, 10, 23, 4, 2000, 8 * 1024, 1000));
+        RandomPublish poison = RandomPublish.create(MODEL, Long.MAX_VALUE, 24, 4, 2000, 8 * 1024, 1000);
         harness.publish(poison);
-        harness.publish(TestVersion.create(MODEL, 11, 25, 4, 2000, 8 * 1024, 1000));
+        harness.publish(RandomPublish.create(MODEL, 11, 25, 4, 2000, 8 * 1024, 1000));
 
         assertThat(harness.events(WeightEvent.Kind.COMMIT_VERSION)).extracting(WeightEvent::version)
                 .containsExactly(1L, 2L);
@@ -193,10 +193,10 @@ class BoundedAssemblyTest {
 
     @Test
     void resetStepLetsAModelPoisonedByAHugeFirstStepPublishAgain() throws Exception {
-        harness.publish(TestVersion.create(MODEL, Long.MAX_VALUE, 26, 4, 2000, 8 * 1024, 1000));
+        harness.publish(RandomPublish.create(MODEL, Long.MAX_VALUE, 26, 4, 2000, 8 * 1024, 1000));
         harness.control(ControlRecord.newBuilder().setModelId(MODEL).setAction(ControlAction.RESET_STEP)
                 .setRequestId("reset-1").setReason("poisoned watermark").setRequestedAtMs(0).build());
-        harness.publish(TestVersion.create(MODEL, 11, 27, 4, 2000, 8 * 1024, 1000));
+        harness.publish(RandomPublish.create(MODEL, 11, 27, 4, 2000, 8 * 1024, 1000));
 
         assertThat(harness.events(WeightEvent.Kind.COMMIT_VERSION)).extracting(WeightEvent::version)
                 .containsExactly(1L, 2L);
@@ -210,11 +210,11 @@ class BoundedAssemblyTest {
 
     @Test
     void resetStepToAGivenStepMakesEarlierStepsStale() throws Exception {
-        harness.publish(TestVersion.create(MODEL, 100, 28, 4, 2000, 8 * 1024, 1000));
+        harness.publish(RandomPublish.create(MODEL, 100, 28, 4, 2000, 8 * 1024, 1000));
         harness.control(ControlRecord.newBuilder().setModelId(MODEL).setAction(ControlAction.RESET_STEP)
                 .setStep(50L).setRequestId("reset-2").setRequestedAtMs(0).build());
-        harness.publish(TestVersion.create(MODEL, 40, 29, 4, 2000, 8 * 1024, 1000));
-        harness.publish(TestVersion.create(MODEL, 60, 30, 4, 2000, 8 * 1024, 1000));
+        harness.publish(RandomPublish.create(MODEL, 40, 29, 4, 2000, 8 * 1024, 1000));
+        harness.publish(RandomPublish.create(MODEL, 60, 30, 4, 2000, 8 * 1024, 1000));
 
         assertThat(harness.statuses()).extracting(WorkerStatus::getState).containsExactly(VersionState.COMPLETED,
                 VersionState.COMPLETED, VersionState.REJECTED, VersionState.COMPLETED);
@@ -246,7 +246,7 @@ class BoundedAssemblyTest {
         conf.set(JobOptions.MAX_TENSORS, 3);
         try (AssemblerHarness tight = new AssemblerHarness(new PipelineHarness(
                 AssemblerHarness.TOPICS, 60_000, 8, 1024, PublishLimits.fromConfig(conf)))) {
-            tight.manifest(TestVersion.create(MODEL, 10, 31, 6, 3000, 8 * 1024, 1000).manifest());
+            tight.manifest(RandomPublish.create(MODEL, 10, 31, 6, 3000, 8 * 1024, 1000).manifest());
 
             assertThat(tight.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
                     .contains("6 tensors; at most 3 per version (limits.max-tensors)"));
@@ -260,7 +260,7 @@ class BoundedAssemblyTest {
         conf.set(JobOptions.MAX_MANIFEST_BYTES, MemorySize.parse("100 b"));
         try (AssemblerHarness tight = new AssemblerHarness(new PipelineHarness(
                 AssemblerHarness.TOPICS, 60_000, 8, 1024, PublishLimits.fromConfig(conf)))) {
-            tight.manifest(TestVersion.create(MODEL, 10, 32, 6, 3000, 8 * 1024, 1000).manifest());
+            tight.manifest(RandomPublish.create(MODEL, 10, 32, 6, 3000, 8 * 1024, 1000).manifest());
 
             assertThat(tight.deadLetters()).singleElement().satisfies(letter -> assertThat(letter.getReason())
                     .contains("is over 100 (limits.max-manifest-bytes)"));
@@ -320,11 +320,11 @@ class BoundedAssemblyTest {
 
     @Test
     void aPublishThatStartedBeforeTheWatermarkExistedIsStillBoundedWhenItCompletes() throws Exception {
-        TestVersion poison = TestVersion.create(MODEL, Long.MAX_VALUE, 33, 4, 2000, 8 * 1024, 1000);
+        RandomPublish poison = RandomPublish.create(MODEL, Long.MAX_VALUE, 33, 4, 2000, 8 * 1024, 1000);
         harness.chunks(poison.chunks());
-        harness.publish(TestVersion.create(MODEL, 10, 34, 4, 2000, 8 * 1024, 1000));
+        harness.publish(RandomPublish.create(MODEL, 10, 34, 4, 2000, 8 * 1024, 1000));
         harness.manifest(poison.manifest());
-        harness.publish(TestVersion.create(MODEL, 11, 35, 4, 2000, 8 * 1024, 1000));
+        harness.publish(RandomPublish.create(MODEL, 11, 35, 4, 2000, 8 * 1024, 1000));
 
         assertThat(harness.statuses()).extracting(WorkerStatus::getState)
                 .containsExactly(VersionState.COMPLETED, VersionState.REJECTED, VersionState.COMPLETED);
@@ -335,7 +335,7 @@ class BoundedAssemblyTest {
 
     @Test
     void aCorruptedDuplicateOfAStagedChunkIsQuarantinedAndThePublishStillCompletes() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 36, 4, 2000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 36, 4, 2000, 8 * 1024, 1000);
         byte[] corrupted = WireCodec.CHUNK.encode(version.chunks().get(1));
         corrupted[corrupted.length - 3] ^= 0x10;
 

@@ -1,12 +1,12 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
-import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -21,7 +21,7 @@ class ChunkChecksTest {
 
     private static final TopicNames TOPICS = TopicNames.of("check");
     private static final String MODEL = "org/model";
-    private static final TestVersion VERSION = TestVersion.create(MODEL, 10, 1, 6, 3000, 8 * 1024, 1000);
+    private static final RandomPublish VERSION = RandomPublish.create(MODEL, 10, 1, 6, 3000, 8 * 1024, 1000);
 
     private final ChunkChecks checks = new ChunkChecks(new PublishChecks(PublishLimits.defaults()),
             new AssemblerRecords(TOPICS.status(), TOPICS.deadLetters(), 1 << 20));

@@ -1,12 +1,13 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
 import io.weightpub.job.source.InputRecordDeserializer;
-import io.weightpub.job.testutils.HostileRecords;
 import io.weightpub.job.testutils.HostileRecords.Expect;
 import io.weightpub.job.testutils.HostileRecords.Hostile;
 import io.weightpub.job.testutils.HostileRecords.Raw;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.HostileRecords;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.DeadLetter;
 import io.weightpub.schemas.TopicNames;
@@ -16,7 +17,6 @@ import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.events.WeightEvent;
 
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -182,7 +182,7 @@ class HostileInputPropertyTest {
 
         void play(List<Hostile> batch) throws Exception {
             try {
-                expectCommitted(TestVersion.create(HostileRecords.MODEL, 100, 1, 3, 2000, 2048, 256), "baseline");
+                expectCommitted(RandomPublish.create(HostileRecords.MODEL, 100, 1, 3, 2000, 2048, 256), "baseline");
                 for (Hostile hostile : batch) {
                     if (!feedAll(hostile)) {
                         break;
@@ -194,7 +194,7 @@ class HostileInputPropertyTest {
                     harness.setProcessingTime(TIMEOUT_MS + 1);
                     checkAbortedAtTimeout(drain());
                     checkState(2, batch);
-                    expectCommitted(TestVersion.create(HostileRecords.MODEL, step() + 1, 2, 5, 3000, 4096, 512),
+                    expectCommitted(RandomPublish.create(HostileRecords.MODEL, step() + 1, 2, 5, 3000, 4096, 512),
                             "the valid version after the batch");
                 }
             } catch (Throwable t) {
@@ -302,7 +302,7 @@ class HostileInputPropertyTest {
             }
         }
 
-        private void expectCommitted(TestVersion version, String what) throws Exception {
+        private void expectCommitted(RandomPublish version, String what) throws Exception {
             List<WeightEvent> events = new ArrayList<>();
             List<VersionIndexEntry> index = new ArrayList<>();
             List<WorkerStatus> statuses = new ArrayList<>();

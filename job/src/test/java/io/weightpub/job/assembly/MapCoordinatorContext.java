@@ -15,7 +15,7 @@ import java.util.TreeSet;
 final class MapCoordinatorContext implements CoordinatorContext {
 
     ModelLedger ledger;
-    final Map<String, PublishProgress> publishes = new LinkedHashMap<>();
+    final Map<String, PublishAssembly> publishes = new LinkedHashMap<>();
     final TreeMap<Long, RetainedVersion> retained = new TreeMap<>();
     final TreeSet<Long> timers = new TreeSet<>();
     final List<WeightEvent> events = new ArrayList<>();
@@ -33,12 +33,12 @@ final class MapCoordinatorContext implements CoordinatorContext {
     }
 
     @Override
-    public PublishProgress publish(String publishId) {
+    public PublishAssembly publish(String publishId) {
         return publishes.get(publishId);
     }
 
     @Override
-    public void putPublish(PublishProgress progress) {
+    public void putPublish(PublishAssembly progress) {
         publishes.put(progress.publishId, progress);
     }
 
@@ -48,7 +48,7 @@ final class MapCoordinatorContext implements CoordinatorContext {
     }
 
     @Override
-    public Iterable<PublishProgress> publishes() {
+    public Iterable<PublishAssembly> publishes() {
         return new ArrayList<>(publishes.values());
     }
 

@@ -1,16 +1,18 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.schemas.DeadLetter;
+import io.weightpub.schemas.DigestKind;
 import io.weightpub.schemas.TopicNames;
+import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.events.WeightEvent;
 
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
@@ -48,7 +50,7 @@ class PublishCoordinatorTest {
 
     @Test
     void receiptsInAnyOrderFromAnyPartitionCompleteTheVersionWithTheirOffsetsInTheIndex() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 1, 12, 5000, 16 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 1, 12, 5000, 16 * 1024, 1000);
         List<WeightChunk> chunks = new ArrayList<>(version.chunks());
         Collections.shuffle(chunks, new Random(5));
 
@@ -70,7 +72,7 @@ class PublishCoordinatorTest {
 
     @Test
     void aRefusedReceiptFailsItsPublishAndAbortsItOnTheWorkersWithoutASecondDeadLetter() throws Exception {
-        TestVersion bad = TestVersion.create(MODEL, 10, 2, 6, 3000, 8 * 1024, 1000);
+        RandomPublish bad = RandomPublish.create(MODEL, 10, 2, 6, 3000, 8 * 1024, 1000);
         receipt(bad.chunks().get(0), 0);
         byte[] corrupted = WireCodec.CHUNK.encode(bad.chunks().get(1));
         corrupted[corrupted.length - 3] ^= 0x10;
@@ -83,7 +85,7 @@ class PublishCoordinatorTest {
                 .satisfies(abort -> assertThat(abort.reason()).contains("CRC32C mismatch"));
         assertThat(statuses()).extracting(WorkerStatus::getState).containsExactly(VersionState.FAILED);
 
-        TestVersion next = TestVersion.create(MODEL, 11, 3, 6, 3000, 8 * 1024, 1000);
+        RandomPublish next = RandomPublish.create(MODEL, 11, 3, 6, 3000, 8 * 1024, 1000);
         next.chunks().forEach(c -> receipt(c, 1));
         manifest(next);
         assertThat(ctx.events(WeightEvent.Kind.COMMIT_VERSION)).singleElement()
@@ -92,7 +94,7 @@ class PublishCoordinatorTest {
 
     @Test
     void aCrcBadDuplicateOfACountedChunkOnlyCostsItsDeadLetter() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
         version.chunks().forEach(c -> receipt(c, 0));
         byte[] corrupted = WireCodec.CHUNK.encode(version.chunks().get(1));
         corrupted[corrupted.length - 3] ^= 0x10;
@@ -107,7 +109,7 @@ class PublishCoordinatorTest {
     @Test
     void aChunkClaimingAnotherVersionSizeFailsThePublishWithADeadLetterThatNamesItsRecordWithoutItsBytes()
             throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 5, 6, 3000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 5, 6, 3000, 8 * 1024, 1000);
         receipt(version.chunks().get(0), 0);
         WeightChunk liar = WeightChunk.newBuilder(version.chunks().get(1))
                 .setVersionBytes(version.totalBytes() + 4096).build();
@@ -130,10 +132,10 @@ class PublishCoordinatorTest {
 
     @Test
     void aPublishRejectedAsStaleIsAbortedOnTheWorkersWhoseCheckersMayHaveStagedIt() throws Exception {
-        TestVersion v1 = TestVersion.create(MODEL, 10, 6, 4, 2000, 8 * 1024, 1000);
+        RandomPublish v1 = RandomPublish.create(MODEL, 10, 6, 4, 2000, 8 * 1024, 1000);
         v1.chunks().forEach(c -> receipt(c, 0));
         manifest(v1);
-        TestVersion stale = TestVersion.create(MODEL, 9, 7, 4, 2000, 8 * 1024, 1000);
+        RandomPublish stale = RandomPublish.create(MODEL, 9, 7, 4, 2000, 8 * 1024, 1000);
 
         receipt(stale.chunks().get(0), 0);
         receipt(stale.chunks().get(1), 0);
@@ -146,7 +148,7 @@ class PublishCoordinatorTest {
 
     @Test
     void aPublishMissingAChunkTimesOutAndIsAbortedOnTheWorkers() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 8, 4, 2000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 8, 4, 2000, 8 * 1024, 1000);
         version.chunks().subList(1, version.chunks().size()).forEach(c -> receipt(c, 0));
         manifest(version);
         assertThat(ctx.timers).containsExactly(TIMEOUT_MS);
@@ -159,6 +161,25 @@ class PublishCoordinatorTest {
         assertThat(ctx.publishes).isEmpty();
     }
 
+    @Test
+    void aManifestClaimingATreeLeafSizeThatIsNoPowerOfTwoIsADeadLetterWithThatReasonAndNeverCommits()
+            throws Exception {
+        TestVersion version = TestVersion.create(MODEL, 10, 9, 4, 2000, 8 * 1024, 1000);
+        version.chunks().forEach(c -> receipt(c, 0));
+        VersionManifest lying = VersionManifest.newBuilder(version.manifest())
+                .setDigestKind(DigestKind.SHA256_TREE).setLeafSize(100_000).build();
+
+        coordinator.onManifest(ctx, new InputRecord(InputRecord.Kind.MANIFEST, TOPICS.manifests(), 0, offset++, 0,
+                MODEL, WireCodec.MANIFEST.encode(lying)));
+
+        assertThat(ctx.outbound(TOPICS.deadLetters())).singleElement().satisfies(tuple -> {
+            DeadLetter letter = decode(tuple);
+            assertThat(letter.getTopic()).isEqualTo(TOPICS.manifests());
+            assertThat(letter.getReason()).contains("leaf size 100000 is not a power of two");
+        });
+        assertThat(ctx.events(WeightEvent.Kind.COMMIT_VERSION)).isEmpty();
+    }
+
     private void receipt(WeightChunk chunk, int partition) {
         try {
             ChunkChecks.Checked checked = checker.check(record(WireCodec.CHUNK.encode(chunk), partition), ctx.now);
@@ -169,7 +190,7 @@ class PublishCoordinatorTest {
         }
     }
 
-    private void manifest(TestVersion version) throws Exception {
+    private void manifest(RandomPublish version) throws Exception {
         coordinator.onManifest(ctx, new InputRecord(InputRecord.Kind.MANIFEST, TOPICS.manifests(), 0, offset++, 0,
                 MODEL, WireCodec.MANIFEST.encode(version.manifest())));
     }

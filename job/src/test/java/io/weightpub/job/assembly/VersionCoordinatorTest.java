@@ -1,7 +1,8 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.source.InputRecord;
-import io.weightpub.job.testutils.TestVersion;
+import io.weightpub.job.testutils.RandomPublish;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.ControlAction;
 import io.weightpub.schemas.ControlRecord;
@@ -13,7 +14,6 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WeightChunk;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.events.WeightEvent;
 
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -57,7 +57,7 @@ class VersionCoordinatorTest {
 
     @Test
     void completePublishStreamsEveryChunkThenCommitsVersionOne() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 1, 12, 5000, 16 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 1, 12, 5000, 16 * 1024, 1000);
 
         sendChunks(version.chunks());
         sendManifest(version);
@@ -84,7 +84,7 @@ class VersionCoordinatorTest {
 
     @Test
     void shuffledDuplicatedChunksWithManifestFirstCommitOnceWithTheSameBytes() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 2, 20, 4000, 8 * 1024, 700);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 2, 20, 4000, 8 * 1024, 700);
         List<WeightChunk> chunks = new ArrayList<>(version.chunks());
         chunks.addAll(version.chunks());
         Collections.shuffle(chunks, new Random(3));
@@ -102,8 +102,8 @@ class VersionCoordinatorTest {
 
     @Test
     void corruptedChunkIsQuarantinedAndFailsItsPublishWhileTheNextPublishBecomesVersionOne() throws Exception {
-        TestVersion bad = TestVersion.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
-        TestVersion good = TestVersion.create(MODEL, 11, 5, 6, 3000, 8 * 1024, 1000);
+        RandomPublish bad = RandomPublish.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
+        RandomPublish good = RandomPublish.create(MODEL, 11, 5, 6, 3000, 8 * 1024, 1000);
         WeightChunk victim = bad.chunks().get(2);
         byte[] corrupted = WireCodec.CHUNK.encode(victim);
         corrupted[corrupted.length - 5] ^= 0x40;
@@ -138,7 +138,7 @@ class VersionCoordinatorTest {
     @Test
     void chunkCutAtAnotherSizeThanItsPublishsEarlierChunksFailsThePublishBeforeItsManifestArrives()
             throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
         List<WeightChunk> chunks = version.chunks();
         WeightChunk third = chunks.stream().filter(c -> c.getChunkIndex() == 3).findFirst().orElseThrow();
         // Same payload and CRC32C, moved 500 bytes down: its bucket's digest would fail only at the sink.
@@ -161,7 +161,7 @@ class VersionCoordinatorTest {
     @Test
     void firstChunkOfAPublishIsCheckedAgainstTheChunkSizeItImpliesAndTheManifestAgainstItsChunks()
             throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 4, 6, 3000, 8 * 1024, 1000);
         WeightChunk third = version.chunks().stream().filter(c -> c.getChunkIndex() == 3).findFirst().orElseThrow();
         WeightChunk misplaced = WeightChunk.newBuilder(third).setChunkOffset(2500).build();
         send(InputRecord.Kind.CHUNK, MODEL, WireCodec.CHUNK.encode(misplaced));
@@ -169,7 +169,7 @@ class VersionCoordinatorTest {
                 .contains("the chunk size the chunk itself implies, 833"));
 
         // Chunks cut at 1000 bytes, then a manifest consistent in itself that says 2000: it is refused.
-        TestVersion other = TestVersion.create(MODEL, 11, 5, 6, 3000, 8 * 1024, 1000);
+        RandomPublish other = RandomPublish.create(MODEL, 11, 5, 6, 3000, 8 * 1024, 1000);
         sendChunks(other.chunks().subList(0, 3));
         List<BucketInfo> recut = other.manifest().getBuckets().stream()
                 .map(b -> BucketInfo.newBuilder(b).setChunkCount((int) Math.max(1, (b.getSizeBytes() + 1999) / 2000))
@@ -201,7 +201,7 @@ class VersionCoordinatorTest {
 
     @Test
     void publishMissingAChunkIsAbortedAfterTheTimeoutAndNeverCommitted() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 6, 6, 3000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 6, 6, 3000, 8 * 1024, 1000);
         harness.setProcessingTime(1_000);
         sendChunks(version.chunks().subList(1, version.chunks().size()));
         sendManifest(version);
@@ -221,8 +221,8 @@ class VersionCoordinatorTest {
 
     @Test
     void republishOfAnAppliedStepIsRejectedWithAStatusRecord() throws Exception {
-        TestVersion first = TestVersion.create(MODEL, 10, 7, 4, 2000, 8 * 1024, 1000);
-        TestVersion again = TestVersion.create(MODEL, 10, 8, 4, 2000, 8 * 1024, 1000);
+        RandomPublish first = RandomPublish.create(MODEL, 10, 7, 4, 2000, 8 * 1024, 1000);
+        RandomPublish again = RandomPublish.create(MODEL, 10, 8, 4, 2000, 8 * 1024, 1000);
         sendChunks(first.chunks());
         sendManifest(first);
         sendChunks(again.chunks());
@@ -237,8 +237,8 @@ class VersionCoordinatorTest {
 
     @Test
     void modelsInterleaveAndEachCountsItsOwnVersions() throws Exception {
-        TestVersion a = TestVersion.create("model-a", 1, 9, 4, 2000, 8 * 1024, 500);
-        TestVersion b = TestVersion.create("model-b", 1, 10, 4, 2000, 8 * 1024, 500);
+        RandomPublish a = RandomPublish.create("model-a", 1, 9, 4, 2000, 8 * 1024, 500);
+        RandomPublish b = RandomPublish.create("model-b", 1, 10, 4, 2000, 8 * 1024, 500);
         List<WeightChunk> interleaved = new ArrayList<>();
         for (int i = 0; i < Math.max(a.chunks().size(), b.chunks().size()); i++) {
             if (i < a.chunks().size()) {
@@ -261,7 +261,7 @@ class VersionCoordinatorTest {
 
     @Test
     void restoredFromACheckpointMidPublishItCompletesWithoutResendingStagedChunks() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 11, 10, 4000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 11, 10, 4000, 8 * 1024, 1000);
         int half = version.chunks().size() / 2;
         sendChunks(version.chunks().subList(0, half));
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
@@ -283,7 +283,7 @@ class VersionCoordinatorTest {
 
     @Test
     void checkpointedStatePerInFlightPublishIsATinyFractionOfItsPayload() throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 12, 64, 64 * 1024, 1 << 20, 4096);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 12, 64, 64 * 1024, 1 << 20, 4096);
         sendChunks(version.chunks().subList(0, version.chunks().size() - 1));
         sendManifest(version);
 
@@ -295,8 +295,8 @@ class VersionCoordinatorTest {
 
     @Test
     void rollbackMakesARetainedVersionCurrentAgainAsANewVersion() throws Exception {
-        TestVersion v1 = TestVersion.create(MODEL, 10, 13, 4, 2000, 8 * 1024, 1000);
-        TestVersion v2 = TestVersion.create(MODEL, 11, 14, 4, 2000, 8 * 1024, 1000);
+        RandomPublish v1 = RandomPublish.create(MODEL, 10, 13, 4, 2000, 8 * 1024, 1000);
+        RandomPublish v2 = RandomPublish.create(MODEL, 11, 14, 4, 2000, 8 * 1024, 1000);
         sendChunks(v1.chunks());
         sendManifest(v1);
         sendChunks(v2.chunks());
@@ -334,7 +334,7 @@ class VersionCoordinatorTest {
         }
     }
 
-    private void sendManifest(TestVersion version) throws Exception {
+    private void sendManifest(RandomPublish version) throws Exception {
         send(InputRecord.Kind.MANIFEST, version.modelId(), WireCodec.MANIFEST.encode(version.manifest()));
     }
 

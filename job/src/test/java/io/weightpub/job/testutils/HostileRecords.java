@@ -23,7 +23,7 @@ import java.util.function.Function;
  * Generators of hostile input records for the assembler: each {@link Hostile} names what it is and
  * how the job must answer it, and makes its records for a fresh publish id and trainer step (so
  * that one hostile record never shares a publish with another unless it is meant to). Valid records
- * are made by the real encoders ({@link TestVersion}, {@link WireCodec}) and then mutated.
+ * are made by the real encoders ({@link RandomPublish}, {@link WireCodec}) and then mutated.
  */
 public final class HostileRecords {
 
@@ -75,7 +75,7 @@ public final class HostileRecords {
     static final String[] UNKNOWN_DTYPES = {"Q4_K", "", "f32", "F128", "BF16 ", "\u0000", "INT4"};
 
     static final int TEMPLATE_CHUNK_SIZE = 512;
-    static final TestVersion TEMPLATE = TestVersion.create(MODEL, 1, 77, 4, 3000, 4096, TEMPLATE_CHUNK_SIZE);
+    static final RandomPublish TEMPLATE = RandomPublish.create(MODEL, 1, 77, 4, 3000, 4096, TEMPLATE_CHUNK_SIZE);
     static final byte[] CHUNK_HEADER = Arrays.copyOf(WireCodec.CHUNK.encode(TEMPLATE.chunks().get(0)), 10);
     static final byte[] MANIFEST_HEADER = Arrays.copyOf(WireCodec.MANIFEST.encode(TEMPLATE.manifest()), 10);
 
@@ -160,7 +160,7 @@ public final class HostileRecords {
                     : "valid publish shuffled with " + dups + " duplicates";
             return new Hostile(what, fresh -> {
                 long step = k == 9 ? fresh.step() + (1L << 40) : fresh.step();
-                TestVersion version = TestVersion.create(MODEL, step, seed, 3, 2000, 2048, 256);
+                RandomPublish version = RandomPublish.create(MODEL, step, seed, 3, 2000, 2048, 256);
                 VersionManifest manifest = version.manifest();
                 if (k == 8) {
                     List<BucketInfo> buckets = new ArrayList<>(manifest.getBuckets());

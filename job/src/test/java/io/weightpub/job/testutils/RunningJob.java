@@ -1,12 +1,12 @@
 package io.weightpub.job.testutils;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.job.JobOptions;
 import io.weightpub.job.WeightPublishingJob;
-import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.WeightSink;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStore;
 
 import org.apache.flink.configuration.Configuration;

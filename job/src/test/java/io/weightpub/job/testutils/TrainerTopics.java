@@ -61,11 +61,11 @@ public final class TrainerTopics implements AutoCloseable {
     }
 
     /** Chunks in order on the partitions their keys pick, then the manifest. */
-    public void publish(TestVersion version) {
+    public void publish(RandomPublish version) {
         send(version, SendPlan.inOrder());
     }
 
-    public void send(TestVersion version, SendPlan plan) {
+    public void send(RandomPublish version, SendPlan plan) {
         Random random = new Random(plan.seed);
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
         List<WeightChunk> chunks = version.chunks();

@@ -3,6 +3,7 @@ package io.weightpub.ops.cli;
 import io.weightpub.ops.ControlClient;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
 import io.weightpub.schemas.ControlRecord;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -12,6 +13,7 @@ import java.io.IOException;
 @Command(name = "abort", mixinStandardHelpOptions = true,
         description = "Asks the job to abort an in-flight publish; `weightpub status` shows its answer"
                 + " (ABORTED, or REJECTED when the publish is not in flight).")
+@Internal
 public final class AbortCommand extends OpsCommand implements WeightpubSubcommand {
 
     @Option(names = "--model", required = true, description = "Model id.")

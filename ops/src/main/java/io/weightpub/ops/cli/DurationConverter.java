@@ -1,5 +1,6 @@
 package io.weightpub.ops.cli;
 
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine;
 
 import java.time.Duration;
@@ -9,6 +10,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Durations as operators write them: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 12h}, {@code 7d}, or ISO-8601 {@code PT1H}. */
+@Internal
 public final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
 
     private static final Pattern SIMPLE = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);

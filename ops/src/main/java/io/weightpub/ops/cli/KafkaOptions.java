@@ -2,6 +2,7 @@ package io.weightpub.ops.cli;
 
 import io.weightpub.ops.KafkaConnection;
 import io.weightpub.schemas.TopicNames;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** How every operations command reaches Kafka (a picocli mixin). */
+@Internal
 public final class KafkaOptions {
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT[,...]",

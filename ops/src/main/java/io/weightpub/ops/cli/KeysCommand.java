@@ -3,6 +3,7 @@ package io.weightpub.ops.cli;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
 import io.weightpub.schemas.signing.KeyFiles;
 import io.weightpub.schemas.signing.SigningKey;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -17,6 +18,7 @@ import java.util.concurrent.Callable;
 @Command(name = "keys", mixinStandardHelpOptions = true,
         description = "Signing keys of trainers (publisher keys) and operators (operator keys).",
         subcommands = {KeysCommand.Generate.class})
+@Internal
 public final class KeysCommand implements WeightpubSubcommand, Runnable {
 
     @Spec

@@ -1,6 +1,7 @@
 package io.weightpub.ops.cli;
 
 import io.weightpub.ops.SkippedRecord;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /** The options of the listing commands ({@code versions}, {@code status}) and their JSON document (a picocli mixin). */
+@Internal
 public final class ListingOptions {
 
     @Option(names = "--model", description = "Only this model.")

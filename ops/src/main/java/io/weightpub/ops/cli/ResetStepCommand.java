@@ -3,6 +3,7 @@ package io.weightpub.ops.cli;
 import io.weightpub.ops.ControlClient;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
 import io.weightpub.schemas.ControlRecord;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -13,6 +14,7 @@ import java.io.IOException;
         description = "Asks the job to reset a model's step watermark: publishes must then be after --step, or,"
                 + " without --step, may have any step. The way out when a publish with a wrong (huge) step made"
                 + " every later one stale. `weightpub status` shows the job's answer.")
+@Internal
 public final class ResetStepCommand extends OpsCommand implements WeightpubSubcommand {
 
     @Option(names = "--model", required = true, description = "Model id.")

@@ -5,6 +5,7 @@ import io.weightpub.ops.RollbackResult;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
 import io.weightpub.schemas.WorkerStatus;
 import io.weightpub.schemas.signing.RecordSigner;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -16,6 +17,7 @@ import java.time.Duration;
 @Command(name = "rollback", mixinStandardHelpOptions = true,
         description = "Rolls a model back: the job publishes the content of an earlier version as a new version."
                 + " Refuses versions the index does not know or whose chunks are gone, unless --force.")
+@Internal
 public final class RollbackCommand extends OpsCommand implements WeightpubSubcommand {
 
     @Option(names = "--model", required = true, description = "Model id.")

@@ -2,12 +2,14 @@ package io.weightpub.ops.cli;
 
 import io.weightpub.schemas.signing.RecordSigner;
 import io.weightpub.schemas.signing.SigningKey;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
 
 /** The operator key that signs a control request (a picocli mixin of rollback and abort). */
+@Internal
 public final class SigningOptions {
 
     @Option(names = "--key", paramLabel = "FILE",

@@ -5,6 +5,7 @@ import io.weightpub.ops.StatusReport;
 import io.weightpub.ops.WorkerState;
 import io.weightpub.ops.internal.TextTable;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -13,6 +14,7 @@ import java.io.IOException;
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Shows per model and worker (worker 'job' is the job itself) the latest state, the active"
                 + " version, a staged publish and the last error, from the status topic.")
+@Internal
 public final class StatusCommand extends OpsCommand implements WeightpubSubcommand {
 
     @Mixin

@@ -5,6 +5,7 @@ import io.weightpub.ops.TopicCheck;
 import io.weightpub.ops.TopicSettings;
 import io.weightpub.publisher.cli.ByteSizeConverter;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -17,6 +18,7 @@ import java.util.Map;
 @Command(name = "topics", mixinStandardHelpOptions = true,
         description = "Creates the deployment's topics with the settings of topics.properties (built into this jar),"
                 + " or checks existing ones and says what is wrong (exit code 1 when anything is).")
+@Internal
 public final class TopicsCommand extends OpsCommand implements WeightpubSubcommand {
 
     static final class Mode {

@@ -2,10 +2,11 @@ package io.weightpub.ops.cli;
 
 import io.weightpub.ops.VersionIndex;
 import io.weightpub.ops.VersionIndexReader;
-import io.weightpub.ops.VersionInfo;
+import io.weightpub.ops.IndexedVersion;
 import io.weightpub.ops.internal.TextTable;
 import io.weightpub.publisher.ByteSize;
 import io.weightpub.publisher.cli.WeightpubSubcommand;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -16,6 +17,7 @@ import java.util.List;
 @Command(name = "versions", mixinStandardHelpOptions = true,
         description = "Lists the version index (latest entry per model and version) and whether each version's"
                 + " chunks are still in Kafka, i.e. whether it can be rolled back to.")
+@Internal
 public final class VersionsCommand extends OpsCommand implements WeightpubSubcommand {
 
     @Mixin
@@ -43,7 +45,7 @@ public final class VersionsCommand extends OpsCommand implements WeightpubSubcom
         }
         header.add("REASON");
         TextTable table = new TextTable(header.toArray(String[]::new));
-        for (VersionInfo v : index.versions()) {
+        for (IndexedVersion v : index.versions()) {
             List<Object> row = new ArrayList<>(List.of(v.modelId(), v.version(), v.contentVersion(), v.step(),
                     v.publishId(), ByteSize.format(v.totalBytes()),
                     v.manifestSha256().substring(0, Math.min(12, v.manifestSha256().length())),

@@ -1,10 +1,13 @@
 package io.weightpub.ops.internal;
 
+import org.apache.flink.annotation.Internal;
+
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 
 /** A plain text table: a header, rows, columns padded to their widest cell. */
+@Internal
 public final class TextTable {
 
     private final List<String> header;

@@ -1,6 +1,7 @@
 package io.weightpub.ops.internal;
 
 import io.weightpub.ops.OpsException;
+import org.apache.flink.annotation.Internal;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.PartitionInfo;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 
 /** Reads every partition of a topic from its beginning, or from its end, with a consumer that has no group. */
+@Internal
 public final class TopicScan {
 
     private static final Duration POLL = Duration.ofMillis(200);

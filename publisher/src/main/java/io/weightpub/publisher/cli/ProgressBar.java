@@ -4,6 +4,7 @@ import io.weightpub.publisher.ByteSize;
 import io.weightpub.publisher.PublishProgress;
 import io.weightpub.publisher.PublishProgressListener;
 import io.weightpub.publisher.PublishResult;
+import org.apache.flink.annotation.Internal;
 
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -13,6 +14,7 @@ import java.util.Locale;
  * redirected demo) a plain line now and then, because every carriage-return frame of a bar ends
  * up in the file.
  */
+@Internal
 public final class ProgressBar implements PublishProgressListener {
 
     private static final int WIDTH = 30;

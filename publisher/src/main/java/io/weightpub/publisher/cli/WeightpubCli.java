@@ -2,8 +2,9 @@ package io.weightpub.publisher.cli;
 
 import io.weightpub.publisher.CheckpointFormatException;
 import io.weightpub.publisher.PublishException;
-import picocli.CommandLine;
+import org.apache.flink.annotation.Internal;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -20,6 +21,7 @@ import java.util.ServiceLoader;
 @Command(name = "weightpub", mixinStandardHelpOptions = true, version = "weightpub 0.1.0",
         description = "Publishes model weights from RL trainers to inference workers through Kafka.",
         subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, PublishCommand.class})
+@Internal
 public final class WeightpubCli implements Runnable {
 
     @CommandLine.Spec

@@ -1,5 +1,7 @@
 package io.weightpub.publisher.cli;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * A subcommand that another module adds to {@code weightpub}: a picocli {@code @Command} class
  * with a public no-argument constructor that implements this interface and is listed in
@@ -7,5 +9,6 @@ package io.weightpub.publisher.cli;
  * finds it with {@link java.util.ServiceLoader}, so it works from the shaded CLI jar as well as
  * from any classpath that holds the module.
  */
+@PublicEvolving
 public interface WeightpubSubcommand {
 }

@@ -1,5 +1,6 @@
 package io.weightpub.publisher.internal;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
@@ -17,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /** Broker settings the publisher adapts to, read with an admin client on the producer's connection settings. */
+@Internal
 public final class BrokerSettings {
 
     private static final Logger LOG = LoggerFactory.getLogger(BrokerSettings.class);

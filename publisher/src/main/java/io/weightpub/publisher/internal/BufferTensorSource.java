@@ -2,10 +2,12 @@ package io.weightpub.publisher.internal;
 
 import io.weightpub.publisher.DType;
 import io.weightpub.publisher.TensorSource;
+import org.apache.flink.annotation.Internal;
 
 import java.nio.ByteBuffer;
 
 /** A tensor whose bytes are in a {@link ByteBuffer} (heap or direct). */
+@Internal
 public final class BufferTensorSource extends TensorSource {
 
     private final ByteBuffer bytes;

@@ -1,5 +1,7 @@
 package io.weightpub.publisher.internal;
 
+import org.apache.flink.annotation.Internal;
+
 import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32C;
 
@@ -13,6 +15,7 @@ import java.util.zip.CRC32C;
  * one-record surplus does not always land on partition 0. Trainer ranks compute the same layout
  * from the same plan, so a version is even across ranks too.
  */
+@Internal
 public final class ChunkPartitions {
 
     private final int start;

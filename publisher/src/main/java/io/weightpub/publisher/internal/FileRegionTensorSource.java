@@ -3,11 +3,13 @@ package io.weightpub.publisher.internal;
 import io.weightpub.publisher.DType;
 import io.weightpub.publisher.MappedFile;
 import io.weightpub.publisher.TensorSource;
+import org.apache.flink.annotation.Internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /** A tensor stored in a region of a memory-mapped file. */
+@Internal
 public final class FileRegionTensorSource extends TensorSource {
 
     private final MappedFile file;

@@ -7,6 +7,7 @@ import io.weightpub.publisher.PublishRecords;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
+import org.apache.flink.annotation.Internal;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
@@ -33,6 +34,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * is sent afterwards, in a transaction of its own, so it can never be visible while one of its
  * chunks may still abort.
  */
+@Internal
 public final class ParallelSend {
 
     private final ProducerPool pool;

@@ -1,5 +1,6 @@
 package io.weightpub.publisher.internal;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -16,6 +17,7 @@ import java.util.Map;
  * transaction.timeout.ms} when it initialises transactions, so a publish that needs a longer one
  * than the producers have replaces them all.
  */
+@Internal
 public final class ProducerPool implements AutoCloseable {
 
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);

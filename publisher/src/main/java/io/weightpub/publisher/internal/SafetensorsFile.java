@@ -8,6 +8,7 @@ import io.weightpub.publisher.CheckpointFormatException;
 import io.weightpub.publisher.DType;
 import io.weightpub.publisher.MappedFile;
 import io.weightpub.publisher.TensorSource;
+import org.apache.flink.annotation.Internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -28,6 +29,7 @@ import java.util.Map;
  * plus an optional {@code __metadata__} map of strings, then the data section. Everything is
  * checked on open, so a bad file is rejected before a single byte is published.
  */
+@Internal
 public final class SafetensorsFile implements AutoCloseable {
 
     /** The safetensors reference implementation's limit on the header. */

@@ -1,5 +1,7 @@
 package io.weightpub.publisher.internal;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,6 +11,7 @@ import java.util.List;
  * one thread that sends it. So a version of fewer buckets than shares leaves shares empty, and
  * the parallelism of a publish is at most its bucket count.
  */
+@Internal
 public final class Shares {
 
     /** Buckets {@code [fromBucket, toBucket)}, {@code bytes} in all; empty when from == to. */

@@ -2,11 +2,13 @@ package io.weightpub.publisher.internal;
 
 import io.weightpub.publisher.DType;
 import io.weightpub.publisher.TensorSource;
+import org.apache.flink.annotation.Internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /** A tensor known by name, dtype and shape only: enough to plan a publish, not to send it. */
+@Internal
 public final class SpecTensorSource extends TensorSource {
 
     public SpecTensorSource(String name, DType dtype, long[] shape) {

@@ -1,6 +1,7 @@
 package io.weightpub.publisher.internal;
 
 import io.weightpub.publisher.ByteSize;
+import org.apache.flink.annotation.Internal;
 
 import java.time.Duration;
 import java.util.Locale;
@@ -16,6 +17,7 @@ import java.util.regex.Pattern;
  * {@code read_committed} reader of those partitions waits until the timeout aborts it (or the
  * restarted trainer's {@code initTransactions} does).
  */
+@Internal
 public final class TransactionTimeouts {
 
     /** Kafka's default {@code transaction.timeout.ms}: small versions keep it. */

@@ -5,6 +5,8 @@ import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.TensorMeta;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.WeightChunk;
+import io.weightpub.schemas.BucketHasher;
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.TopicNames;
 import io.weightpub.schemas.WireFormatException;
@@ -14,8 +16,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -109,9 +109,10 @@ public final class ReassembledVersion {
             for (int i = 0; i < seen[b.getIndex()].length; i++) {
                 check(seen[b.getIndex()][i], "chunk " + i + " of bucket " + b.getIndex() + " is missing");
             }
-            MessageDigest sha = sha256();
-            sha.update(bytes, (int) b.getOffset(), (int) b.getSizeBytes());
-            check(Arrays.equals(sha.digest(), array(b.getSha256())), "bucket " + b.getIndex() + ": SHA-256 mismatch");
+            BucketHasher digest = DigestScheme.of(manifest).newHasher();
+            digest.update(bytes, (int) b.getOffset(), (int) b.getSizeBytes());
+            check(Arrays.equals(digest.digest(), array(b.getSha256())), "bucket " + b.getIndex() + ": "
+                    + DigestScheme.of(manifest) + " digest mismatch");
         }
         return new ReassembledVersion(manifest, bytes);
     }
@@ -186,14 +187,6 @@ public final class ReassembledVersion {
         byte[] out = new byte[buffer.remaining()];
         buffer.duplicate().get(out);
         return out;
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static void check(boolean condition, String message) {

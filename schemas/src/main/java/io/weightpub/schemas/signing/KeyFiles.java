@@ -2,6 +2,7 @@ package io.weightpub.schemas.signing;
 
 import io.weightpub.schemas.signing.internal.KeyIds;
 import io.weightpub.schemas.signing.internal.Pem;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import java.util.Set;
  * created readable by its owner only (0600), and {@code NAME.pub.pem}, the X.509 public key with
  * its {@code Key-Id:} line (and {@code Models:} when scoped), ready for a verifier's key folder.
  */
+@PublicEvolving
 public final class KeyFiles {
 
     private KeyFiles() {}

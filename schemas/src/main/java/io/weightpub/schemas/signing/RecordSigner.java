@@ -3,6 +3,7 @@ package io.weightpub.schemas.signing;
 import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.signing.internal.CanonicalEncoding;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.nio.ByteBuffer;
 import java.util.Objects;
@@ -12,6 +13,7 @@ import java.util.Objects;
  * over their canonical encoding ({@link CanonicalEncoding}); the signed copy carries the key id,
  * which the signature covers too. Thread-safe.
  */
+@PublicEvolving
 public final class RecordSigner {
 
     private final SigningKey key;

@@ -3,6 +3,7 @@ package io.weightpub.schemas.signing;
 import io.weightpub.schemas.ControlRecord;
 import io.weightpub.schemas.VersionManifest;
 import io.weightpub.schemas.signing.internal.CanonicalEncoding;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -20,6 +21,7 @@ import java.util.Optional;
  * signatures are explicitly not required. Serializable, so a job builds it from key files where
  * it is submitted and ships it to its tasks; thread-safe.
  */
+@PublicEvolving
 public final class SignatureVerifier implements Serializable {
 
     private static final long serialVersionUID = 1L;

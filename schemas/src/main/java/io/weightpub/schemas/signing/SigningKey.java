@@ -2,6 +2,7 @@ package io.weightpub.schemas.signing;
 
 import io.weightpub.schemas.signing.internal.KeyIds;
 import io.weightpub.schemas.signing.internal.Pem;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -13,8 +14,8 @@ import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.interfaces.EdECPrivateKey;
 import java.security.spec.NamedParameterSpec;
-import java.util.List;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * An Ed25519 private key with its public half and key id. Loaded from a PKCS#8 PEM file
@@ -22,6 +23,7 @@ import java.util.Arrays;
  * the key id is the file's {@code Key-Id:} header if it has one, else the public key's
  * fingerprint ({@link TrustedKey#fingerprint}).
  */
+@PublicEvolving
 public final class SigningKey {
 
     private final PrivateKey privateKey;

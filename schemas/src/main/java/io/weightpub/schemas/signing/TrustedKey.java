@@ -3,6 +3,7 @@ package io.weightpub.schemas.signing;
 import io.weightpub.schemas.signing.internal.KeyIds;
 import io.weightpub.schemas.signing.internal.ModelGlob;
 import io.weightpub.schemas.signing.internal.Pem;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.io.Serializable;
@@ -26,6 +27,7 @@ import java.util.Map;
  *
  * Serializable so a Flink job can load keys where it is built and ship them to its tasks.
  */
+@PublicEvolving
 public final class TrustedKey implements Serializable {
 
     private static final long serialVersionUID = 1L;

@@ -1,5 +1,7 @@
 package io.weightpub.schemas.signing;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
@@ -13,6 +15,7 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /** A set of trusted public keys by key id: one PEM file, or every {@code *.pem} file of a folder. */
+@PublicEvolving
 public final class TrustedKeys implements Serializable {
 
     private static final long serialVersionUID = 1L;

@@ -1,9 +1,9 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.schemas.VersionState;
 import io.weightpub.events.WeightEvent;
-import io.weightpub.store.WeightStore;
+import io.weightpub.schemas.VersionState;
 import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
+import io.weightpub.store.WeightStore;
 
 /**
  * Stages chunk events into their publish's shadow slot, and hashes a bucket once all its chunks are
@@ -28,12 +28,12 @@ final class ChunkStager {
     }
 
     void stage(ModelTrack track, WeightEvent event) {
-        Progress progress = track.inFlight.get(event.publishId());
+        StagingProgress progress = track.inFlight.get(event.publishId());
         if (progress == null) {
             if (track.finished.contains(event.publishId())) {
                 return; // it ended here (committed, aborted, superseded): a late copy, or re-sent after a restore
             }
-            progress = new Progress(event.modelId(), event.publishId(), event.step(), event.versionBytes(),
+            progress = new StagingProgress(event.modelId(), event.publishId(), event.step(), event.versionBytes(),
                     System.currentTimeMillis());
             track.inFlight.put(event.publishId(), progress);
             if (!slots.claimLive(track, progress)) {
@@ -81,7 +81,7 @@ final class ChunkStager {
      * whole are left to the verification.
      */
     void bucketComplete(ModelTrack track, WeightEvent event) {
-        Progress progress = track.inFlight.get(event.publishId());
+        StagingProgress progress = track.inFlight.get(event.publishId());
         if (progress == null || progress.lost != null || progress.whole || progress.deferred
                 || event.versionBytes() != progress.versionBytes) {
             return;

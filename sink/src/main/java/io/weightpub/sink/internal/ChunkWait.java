@@ -28,7 +28,7 @@ final class ChunkWait {
                 || commit.contentVersion() != commit.version()) {
             return false;
         }
-        Progress progress = track.inFlight.get(commit.publishId());
+        StagingProgress progress = track.inFlight.get(commit.publishId());
         if (progress == null) {
             // Not one chunk came yet; unless the publish ended here or the version is already active here
             // (a commit replayed after a restore).
@@ -44,7 +44,7 @@ final class ChunkWait {
      * A commit that stopped waiting (at a barrier) for a publish whose bytes are not all staged and
      * not explained by chunks it knows it missed: every chunk of the version is re-read from Kafka.
      */
-    static void rereadMissing(Progress progress) {
+    static void rereadMissing(StagingProgress progress) {
         if (!progress.deferred && progress.lost == null && !progress.whole && progress.missedChunks == 0
                 && !progress.stagedBytes.covers(0, progress.versionBytes)) {
             progress.missedUnknown = true;

@@ -1,5 +1,7 @@
 package io.weightpub.sink.internal;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.Objects;
 
 /**
@@ -7,6 +9,7 @@ import java.util.Objects;
  * Metadata only: the bytes stay in the worker's shadow slot. {@code origin} says how its bytes got
  * there when not by staging its chunks (a rollback by resident flip or by replay), else "".
  */
+@Internal
 public record FlipCommittable(
         int worker, String modelId, String publishId, long version, long contentVersion, long step,
         long versionBytes, long stagedAtMillis, String origin) {

@@ -1,5 +1,6 @@
 package io.weightpub.sink.internal;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -7,6 +8,7 @@ import org.apache.flink.core.memory.DataOutputSerializer;
 import java.io.IOException;
 
 /** Version 2: the fields of {@link FlipCommittable} in order; version 1 (without the origin) is still read. */
+@Internal
 public final class FlipCommittableSerializer implements SimpleVersionedSerializer<FlipCommittable> {
 
     public static final FlipCommittableSerializer INSTANCE = new FlipCommittableSerializer();

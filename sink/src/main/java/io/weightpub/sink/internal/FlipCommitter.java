@@ -1,5 +1,6 @@
 package io.weightpub.sink.internal;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,6 +14,7 @@ import java.util.Optional;
  * committables replayed after a restore do nothing; a commit never fails the job: a version that
  * cannot become active is reported FAILED.
  */
+@Internal
 public final class FlipCommitter implements Committer<FlipCommittable> {
 
     private static final Logger LOG = LoggerFactory.getLogger(FlipCommitter.class);

@@ -1,8 +1,8 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.store.ModelStatus;
 import io.weightpub.store.VersionInfo;
-import io.weightpub.events.WeightEvent;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -40,7 +40,7 @@ final class InFlightPublishes {
     /** One model's publishes. */
     static final class ModelTrack {
         final String modelId;
-        final Map<String, Progress> inFlight = new LinkedHashMap<>();
+        final Map<String, StagingProgress> inFlight = new LinkedHashMap<>();
         final Set<String> finished = new LinkedHashSet<>();
         /** Location and manifest of versions committed here by version, until the active version passes them. */
         final TreeMap<Long, CommittedMeta> committedMeta = new TreeMap<>();
@@ -64,7 +64,7 @@ final class InFlightPublishes {
          * still change what is active), if any. A committable whose bytes are neither staged nor active
          * can no longer flip and waits for nothing.
          */
-        Optional<Progress> waitingForCheckpoint(ModelStatus status) {
+        Optional<StagingProgress> waitingForCheckpoint(ModelStatus status) {
             long active = status.active().map(VersionInfo::version).orElse(-1L);
             String activePublish = status.active().map(VersionInfo::publishId).orElse(null);
             Set<String> staged = stagedIds(status);

@@ -3,6 +3,7 @@ package io.weightpub.sink.internal;
 import io.weightpub.schemas.ChunkView;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.WireFormatException;
+import org.apache.flink.annotation.Internal;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -28,6 +29,7 @@ import java.util.zip.CRC32C;
  * It checks first that every range is still in the log, so a caller can give up before it changes
  * anything.
  */
+@Internal
 public final class KafkaChunkReader {
 
     private static final Duration POLL = Duration.ofMillis(200);

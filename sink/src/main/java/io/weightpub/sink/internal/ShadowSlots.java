@@ -1,11 +1,11 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.schemas.VersionState;
+import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 import io.weightpub.store.SlotAllocationException;
 import io.weightpub.store.SlotsExhaustedException;
 import io.weightpub.store.StagedPublish;
 import io.weightpub.store.WeightStore;
-import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 
 import java.util.Optional;
 
@@ -33,7 +33,7 @@ final class ShadowSlots {
      *
      * @throws SlotAllocationException when the store refuses the publish a slot; the store is as it was
      */
-    boolean claim(ModelTrack track, Progress progress) {
+    boolean claim(ModelTrack track, StagingProgress progress) {
         while (true) {
             try {
                 store.stage(progress.modelId, progress.publishId, progress.step, progress.versionBytes);
@@ -42,7 +42,7 @@ final class ShadowSlots {
                 Optional<StagedPublish> staging = e.holders().stream()
                         .filter(h -> !h.publishId().equals(progress.publishId))
                         .filter(h -> {
-                            Progress held = track.inFlight.get(h.publishId());
+                            StagingProgress held = track.inFlight.get(h.publishId());
                             return held == null || held.committable == null;
                         })
                         .findFirst();
@@ -57,7 +57,7 @@ final class ShadowSlots {
      * Claims a slot for a publish arriving live: false when it is deferred; a publish the store refuses
      * is {@linkplain #refuse refused} (true: it waits for nothing any more).
      */
-    boolean claimLive(ModelTrack track, Progress progress) {
+    boolean claimLive(ModelTrack track, StagingProgress progress) {
         try {
             return claim(track, progress);
         } catch (SlotAllocationException e) {
@@ -71,7 +71,7 @@ final class ShadowSlots {
      * fails with this reason. Trying again on each chunk would fail alike, and throwing out of the
      * writer would restart the task on the same record forever.
      */
-    private void refuse(Progress progress, SlotAllocationException e) {
+    private void refuse(StagingProgress progress, SlotAllocationException e) {
         progress.deferred = false;
         progress.lost = "no slot for its " + progress.versionBytes + " bytes: " + e.getMessage();
         String message = "publish " + progress.publishId + " of model " + progress.modelId + " (step "
@@ -97,7 +97,7 @@ final class ShadowSlots {
      * holder); the chunks it missed are re-read from Kafka at its commit. True when it is no longer
      * deferred: staged, or refused by the store.
      */
-    boolean claimLate(ModelTrack track, Progress progress) {
+    boolean claimLate(ModelTrack track, StagingProgress progress) {
         if (track.waitingForCheckpoint(store.status(progress.modelId)).isPresent() || !claimLive(track, progress)) {
             return false;
         }

@@ -3,6 +3,7 @@ package io.weightpub.sink.internal;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
+import org.apache.flink.annotation.Internal;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -18,6 +19,7 @@ import java.util.Properties;
  * Writes one worker's {@link WorkerStatus} records, keyed {@code model/worker}, to the status
  * topic (and logs them). Without a status topic it only logs. Thread-safe.
  */
+@Internal
 public final class StatusReporter implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(StatusReporter.class);

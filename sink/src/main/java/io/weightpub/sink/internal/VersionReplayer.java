@@ -1,5 +1,6 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.VersionIndexEntry;
@@ -8,14 +9,13 @@ import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.signing.SignatureVerifier;
-import io.weightpub.store.CommitOutcome;
 import io.weightpub.sink.SinkOptions;
+import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
+import io.weightpub.store.CommitOutcome;
 import io.weightpub.store.SlotAllocationException;
 import io.weightpub.store.VerifyResult;
 import io.weightpub.store.VersionInfo;
-import io.weightpub.events.WeightEvent;
 import io.weightpub.store.WeightStore;
-import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -35,7 +35,7 @@ final class VersionReplayer {
     /** Claims a shadow slot for a publish, freeing one if the writer may; false when none can be had now. */
     @FunctionalInterface
     interface SlotClaim {
-        boolean claim(ModelTrack track, Progress progress);
+        boolean claim(ModelTrack track, StagingProgress progress);
     }
 
     /** No shadow slot can be had now: each holds a verified publish waiting for its checkpoint. */
@@ -88,7 +88,7 @@ final class VersionReplayer {
                     track.finish(publish.publishId()); // the committer flipped it while restoring
                     continue;
                 }
-                Progress progress = Progress.restore(worker, saved.modelId(), publish);
+                StagingProgress progress = StagingProgress.restore(worker, saved.modelId(), publish);
                 if (!progress.deferred && !resident.contains(publish.publishId())) {
                     progress = restoreInFlight(track, progress, publish, from);
                     if (progress == null) {
@@ -138,13 +138,13 @@ final class VersionReplayer {
      * to the checkpoint restored from, which completed. Returns the progress to keep in flight, or
      * null when the publish is done.
      */
-    private Progress restoreInFlight(ModelTrack track, Progress restored, WriterState.PublishState publish,
+    private StagingProgress restoreInFlight(ModelTrack track, StagingProgress restored, WriterState.PublishState publish,
             String from) {
         String modelId = track.modelId;
         String lostBytes = publish.stagedByteCount() + " of " + publish.versionBytes() + " bytes staged before "
                 + from + " are not resident (chunks at " + publish.chunkOffsets() + ")";
         String topic = chunksTopic != null ? chunksTopic : chunksTopicOf(track.lastCommitted);
-        Progress progress = new Progress(modelId, publish.publishId(), publish.step(), publish.versionBytes(),
+        StagingProgress progress = new StagingProgress(modelId, publish.publishId(), publish.step(), publish.versionBytes(),
                 publish.stagedAtMillis());
         progress.committable = restored.committable;
         progress.emitted = restored.emitted;
@@ -217,7 +217,7 @@ final class VersionReplayer {
      * when each is known, else every chunk of the version by the commit's index entry (bytes
      * already there are written alike again).
      */
-    void refill(ModelTrack track, Progress progress, WeightEvent commit)
+    void refill(ModelTrack track, StagingProgress progress, WeightEvent commit)
             throws ReplayException, WireFormatException, NoFreeSlotException {
         String what = "publish " + progress.publishId + " of model " + progress.modelId;
         List<KafkaOffsetRange> all = decodeLocation(commit.location(), what).getChunkRanges();
@@ -243,7 +243,7 @@ final class VersionReplayer {
     Replayed replayVersion(ModelTrack track, String publishId, long step, long versionBytes,
             List<KafkaOffsetRange> ranges, VersionManifest manifest) throws ReplayException, NoFreeSlotException {
         String modelId = track.modelId;
-        Progress progress = new Progress(modelId, publishId, step, versionBytes, System.currentTimeMillis());
+        StagingProgress progress = new StagingProgress(modelId, publishId, step, versionBytes, System.currentTimeMillis());
         KafkaChunkReader.Stats stats = readInto(track, progress, ranges);
         try {
             if (progress.stagedBytes.covered() < versionBytes) {
@@ -268,7 +268,7 @@ final class VersionReplayer {
      * once the ranges are known to be in Kafka, recording what was written. The slot is dropped if
      * the read fails.
      */
-    private KafkaChunkReader.Stats readInto(ModelTrack track, Progress progress, List<KafkaOffsetRange> ranges)
+    private KafkaChunkReader.Stats readInto(ModelTrack track, StagingProgress progress, List<KafkaOffsetRange> ranges)
             throws ReplayException, NoFreeSlotException {
         KafkaChunkReader reader = runtime.replay();
         if (reader == null) {
@@ -360,7 +360,7 @@ final class VersionReplayer {
     }
 
     /** A publish staged from Kafka and verified. */
-    record Replayed(Progress progress, KafkaChunkReader.Stats stats, VerifyResult verified) {
+    record Replayed(StagingProgress progress, KafkaChunkReader.Stats stats, VerifyResult verified) {
         String describe() {
             return "replayed " + VersionReplayer.describe(stats);
         }

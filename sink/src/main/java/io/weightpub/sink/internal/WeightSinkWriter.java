@@ -1,5 +1,6 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionManifest;
@@ -8,15 +9,14 @@ import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WireFormatException;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.sink.CommitMode;
+import io.weightpub.sink.internal.InFlightPublishes.CommittedMeta;
+import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
 import io.weightpub.store.CommitOutcome;
 import io.weightpub.store.ModelStatus;
 import io.weightpub.store.VerifyResult;
 import io.weightpub.store.VersionInfo;
-import io.weightpub.events.WeightEvent;
-import io.weightpub.sink.WeightSink;
 import io.weightpub.store.WeightStore;
-import io.weightpub.sink.internal.InFlightPublishes.CommittedMeta;
-import io.weightpub.sink.internal.InFlightPublishes.ModelTrack;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.metrics.MetricGroup;
@@ -42,6 +42,7 @@ import java.util.OptionalLong;
  * from Kafka ({@link VersionReplayer}). Every commit's manifest is checked against the sink's
  * publisher keys first, whatever path it takes. Its state is metadata only.
  */
+@Internal
 public final class WeightSinkWriter
         implements StatefulSinkWriter<WeightEvent, WriterState>, CommittingSinkWriter<WeightEvent, FlipCommittable> {
 
@@ -63,15 +64,15 @@ public final class WeightSinkWriter
     /** Whether any model has held commits: skips the retry on the hot path when none. */
     private boolean anyHeld;
 
-    public WeightSinkWriter(WeightSink sink, int worker, OptionalLong restoredCheckpoint,
+    public WeightSinkWriter(WorkerSettings sink, int worker, OptionalLong restoredCheckpoint,
             Collection<WriterState> restored, MetricGroup metricGroup) {
         this(sink, worker, WorkerRegistry.NO_JOB, restoredCheckpoint, restored, metricGroup);
     }
 
     /** A writer of job {@code jobId}: a worker runtime left by another job is released, one of this job reused. */
-    public WeightSinkWriter(WeightSink sink, int worker, String jobId, OptionalLong restoredCheckpoint,
+    public WeightSinkWriter(WorkerSettings sink, int worker, String jobId, OptionalLong restoredCheckpoint,
             Collection<WriterState> restored, MetricGroup metricGroup) {
-        this.sinkName = sink.name();
+        this.sinkName = sink.sinkName();
         this.worker = worker;
         this.commitMode = sink.commitMode();
         WorkerRegistry.Obtained obtained = WorkerRegistry.obtain(sinkName, worker, jobId,
@@ -85,7 +86,7 @@ public final class WeightSinkWriter
         this.slots = new ShadowSlots(runtime);
         this.stager = new ChunkStager(runtime, slots, metrics);
         this.signatures = sink.signatures();
-        this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic().orElse(null), slots::claim,
+        this.replayer = new VersionReplayer(worker, runtime, sink.chunksTopic(), slots::claim,
                 signatures);
         LOG.info("sink {} worker {}: {} store {}, commit {}{}", sinkName, worker,
                 obtained.created() ? "new" : "resumed", store.describe(), commitMode,
@@ -120,7 +121,7 @@ public final class WeightSinkWriter
     }
 
     private void hold(ModelTrack track, WeightEvent event) {
-        Optional<Progress> waiting = track.waitingForCheckpoint(store.status(event.modelId()));
+        Optional<StagingProgress> waiting = track.waitingForCheckpoint(store.status(event.modelId()));
         boolean forChunks = waiting.isEmpty() && track.held.isEmpty()
                 && ChunkWait.waiting(track, event, false, () -> activeVersion(event.modelId()));
         String why = waiting.map(p -> "version " + p.committable.version() + " (publish " + p.publishId
@@ -167,7 +168,7 @@ public final class WeightSinkWriter
         }
         // Publishes the committer flipped since the last barrier must not look in flight.
         track.settle(store.status(event.modelId()));
-        Progress progress = track.inFlight.get(event.publishId());
+        StagingProgress progress = track.inFlight.get(event.publishId());
         if (progress == null || progress.deferred) {
             return commitNotStaged(track, event, progress);
         }
@@ -233,7 +234,7 @@ public final class WeightSinkWriter
      * Kafka by the version's offsets and verified. If that cannot be done the worker is left as it
      * was and the status says what is missing. False when it must wait for a flip still to come.
      */
-    private boolean commitNotStaged(ModelTrack track, WeightEvent event, Progress deferred) {
+    private boolean commitNotStaged(ModelTrack track, WeightEvent event, StagingProgress deferred) {
         String modelId = event.modelId();
         ModelStatus status = store.status(modelId);
         if (status.active().map(VersionInfo::version).orElse(-1L) >= event.version()) {
@@ -267,7 +268,7 @@ public final class WeightSinkWriter
             fail(event, 0, what + ": " + refused);
             return true;
         }
-        Progress progress = new Progress(modelId, event.publishId(), event.step(), event.versionBytes(),
+        StagingProgress progress = new StagingProgress(modelId, event.publishId(), event.step(), event.versionBytes(),
                 System.currentTimeMillis());
         String origin;
         if (activeBytes) {
@@ -315,7 +316,7 @@ public final class WeightSinkWriter
                 + worker + ", nothing changed: " + reason).orElse(null);
     }
 
-    private static void forget(ModelTrack track, Progress deferred) {
+    private static void forget(ModelTrack track, StagingProgress deferred) {
         if (deferred != null) {
             track.inFlight.remove(deferred.publishId);
             track.finish(deferred.publishId);
@@ -323,7 +324,7 @@ public final class WeightSinkWriter
     }
 
     /** Flips a verified publish at once (IMMEDIATE) or hands its committable to the next checkpoint. */
-    private void commitVerified(ModelTrack track, Progress progress, WeightEvent event, String origin) {
+    private void commitVerified(ModelTrack track, StagingProgress progress, WeightEvent event, String origin) {
         progress.manifest = event.manifest();
         track.committedMeta.put(event.version(), new CommittedMeta(event.location(), event.manifest()));
         FlipCommittable committable = new FlipCommittable(worker, event.modelId(), event.publishId(),
@@ -343,7 +344,7 @@ public final class WeightSinkWriter
 
     private void abortVersion(WeightEvent event) {
         ModelTrack track = publishes.track(event.modelId());
-        Progress progress = track.inFlight.remove(event.publishId());
+        StagingProgress progress = track.inFlight.remove(event.publishId());
         // Chunks of it may still come from checkers that sent them before the coordinator decided.
         track.finish(event.publishId());
         if (progress == null) {
@@ -381,7 +382,7 @@ public final class WeightSinkWriter
         // The committer may have flipped since the last event: held commits may go out with this barrier.
         retryHeld(true);
         for (FlipCommittable c : toEmit) {
-            Progress progress = publishes.track(c.modelId()).inFlight.get(c.publishId());
+            StagingProgress progress = publishes.track(c.modelId()).inFlight.get(c.publishId());
             if (progress != null) {
                 progress.emitted = true;
             }

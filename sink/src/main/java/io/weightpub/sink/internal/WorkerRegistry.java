@@ -1,5 +1,6 @@
 package io.weightpub.sink.internal;
 
+import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +19,7 @@ import java.util.function.Supplier;
  * its job leaves the TaskManager ({@link #releaseJob}, from the job's classloader release hook), a
  * writer of another job with the same sink name takes its place, or {@link #release}.
  */
+@Internal
 public final class WorkerRegistry {
 
     private static final Logger LOG = LoggerFactory.getLogger(WorkerRegistry.class);

@@ -1,11 +1,13 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.sink.ReferenceWorker;
-import io.weightpub.sink.WeightSink;
 import io.weightpub.store.WeightStore;
+import org.apache.flink.annotation.Internal;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.Properties;
 
 import java.io.UncheckedIOException;
 import java.net.BindException;
@@ -15,6 +17,7 @@ import java.util.concurrent.TimeUnit;
  * What one inference worker keeps across sink writer restarts in this JVM: its weight store, its
  * status reporter, (optionally) its reference HTTP worker and its reader of versions from Kafka.
  */
+@Internal
 public final class WorkerRuntime implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(WorkerRuntime.class);
@@ -41,21 +44,23 @@ public final class WorkerRuntime implements AutoCloseable {
      * Opens worker {@code worker}'s store, status reporter, reference worker and Kafka reader; what
      * was opened is closed again if a later part fails, so a failed start holds no memory or port.
      */
-    static WorkerRuntime create(WeightSink sink, int worker) {
+    static WorkerRuntime create(WorkerSettings sink, int worker) {
         WeightStore store = WeightStore.open(sink.storeConfig(), worker);
         StatusReporter reporter = null;
         ReferenceWorker http = null;
         try {
-            reporter = new StatusReporter(worker, sink.statusTopic().orElse(null),
-                    sink.bootstrapServers().orElse(null), sink.producerProperties());
+            reporter = new StatusReporter(worker, sink.statusTopic(), sink.bootstrapServers(),
+                    sink.producerProperties());
             http = sink.workerHttp()
-                    ? startHttp(store, worker, sink.httpBasePort() == 0 ? 0 : sink.httpBasePort() + worker)
+                    ? startHttp(store, worker, sink.httpPort(worker))
                     : null;
-            KafkaChunkReader replay = sink.replayConsumerProperties().map(props -> {
-                props.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "weightpub-replay-" + sink.name() + "-" + worker);
+            KafkaChunkReader replay = sink.replayConsumerProperties().map(settings -> {
+                Properties props = new Properties();
+                props.putAll(settings);
+                props.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "weightpub-replay-" + sink.sinkName() + "-" + worker);
                 return new KafkaChunkReader(props, sink.replayStallTimeout());
             }).orElse(null);
-            return new WorkerRuntime(sink.name(), worker, store, reporter, http, replay);
+            return new WorkerRuntime(sink.sinkName(), worker, store, reporter, http, replay);
         } catch (RuntimeException e) {
             if (http != null) {
                 http.close();
@@ -93,9 +98,9 @@ public final class WorkerRuntime implements AutoCloseable {
      * Starts the reference worker again for a writer restarted within the job (its predecessor
      * stopped it, so that a fixed port is free wherever the restarted task runs).
      */
-    synchronized void serveHttp(WeightSink sink) {
+    synchronized void serveHttp(WorkerSettings sink) {
         if (sink.workerHttp() && http == null) {
-            http = startHttp(store, worker, sink.httpBasePort() == 0 ? 0 : sink.httpBasePort() + worker);
+            http = startHttp(store, worker, sink.httpPort(worker));
         }
     }
 

@@ -1,6 +1,7 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.events.WeightEvent;
+import org.apache.flink.annotation.Internal;
 
 import java.util.Arrays;
 import java.util.List;
@@ -13,6 +14,7 @@ import java.util.Objects;
  * its chunks, so that a writer whose store was lost re-reads them from Kafka; and the commit events
  * it holds back until what they wait for (a flip, a free slot) has happened.
  */
+@Internal
 public record WriterState(int worker, List<ModelState> models) {
 
     public WriterState {

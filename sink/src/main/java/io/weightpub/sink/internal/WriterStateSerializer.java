@@ -2,6 +2,7 @@ package io.weightpub.sink.internal;
 
 import io.weightpub.events.WeightEvent;
 import io.weightpub.events.WeightEventSerializer;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -16,6 +17,7 @@ import java.util.List;
  * none); version 3 adds a publish's deferred flag and each model's held commit events (in {@link
  * WeightEventSerializer}'s format). Versions 1 and 2 are still read.
  */
+@Internal
 public final class WriterStateSerializer implements SimpleVersionedSerializer<WriterState> {
 
     public static final WriterStateSerializer INSTANCE = new WriterStateSerializer();

@@ -1,15 +1,15 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.store.ActiveVersion;
-import io.weightpub.sink.CommitMode;
-import io.weightpub.store.MemoryStats;
-import io.weightpub.sink.SinkOptions;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.testutils.TestVersion;
-import io.weightpub.store.VersionInfo;
 import io.weightpub.events.WeightEvent;
+import io.weightpub.sink.CommitMode;
+import io.weightpub.sink.SinkOptions;
 import io.weightpub.sink.WeightSink;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.MemoryStats;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.VersionInfo;
 import io.weightpub.store.WeightStore;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.junit.jupiter.api.AfterEach;
@@ -226,7 +226,7 @@ class ChunksInFlightTest {
         Configuration config = new Configuration();
         config.set(SinkOptions.NAME, SINK);
         WeightSink sink = WeightSink.fromConfig(config).backend(StoreBackend.HOST).commitMode(mode).build();
-        return new WeightSinkWriter(sink, 0, "job", OptionalLong.empty(), List.of(),
+        return new WeightSinkWriter(sink.workerSettings(), 0, "job", OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
     }
 }

@@ -1,10 +1,10 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.testutils.KafkaVersions;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.WeightChunk;
-import io.weightpub.testutils.TestVersion;
 import io.weightpub.testutils.KafkaClusterExtension;
+import io.weightpub.testutils.KafkaVersions;
+import io.weightpub.testutils.TestVersion;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;

@@ -1,7 +1,7 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.testutils.TestVersion;
 import io.weightpub.events.WeightEvent;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 

@@ -1,17 +1,17 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.testutils.KafkaVersions;
+import io.weightpub.events.WeightEvent;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.CommitMode;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.testutils.TestVersion;
-import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.WeightSink;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStore;
 import io.weightpub.testutils.KafkaClusterExtension;
+import io.weightpub.testutils.KafkaVersions;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -277,7 +277,7 @@ class WeightSinkWriterCommitProtocolITCase {
         closeables.add(versions);
         Setup s = new Setup(sink, versions, workers);
         for (int worker = 0; worker < workers; worker++) {
-            s.writers.add(new WeightSinkWriter(sink, worker, OptionalLong.empty(), List.of(),
+            s.writers.add(new WeightSinkWriter(sink.workerSettings(), worker, OptionalLong.empty(), List.of(),
                     UnregisteredMetricsGroup.createSinkWriterMetricGroup()));
         }
         return s;
@@ -347,7 +347,7 @@ class WeightSinkWriterCommitProtocolITCase {
             writers.forEach(WeightSinkWriter::close);
             writers.clear();
             for (int worker = 0; worker < workers; worker++) {
-                writers.add(new WeightSinkWriter(sink, worker, OptionalLong.of(checkpointId), checkpoint.get(worker),
+                writers.add(new WeightSinkWriter(sink.workerSettings(), worker, OptionalLong.of(checkpointId), checkpoint.get(worker),
                         UnregisteredMetricsGroup.createSinkWriterMetricGroup()));
             }
         }

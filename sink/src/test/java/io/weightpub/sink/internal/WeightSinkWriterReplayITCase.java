@@ -1,18 +1,18 @@
 package io.weightpub.sink.internal;
 
-import io.weightpub.testutils.KafkaVersions;
+import io.weightpub.events.WeightEvent;
 import io.weightpub.schemas.VersionState;
 import io.weightpub.schemas.WireCodec;
 import io.weightpub.schemas.WorkerStatus;
-import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.CommitMode;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.testutils.TestVersion;
-import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.WeightSink;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.testutils.KafkaClusterExtension;
+import io.weightpub.testutils.KafkaVersions;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -127,7 +127,7 @@ class WeightSinkWriterReplayITCase {
         s.writer.close();
         WeightSink.release(s.sink.name()); // the worker's process is gone with its memory
 
-        WeightSinkWriter restored = new WeightSinkWriter(s.sink, 0, OptionalLong.of(7), state,
+        WeightSinkWriter restored = new WeightSinkWriter(s.sink.workerSettings(), 0, OptionalLong.of(7), state,
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
 
         assertActive(s.store(), 1, 1, v1.version());
@@ -162,7 +162,7 @@ class WeightSinkWriterReplayITCase {
                         WeightStoreConfig.DEFAULT_MEMORY_FRACTION)
                 .build();
 
-        WeightSinkWriter restored = new WeightSinkWriter(smaller, 0, "another-job", OptionalLong.of(7), state,
+        WeightSinkWriter restored = new WeightSinkWriter(smaller.workerSettings(), 0, "another-job", OptionalLong.of(7), state,
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
         Setup r = new Setup(smaller, s.topic, s.versions, restored);
 
@@ -220,7 +220,7 @@ class WeightSinkWriterReplayITCase {
                 .build();
         KafkaVersions versions = new KafkaVersions(KAFKA.bootstrapServers(), topic, PARTITIONS);
         closeables.add(versions);
-        return new Setup(sink, topic, versions, new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of(),
+        return new Setup(sink, topic, versions, new WeightSinkWriter(sink.workerSettings(), 0, OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup()));
     }
 

@@ -1,5 +1,6 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.schemas.KafkaOffsetRange;
 import io.weightpub.schemas.VersionIndexEntry;
 import io.weightpub.schemas.VersionManifest;
@@ -8,13 +9,12 @@ import io.weightpub.schemas.signing.RecordSigner;
 import io.weightpub.schemas.signing.SignatureVerifier;
 import io.weightpub.schemas.signing.SigningKey;
 import io.weightpub.schemas.signing.TrustedKeys;
-import io.weightpub.store.ActiveVersion;
 import io.weightpub.sink.CommitMode;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.testutils.TestVersion;
-import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.WeightSink;
+import io.weightpub.store.ActiveVersion;
+import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStore;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -51,7 +51,7 @@ class WeightSinkWriterSignatureTest {
                 .publisherKeys(TrustedKeys.of(List.of(trainerKey.trusted(List.of())))).manifestsOnly().build();
         WeightSink sink = WeightSink.builder().name(SINK).backend(StoreBackend.HOST).commitMode(CommitMode.IMMEDIATE)
                 .slotsPerModel(2).residentVersions(1).signatures(keys).build();
-        writer = new WeightSinkWriter(sink, 0, OptionalLong.empty(), List.of(),
+        writer = new WeightSinkWriter(sink.workerSettings(), 0, OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
         store = WeightSink.store(SINK, 0).orElseThrow();
     }

@@ -1,11 +1,11 @@
 package io.weightpub.sink.internal;
 
 import io.weightpub.sink.CommitMode;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.testutils.TestVersion;
-import io.weightpub.store.VersionInfo;
 import io.weightpub.sink.WeightSink;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.VersionInfo;
 import io.weightpub.store.WeightStore;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -110,7 +110,7 @@ class WorkerLifecycleTest {
     }
 
     private static WeightSinkWriter writer(WeightSink sink, String jobId) {
-        return new WeightSinkWriter(sink, 0, jobId, OptionalLong.empty(), List.of(),
+        return new WeightSinkWriter(sink.workerSettings(), 0, jobId, OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
     }
 

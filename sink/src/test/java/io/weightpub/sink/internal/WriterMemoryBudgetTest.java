@@ -1,13 +1,13 @@
 package io.weightpub.sink.internal;
 
+import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.CommitMode;
 import io.weightpub.sink.SinkOptions;
-import io.weightpub.store.StoreBackend;
-import io.weightpub.testutils.TestVersion;
-import io.weightpub.store.VersionInfo;
-import io.weightpub.events.WeightEvent;
 import io.weightpub.sink.WeightSink;
+import io.weightpub.store.StoreBackend;
+import io.weightpub.store.VersionInfo;
 import io.weightpub.store.WeightStore;
+import io.weightpub.testutils.TestVersion;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
@@ -78,7 +78,7 @@ class WriterMemoryBudgetTest {
         config.set(SinkOptions.MEMORY_MAX_PER_MODEL, MemorySize.parse("1m"));
         WeightSink sink = WeightSink.fromConfig(config).backend(StoreBackend.HOST)
                 .commitMode(CommitMode.IMMEDIATE).build();
-        return new WeightSinkWriter(sink, 0, "job", OptionalLong.empty(), List.of(),
+        return new WeightSinkWriter(sink.workerSettings(), 0, "job", OptionalLong.empty(), List.of(),
                 UnregisteredMetricsGroup.createSinkWriterMetricGroup());
     }
 }

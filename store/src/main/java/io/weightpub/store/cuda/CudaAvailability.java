@@ -2,11 +2,13 @@ package io.weightpub.store.cuda;
 
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Whether this JVM can use a CUDA device through JCuda. Checked once; never throws: on a host
  * without the driver (no {@code libcuda.so.1}) or without a device it answers false and says why.
  */
+@Internal
 public final class CudaAvailability {
 
     private static final class Probe {

@@ -4,10 +4,12 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
+import org.apache.flink.annotation.Internal;
 
 import java.nio.charset.StandardCharsets;
 
 /** One CUDA device through its primary context (shared with anything else in the process that uses it). */
+@Internal
 public final class CudaDevice implements AutoCloseable {
 
     private final int ordinal;
@@ -57,6 +59,10 @@ public final class CudaDevice implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    CUdevice device() {
+        return device;
     }
 
     /** Free and total device memory in bytes. */

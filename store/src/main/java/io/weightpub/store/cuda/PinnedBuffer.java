@@ -2,10 +2,12 @@ package io.weightpub.store.cuda;
 
 import jcuda.Pointer;
 import jcuda.driver.JCudaDriver;
+import org.apache.flink.annotation.Internal;
 
 import java.nio.ByteBuffer;
 
 /** Page-locked host memory from {@code cuMemAllocHost}, with a direct ByteBuffer view of it. */
+@Internal
 public final class PinnedBuffer {
 
     private final Pointer pointer;

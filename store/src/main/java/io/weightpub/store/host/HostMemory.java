@@ -1,7 +1,7 @@
 package io.weightpub.store.host;
 
-import io.weightpub.store.internal.Sha256;
-import io.weightpub.store.internal.SlotMemory;
+import io.weightpub.store.spi.Sha256;
+import io.weightpub.store.spi.SlotMemory;
 import sun.misc.Unsafe;
 
 import java.lang.reflect.Field;

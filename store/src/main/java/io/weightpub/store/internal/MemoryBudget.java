@@ -1,16 +1,14 @@
 package io.weightpub.store.internal;
 
-import io.weightpub.store.MemoryBudgetExceededException;
 import io.weightpub.store.MemoryBudgetExceededException.Budget;
+import io.weightpub.store.MemoryBudgetExceededException;
 import io.weightpub.store.WeightStoreConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.OperatingSystemMXBean;
 
 /** A store's slot memory budgets per model and per worker, resolved against the worker's memory. */
-public final class MemoryBudget {
+final class MemoryBudget {
 
     private static final Logger LOG = LoggerFactory.getLogger(MemoryBudget.class);
 
@@ -33,16 +31,6 @@ public final class MemoryBudget {
         LOG.info("slot memory budget: {} bytes per model, {} bytes per worker ({} has {} bytes)", perModel,
                 perWorker, memory, memoryBytes);
         return new MemoryBudget(perModel, perWorker);
-    }
-
-    /** Physical memory of the host (the container's limit where there is one). */
-    public static long hostMemoryBytes() {
-        OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
-        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
-            return sun.getTotalMemorySize();
-        }
-        // Without the platform bean, the JVM's own limit is the only size known.
-        return Runtime.getRuntime().maxMemory();
     }
 
     long perModel() {

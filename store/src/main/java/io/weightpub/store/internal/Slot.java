@@ -1,5 +1,7 @@
 package io.weightpub.store.internal;
 
+import io.weightpub.store.spi.SlotMemory;
+
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** A slot and its pin count: readers holding it (>= 0), or -1 while the writer owns it. */

@@ -6,6 +6,8 @@ import io.weightpub.store.SlotsExhaustedException;
 import io.weightpub.store.StagedPublish;
 import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.store.internal.Model.Active;
+import io.weightpub.store.spi.MemoryAllocator;
+import io.weightpub.store.spi.SlotMemory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +34,7 @@ final class SlotAllocator {
     private static final Logger LOG = LoggerFactory.getLogger(SlotAllocator.class);
     private static final long WAIT_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 
-    private final SlotStore store;
+    private final MemoryAllocator backend;
     private final WeightStoreConfig config;
     private final MemoryBudget budget;
     /** Every model of the store, whose free slots eviction may take for the worker's budget. */
@@ -40,8 +42,8 @@ final class SlotAllocator {
     /** Capacity of every model's slots together. */
     private final AtomicLong slotBytes = new AtomicLong();
 
-    SlotAllocator(SlotStore store, WeightStoreConfig config, MemoryBudget budget, Map<String, Model> models) {
-        this.store = store;
+    SlotAllocator(MemoryAllocator backend, WeightStoreConfig config, MemoryBudget budget, Map<String, Model> models) {
+        this.backend = backend;
         this.config = config;
         this.budget = budget;
         this.models = models;
@@ -154,12 +156,12 @@ final class SlotAllocator {
             if (budget.fits(model.slotBytes + versionBytes, slotBytes.get() + versionBytes)) {
                 SlotMemory bigger = allocateMemory(model, publishId, versionBytes);
                 // Writes to the old slot have all landed before it is freed.
-                store.awaitWrites();
+                backend.awaitWrites();
                 freeMemory(model, slot.memory);
                 return replace(model, slot, bigger);
             }
             makeRoom(model, publishId, versionBytes, versionBytes - capacity, slot);
-            store.awaitWrites();
+            backend.awaitWrites();
             freeMemory(model, slot.memory);
             SlotMemory bigger;
             try {
@@ -216,7 +218,7 @@ final class SlotAllocator {
                     : budget.exceeded(MemoryBudgetExceededException.Budget.WORKER, model.id, publishId,
                             versionBytes, slotBytes.get() + extraBytes - ownBytes - otherBytes, holders);
         }
-        store.awaitWrites();
+        backend.awaitWrites();
         claimed.forEach((owner, slots) -> {
             synchronized (owner) {
                 for (Slot slot : slots) {
@@ -248,12 +250,12 @@ final class SlotAllocator {
     private SlotMemory allocateMemory(Model model, String publishId, long bytes) {
         SlotMemory memory;
         try {
-            memory = store.allocate(model.id, bytes);
+            memory = backend.allocate(model.id, bytes);
         } catch (RuntimeException | OutOfMemoryError e) {
             // Off-heap and device memory report failure so; the Java heap is not involved.
             throw new SlotAllocationException(model.id, publishId, bytes, "model " + model.id + ": publish "
                     + publishId + " needs a slot of " + bytes + " bytes, which could not be allocated on "
-                    + store.describe() + ": " + e.getMessage(), e);
+                    + backend.describe() + ": " + e.getMessage(), e);
         }
         model.slotBytes += memory.capacity();
         slotBytes.addAndGet(memory.capacity());
@@ -264,5 +266,39 @@ final class SlotAllocator {
         memory.free();
         model.slotBytes -= memory.capacity();
         slotBytes.addAndGet(-memory.capacity());
+    }
+
+    /**
+     * Frees every model's slots when the store closes: waits (bounded) for open leases, then for writes
+     * in flight; a slot still leased is leaked rather than freed under its reader.
+     */
+    void freeAll() {
+        long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
+        for (Model model : models.values()) {
+            synchronized (model) {
+                model.active.set(null);
+                model.staged.clear();
+                for (Slot slot : model.slots) {
+                    while (slot.pins.get() > 0 && System.nanoTime() < deadline) {
+                        LockSupport.parkNanos(WAIT_PARK_NANOS);
+                    }
+                }
+                try {
+                    backend.awaitWrites();
+                } catch (RuntimeException e) {
+                    LOG.warn("writes of model {} failed while closing the store", model.id, e);
+                }
+                for (Slot slot : model.slots) {
+                    if (slot.pins.get() > 0) {
+                        // Freeing memory under a reader could crash the process; leak it instead.
+                        LOG.error("model {}: a slot still has {} open leases after {}; its memory is not freed",
+                                model.id, slot.pins.get(), config.leaseWaitTimeout());
+                    } else {
+                        freeMemory(model, slot.memory);
+                    }
+                }
+                model.slots.clear();
+            }
+        }
     }
 }

@@ -2,20 +2,21 @@ package io.weightpub.store.internal;
 
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.VersionManifest;
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.store.ActiveVersion;
 import io.weightpub.store.CommitOutcome;
 import io.weightpub.store.MemoryStats;
 import io.weightpub.store.ModelStatus;
 import io.weightpub.store.SlotsExhaustedException;
 import io.weightpub.store.StagedPublish;
+import io.weightpub.store.StoreBackend;
 import io.weightpub.store.VerifyResult;
 import io.weightpub.store.VersionInfo;
 import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.store.internal.Model.Active;
 import io.weightpub.store.internal.Model.Resident;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.weightpub.store.spi.MemoryAllocator;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,27 +30,24 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 
 /**
- * Slot bookkeeping shared by the backends: per model a few slots, one of them active. The active
- * version is one {@link AtomicReference}; a flip is a single {@code set}. Readers pin the active
- * slot lock-free (a pin count per slot); the writer claims a free slot by moving its count from 0
- * to -1, so a slot is never reused while a reader holds it.
+ * The weight store of every backend: per model a few slots, one of them active; the backend's
+ * {@link MemoryAllocator} provides the slots' memory. The active version is one
+ * {@link AtomicReference}; a flip is a single {@code set}. Readers pin the active slot lock-free (a
+ * pin count per slot); the writer claims a free slot by moving its count from 0 to -1, so a slot is
+ * never reused while a reader holds it.
  *
  * <p>Slot memory is kept within a budget per model and per worker ({@link MemoryBudget}): a publish
  * that does not fit is refused before anything is allocated, retired versions are evicted to make
  * room, and a failed allocation leaves the store as it was.
  */
-public abstract class SlotStore implements WeightStore {
-
-    private static final Logger LOG = LoggerFactory.getLogger(SlotStore.class);
-    private static final long WAIT_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+final class SlotStore implements WeightStore {
 
     private final WeightStoreConfig config;
+    private final MemoryAllocator memory;
     private final Map<String, Model> models = new ConcurrentHashMap<>();
     private final ExecutorService hashPool;
     private final SlotAllocator allocator;
@@ -60,36 +58,38 @@ public abstract class SlotStore implements WeightStore {
     private final Object allocationLock = new Object();
     private volatile boolean closed;
 
-    /** @param memoryBytes the worker's memory (device or host), from which unset budgets are derived */
-    protected SlotStore(WeightStoreConfig config, String threadName, long memoryBytes, String memory) {
+    /**
+     * A store with slots in {@code memory}'s memory; it closes {@code memory} when it closes.
+     *
+     * @param config slots, budgets and verification threads
+     * @param memory the backend; unset budgets are derived from its {@link MemoryAllocator#memoryBytes()}
+     */
+    SlotStore(WeightStoreConfig config, MemoryAllocator memory) {
         this.config = config;
-        this.allocator = new SlotAllocator(this, config, MemoryBudget.resolve(config, memoryBytes, memory), models);
+        this.memory = memory;
+        this.allocator = new SlotAllocator(memory, config,
+                MemoryBudget.resolve(config, memory.memoryBytes(), memory.memoryName()), models);
         AtomicInteger threads = new AtomicInteger();
         this.hashPool = Executors.newFixedThreadPool(config.verifyThreads(), r -> {
-            Thread t = new Thread(r, threadName + "-verify-" + threads.incrementAndGet());
+            Thread t = new Thread(r, memory.threadName() + "-verify-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
     }
 
-    /**
-     * Allocates memory for a slot of {@code bytes}; the caller owns it until it calls {@link SlotMemory#free()}.
-     * Fails with an exception (or, for off-heap memory, {@link OutOfMemoryError}) and allocates nothing.
-     */
-    protected abstract SlotMemory allocate(String modelId, long bytes);
+    @Override
+    public StoreBackend backend() {
+        return memory.backend();
+    }
 
-    /** Returns once every write issued so far has landed in slot memory. */
-    protected abstract void awaitWrites();
+    @Override
+    public String describe() {
+        return memory.describe() + ", " + config.slotsPerModel() + " slots per model";
+    }
 
-    protected abstract long pinnedBytes();
-
-    protected abstract long pinnedAllocations();
-
-    /** Frees backend resources other than slots; slots are freed before. */
-    protected abstract void closeBackend();
-
-    protected WeightStoreConfig config() {
-        return config;
+    @Override
+    public void awaitWrites() {
+        memory.awaitWrites();
     }
 
     @Override
@@ -201,8 +201,11 @@ public abstract class SlotStore implements WeightStore {
                     + staged.versionBytes + " bytes");
         }
         awaitWrites();
-        staged.prehashes.add(new Staged.Prehash(versionOffset, length,
-                hashPool.submit(() -> staged.slot.memory.sha256(versionOffset, length))));
+        // The manifest, which names the digest, comes last: hash with the scheme publishers write by
+        // default; verify uses the early digest only if the manifest declares that scheme.
+        DigestScheme scheme = DigestScheme.defaultTree();
+        staged.prehashes.add(new Staged.Prehash(versionOffset, length, scheme,
+                staged.slot.memory.digest(versionOffset, length, scheme, hashPool, config.verifyThreads())));
     }
 
     @Override
@@ -215,15 +218,16 @@ public abstract class SlotStore implements WeightStore {
             List<BucketInfo> buckets = new ArrayList<>(manifest.getBuckets());
             buckets.sort(Comparator.comparingLong(BucketInfo::getOffset));
             List<String> problems = StagedVerification.manifestProblems(modelId, publishId, staged.versionBytes, manifest, buckets);
+            DigestScheme scheme = StagedVerification.digestScheme(manifest, problems);
             TensorTable tensors = TensorTable.of(manifest, problems);
             List<VerifyResult.BucketMismatch> mismatches = new ArrayList<>();
             long verified = 0;
             if (problems.isEmpty()) {
                 List<Future<byte[]>> digests = new ArrayList<>();
                 for (BucketInfo bucket : buckets) {
-                    Future<byte[]> early = staged.validPrehash(bucket.getOffset(), bucket.getSizeBytes());
-                    digests.add(early != null ? early : hashPool.submit(
-                            () -> staged.slot.memory.sha256(bucket.getOffset(), bucket.getSizeBytes())));
+                    Future<byte[]> early = staged.validPrehash(bucket.getOffset(), bucket.getSizeBytes(), scheme);
+                    digests.add(early != null ? early : staged.slot.memory.digest(bucket.getOffset(),
+                            bucket.getSizeBytes(), scheme, hashPool, config.verifyThreads()));
                 }
                 for (int i = 0; i < buckets.size(); i++) {
                     BucketInfo bucket = buckets.get(i);
@@ -231,7 +235,7 @@ public abstract class SlotStore implements WeightStore {
                     byte[] actual = StagedVerification.await(digests.get(i), modelId, publishId, bucket.getIndex());
                     if (!Arrays.equals(expected, actual)) {
                         mismatches.add(new VerifyResult.BucketMismatch(bucket.getIndex(), bucket.getOffset(),
-                                bucket.getSizeBytes(), expected, actual));
+                                bucket.getSizeBytes(), expected, actual, scheme.toString()));
                     }
                     verified += bucket.getSizeBytes();
                 }
@@ -378,7 +382,7 @@ public abstract class SlotStore implements WeightStore {
                 }
             }
         }
-        return new MemoryStats(slots, bytes, pinnedBytes(), pinnedAllocations(), allocator.budget().perModel(),
+        return new MemoryStats(slots, bytes, memory.pinnedBytes(), memory.pinnedAllocations(), allocator.budget().perModel(),
                 allocator.budget().perWorker());
     }
 
@@ -389,44 +393,10 @@ public abstract class SlotStore implements WeightStore {
         }
         closed = true;
         synchronized (allocationLock) {
-            freeAll();
+            allocator.freeAll();
         }
         hashPool.shutdownNow();
-        closeBackend();
-    }
-
-    private void freeAll() {
-        long deadline = System.nanoTime() + config.leaseWaitTimeout().toNanos();
-        for (Model model : models.values()) {
-            synchronized (model) {
-                model.active.set(null);
-                model.staged.clear();
-                for (Slot slot : model.slots) {
-                    while (slot.pins.get() > 0 && System.nanoTime() < deadline) {
-                        LockSupport.parkNanos(WAIT_PARK_NANOS);
-                    }
-                }
-                try {
-                    awaitWrites();
-                } catch (RuntimeException e) {
-                    LOG.warn("writes of model {} failed while closing the store", model.id, e);
-                }
-                for (Slot slot : model.slots) {
-                    if (slot.pins.get() > 0) {
-                        // Freeing memory under a reader could crash the process; leak it instead.
-                        LOG.error("model {}: a slot still has {} open leases after {}; its memory is not freed",
-                                model.id, slot.pins.get(), config.leaseWaitTimeout());
-                    } else {
-                        allocator.freeMemory(model, slot.memory);
-                    }
-                }
-                model.slots.clear();
-            }
-        }
-    }
-
-    protected boolean isClosed() {
-        return closed;
+        memory.close();
     }
 
     private void checkOpen() {

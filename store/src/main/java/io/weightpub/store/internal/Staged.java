@@ -1,5 +1,6 @@
 package io.weightpub.store.internal;
 
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.store.StagedPublish;
 
 import java.util.List;
@@ -37,10 +38,11 @@ final class Staged {
         }
     }
 
-    /** The early digest of exactly [offset, offset + length), if one is still valid. */
-    Future<byte[]> validPrehash(long offset, long length) {
+    /** The early digest of exactly [offset, offset + length) under {@code scheme}, if one is still valid. */
+    Future<byte[]> validPrehash(long offset, long length, DigestScheme scheme) {
         for (Prehash prehash : prehashes) {
-            if (prehash.valid && prehash.offset == offset && prehash.length == length) {
+            if (prehash.valid && prehash.offset == offset && prehash.length == length
+                    && prehash.scheme.equals(scheme)) {
                 return prehash.digest;
             }
         }
@@ -70,12 +72,14 @@ final class Staged {
     static final class Prehash {
         final long offset;
         final long length;
+        final DigestScheme scheme;
         final Future<byte[]> digest;
         volatile boolean valid = true;
 
-        Prehash(long offset, long length, Future<byte[]> digest) {
+        Prehash(long offset, long length, DigestScheme scheme, Future<byte[]> digest) {
             this.offset = offset;
             this.length = length;
+            this.scheme = scheme;
             this.digest = digest;
         }
     }

@@ -2,6 +2,7 @@ package io.weightpub.store.internal;
 
 import io.weightpub.schemas.BucketInfo;
 import io.weightpub.schemas.VersionManifest;
+import io.weightpub.schemas.DigestScheme;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -42,6 +43,16 @@ final class StagedVerification {
             problems.add("buckets end at " + expectedOffset + ", the version has " + versionBytes + " bytes");
         }
         return problems;
+    }
+
+    /** The digest the manifest declares; the flat one, with the reason added to {@code problems}, when it is unusable. */
+    static DigestScheme digestScheme(VersionManifest manifest, List<String> problems) {
+        try {
+            return DigestScheme.of(manifest);
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+            return DigestScheme.flat();
+        }
     }
 
     static byte[] await(Future<byte[]> digest, String modelId, String publishId, int bucket) {

@@ -3,11 +3,11 @@ package io.weightpub.store.cuda;
 import io.weightpub.store.ActiveVersion;
 import io.weightpub.store.MemoryStats;
 import io.weightpub.store.StoreBackend;
-import io.weightpub.testutils.TestVersion;
 import io.weightpub.store.VerifyResult;
 import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
 import io.weightpub.store.WeightStoreMemoryContract;
+import io.weightpub.testutils.TestVersion;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -33,7 +33,7 @@ class CudaWeightStoreTest extends WeightStoreMemoryContract {
     @Override
     protected WeightStore open(WeightStoreConfig.Builder config) {
         // A small ring so that even the contract's small versions wrap around it.
-        return CudaWeightStore.open(config.backend(StoreBackend.CUDA).stagingBuffers(3).stagingBufferBytes(32 * 1024)
+        return WeightStore.open(config.backend(StoreBackend.CUDA).stagingBuffers(3).stagingBufferBytes(32 * 1024)
                 .build(), 0);
     }
 
@@ -61,7 +61,7 @@ class CudaWeightStoreTest extends WeightStoreMemoryContract {
         try (CudaDevice device = CudaDevice.open(0)) {
             // Holding the primary context ourselves: otherwise releasing it would free everything and hide a leak.
             long before = device.memInfo()[0];
-            WeightStore store = CudaWeightStore.open(WeightStoreConfig.builder().backend(StoreBackend.CUDA)
+            WeightStore store = WeightStore.open(WeightStoreConfig.builder().backend(StoreBackend.CUDA)
                     .stagingBuffers(4).stagingBufferBytes(MIB).build(), 0);
             long pinnedAllocations = store.memory().pinnedAllocations();
             for (long v = 1; v <= 5; v++) {

@@ -11,6 +11,6 @@ class HostWeightStoreTest extends WeightStoreMemoryContract {
 
     @Override
     protected WeightStore open(WeightStoreConfig.Builder config) {
-        return new HostWeightStore(config.backend(StoreBackend.HOST).build());
+        return WeightStore.open(config.backend(StoreBackend.HOST).build(), 0);
     }
 }

@@ -4,6 +4,7 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericEnumSymbol;
 import org.apache.avro.generic.GenericFixed;
 import org.apache.avro.generic.IndexedRecord;
+import org.apache.flink.annotation.Internal;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +28,7 @@ import java.util.Collection;
  * A null field is left out entirely, so adding an optional field with default null later keeps
  * every existing signature valid.
  */
+@Internal
 public final class CanonicalEncoding {
 
     public static final String DOMAIN = "weightpub-signed-v1";

@@ -1,11 +1,14 @@
 package io.weightpub.schemas.signing.internal;
 
+import org.apache.flink.annotation.Internal;
+
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.regex.Pattern;
 
 /** Key ids: a key's fingerprint unless a file names it explicitly. */
+@Internal
 public final class KeyIds {
 
     private static final Pattern VALID = Pattern.compile("[A-Za-z0-9._-]{1,64}");

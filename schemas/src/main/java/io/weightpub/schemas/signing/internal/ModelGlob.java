@@ -1,6 +1,9 @@
 package io.weightpub.schemas.signing.internal;
 
+import org.apache.flink.annotation.Internal;
+
 /** Model-id patterns: {@code *} matches any run of characters ({@code /} included), {@code ?} one; the rest is literal. */
+@Internal
 public final class ModelGlob {
 
     private ModelGlob() {}

@@ -1,5 +1,7 @@
 package io.weightpub.schemas.signing.internal;
 
+import org.apache.flink.annotation.Internal;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,6 +15,7 @@ import java.util.Map;
  * One PEM block (RFC 7468) with the {@code Name: value} lines written before it. Text outside the
  * armor is explanatory text to openssl, so keys with such headers stay usable by other tools.
  */
+@Internal
 public record Pem(String label, byte[] der, Map<String, String> headers) {
 
     private static final String BEGIN = "-----BEGIN ";

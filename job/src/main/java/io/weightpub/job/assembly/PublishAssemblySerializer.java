@@ -9,13 +9,13 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * State format of {@link PublishProgress}. Version 2 keeps only the buckets that arrived and their
+ * State format of {@link PublishAssembly}. Version 2 keeps only the buckets that arrived and their
  * seen chunks as ranges; version 1 (a slot per declared bucket, a bitmap per declared chunk) is
  * still read, so checkpoints of earlier releases restore.
  */
-final class PublishProgressSerializer implements SimpleVersionedSerializer<PublishProgress> {
+final class PublishAssemblySerializer implements SimpleVersionedSerializer<PublishAssembly> {
 
-    static final PublishProgressSerializer INSTANCE = new PublishProgressSerializer();
+    static final PublishAssemblySerializer INSTANCE = new PublishAssemblySerializer();
     static final int BITMAP_VERSION = 1;
     private static final int VERSION = 2;
 
@@ -25,7 +25,7 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
     }
 
     @Override
-    public byte[] serialize(PublishProgress progress) throws IOException {
+    public byte[] serialize(PublishAssembly progress) throws IOException {
         DataOutputSerializer out = new DataOutputSerializer(256 + progress.buckets.size() * 40);
         out.writeUTF(progress.modelId);
         out.writeUTF(progress.publishId);
@@ -36,8 +36,8 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
         out.writeLong(progress.stagedBytes);
         out.writeInt(progress.bucketCount);
         out.writeInt(progress.buckets.size());
-        for (Map.Entry<Integer, PublishProgress.BucketProgress> entry : progress.buckets.entrySet()) {
-            PublishProgress.BucketProgress bucket = entry.getValue();
+        for (Map.Entry<Integer, PublishAssembly.BucketProgress> entry : progress.buckets.entrySet()) {
+            PublishAssembly.BucketProgress bucket = entry.getValue();
             out.writeInt(entry.getKey());
             out.writeLong(bucket.offset);
             out.writeLong(bucket.size);
@@ -53,7 +53,7 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
     }
 
     @Override
-    public PublishProgress deserialize(int version, byte[] serialized) throws IOException {
+    public PublishAssembly deserialize(int version, byte[] serialized) throws IOException {
         if (version != VERSION && version != BITMAP_VERSION) {
             throw new IOException("publish progress state of version " + version + ", this job reads "
                     + BITMAP_VERSION + " and " + VERSION);
@@ -67,7 +67,7 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
         long lastSeenMs = in.readLong();
         long stagedBytes = in.readLong();
         int bucketCount = in.readInt();
-        TreeMap<Integer, PublishProgress.BucketProgress> buckets = version == VERSION
+        TreeMap<Integer, PublishAssembly.BucketProgress> buckets = version == VERSION
                 ? readBuckets(in)
                 : readBitmapBuckets(in, bucketCount);
         int manifestLength = in.readInt();
@@ -84,13 +84,13 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
         for (int i = 0; i < ranges; i++) {
             chunkRanges.put(in.readInt(), new long[] {in.readLong(), in.readLong()});
         }
-        return new PublishProgress(modelId, publishId, step, versionBytes, bucketCount, buckets, firstSeenMs,
+        return new PublishAssembly(modelId, publishId, step, versionBytes, bucketCount, buckets, firstSeenMs,
                 lastSeenMs, stagedBytes, manifest, chunkSize, manifestPartition, manifestOffset, chunkRanges);
     }
 
-    private static TreeMap<Integer, PublishProgress.BucketProgress> readBuckets(DataInputDeserializer in)
+    private static TreeMap<Integer, PublishAssembly.BucketProgress> readBuckets(DataInputDeserializer in)
             throws IOException {
-        TreeMap<Integer, PublishProgress.BucketProgress> buckets = new TreeMap<>();
+        TreeMap<Integer, PublishAssembly.BucketProgress> buckets = new TreeMap<>();
         int present = in.readInt();
         for (int i = 0; i < present; i++) {
             int index = in.readInt();
@@ -101,15 +101,15 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
             for (int r = 0; r < ranges.length; r++) {
                 ranges[r] = in.readInt();
             }
-            buckets.put(index, new PublishProgress.BucketProgress(offset, size, chunkCount, ChunkSet.ofRanges(ranges)));
+            buckets.put(index, new PublishAssembly.BucketProgress(offset, size, chunkCount, ChunkSet.ofRanges(ranges)));
         }
         return buckets;
     }
 
     /** Version 1: a presence flag per declared bucket, then a bitmap of its declared chunks. */
-    private static TreeMap<Integer, PublishProgress.BucketProgress> readBitmapBuckets(
+    private static TreeMap<Integer, PublishAssembly.BucketProgress> readBitmapBuckets(
             DataInputDeserializer in, int bucketCount) throws IOException {
-        TreeMap<Integer, PublishProgress.BucketProgress> buckets = new TreeMap<>();
+        TreeMap<Integer, PublishAssembly.BucketProgress> buckets = new TreeMap<>();
         for (int i = 0; i < bucketCount; i++) {
             if (in.readBoolean()) {
                 long offset = in.readLong();
@@ -120,14 +120,14 @@ final class PublishProgressSerializer implements SimpleVersionedSerializer<Publi
                 for (int w = 0; w < seen.length; w++) {
                     seen[w] = in.readLong();
                 }
-                buckets.put(i, new PublishProgress.BucketProgress(offset, size, chunkCount,
+                buckets.put(i, new PublishAssembly.BucketProgress(offset, size, chunkCount,
                         ChunkSet.ofBitmap(seen, chunkCount)));
             }
         }
         return buckets;
     }
 
-    private static void writeTail(PublishProgress progress, DataOutputSerializer out) throws IOException {
+    private static void writeTail(PublishAssembly progress, DataOutputSerializer out) throws IOException {
         out.writeInt(progress.manifest == null ? -1 : progress.manifest.length);
         if (progress.manifest != null) {
             out.write(progress.manifest);

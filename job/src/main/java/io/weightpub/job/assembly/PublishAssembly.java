@@ -9,7 +9,7 @@ import java.util.TreeMap;
  * only: the chunk bytes flow on to the sink and are never kept here. It grows with the buckets and
  * chunks that arrived, not with the counts they declare.
  */
-final class PublishProgress {
+final class PublishAssembly {
 
     /** Chunks seen in one bucket. */
     static final class BucketProgress {
@@ -68,12 +68,12 @@ final class PublishProgress {
     /** Per partition of the chunks topic: the lowest and highest offset of this publish's chunks. */
     final TreeMap<Integer, long[]> chunkRanges;
 
-    PublishProgress(String modelId, String publishId, long step, long versionBytes, int bucketCount, long nowMs) {
+    PublishAssembly(String modelId, String publishId, long step, long versionBytes, int bucketCount, long nowMs) {
         this(modelId, publishId, step, versionBytes, bucketCount, new TreeMap<>(), nowMs, nowMs, 0, null, -1, -1, -1,
                 new TreeMap<>());
     }
 
-    PublishProgress(
+    PublishAssembly(
             String modelId,
             String publishId,
             long step,

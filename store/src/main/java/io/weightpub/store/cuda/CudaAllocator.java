@@ -1,25 +1,41 @@
 package io.weightpub.store.cuda;
 
-import io.weightpub.store.internal.Sha256;
-import io.weightpub.store.internal.SlotMemory;
-import io.weightpub.store.internal.SlotStore;
+import io.weightpub.schemas.DigestScheme;
 import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStoreConfig;
+import io.weightpub.store.spi.MemoryAllocator;
+import io.weightpub.store.spi.Sha256;
+import io.weightpub.store.spi.SlotMemory;
 import jcuda.driver.JCudaDriver;
+import org.apache.flink.annotation.Internal;
 
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.security.MessageDigest;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Weight store in GPU memory: one device allocation per slot, chunks staged through a pinned ring
- * with asynchronous copies, and digests computed on bytes copied back from the device (so
- * verification covers what actually reached the GPU, not the host copy).
+ * Slots in GPU memory: one device allocation per slot, chunks staged through a pinned ring with
+ * asynchronous copies, and digests computed on the bytes that actually reached the GPU, not the host
+ * copy: {@code SHA256_TREE} digests on the device itself ({@link DeviceTreeDigest}, each bucket on
+ * its own stream as soon as its last chunk is staged), plain {@code SHA256} ones (manifests before
+ * tree digests) on bytes copied back.
  */
-public final class CudaWeightStore extends SlotStore {
+@Internal
+public final class CudaAllocator implements MemoryAllocator {
 
+    /**
+     * Buckets hashed on the device at once, each by a thread that only launches kernels and waits
+     * for its stream: 2048 leaves of a 512 MiB bucket are 64 warps, so 16 buckets in flight keep
+     * every scheduler of an H200 busy (4 at once: about 200 GB/s; 8: 390 GB/s; results/gpu).
+     */
+    public static final int DEVICE_HASH_STREAMS = 16;
     /** Read-back pieces: big enough for full PCIe speed, small enough to keep several per thread. */
     private static final int MAX_READBACK_BYTES = 4 * 1024 * 1024;
 
@@ -29,10 +45,23 @@ public final class CudaWeightStore extends SlotStore {
     private final int readbackCount;
     private final int readbackBytes;
     private final AtomicLong pinnedAllocations = new AtomicLong();
+    private final DeviceTreeDigest treeDigest;
+    private final ExecutorService deviceHashing;
+    private final WeightStoreConfig config;
+    private final long deviceBytes;
+    private volatile boolean closed;
 
-    private CudaWeightStore(WeightStoreConfig config, CudaDevice device, long deviceBytes) {
-        super(config, "weightpub-cuda" + device.ordinal(), deviceBytes, "CUDA device " + device.ordinal());
+    private CudaAllocator(WeightStoreConfig config, CudaDevice device, long deviceBytes) {
+        this.config = config;
         this.device = device;
+        this.treeDigest = new DeviceTreeDigest(device);
+        AtomicInteger hashThreads = new AtomicInteger();
+        this.deviceHashing = Executors.newFixedThreadPool(DEVICE_HASH_STREAMS, r -> {
+            Thread t = new Thread(r, "weightpub-cuda" + device.ordinal() + "-tree-" + hashThreads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.deviceBytes = deviceBytes;
         this.readbackBytes = Math.min(config.stagingBufferBytes(), MAX_READBACK_BYTES);
         this.readbackCount = config.verifyThreads() + 2;
         this.readback = new ArrayBlockingQueue<>(readbackCount);
@@ -57,11 +86,11 @@ public final class CudaWeightStore extends SlotStore {
     }
 
     /**
-     * Opens a store on CUDA device {@code ordinal}.
+     * Opens CUDA device {@code ordinal} with the staging ring and read-back buffers of {@code config}.
      *
      * @throws IllegalStateException naming the reason when there is no usable CUDA device
      */
-    public static CudaWeightStore open(WeightStoreConfig config, int ordinal) {
+    public static CudaAllocator open(WeightStoreConfig config, int ordinal) {
         if (!CudaAvailability.isAvailable()) {
             throw new IllegalStateException("the CUDA backend needs a CUDA device and driver: "
                     + CudaAvailability.unavailableReason());
@@ -74,7 +103,7 @@ public final class CudaWeightStore extends SlotStore {
             device.close();
             throw e;
         }
-        return new CudaWeightStore(config, device, deviceBytes);
+        return new CudaAllocator(config, device, deviceBytes);
     }
 
     @Override
@@ -84,18 +113,27 @@ public final class CudaWeightStore extends SlotStore {
 
     @Override
     public String describe() {
-        return "CUDA device " + device.ordinal() + " (" + device.name() + "), " + config().slotsPerModel()
-                + " slots per model, staging ring " + config().stagingBuffers() + " x " + config().stagingBufferBytes()
-                + " bytes pinned";
-    }
-
-    /** Free and total bytes of the device's memory. */
-    public long[] deviceMemoryInfo() {
-        return device.memInfo();
+        return "CUDA device " + device.ordinal() + " (" + device.name() + "), staging ring "
+                + config.stagingBuffers() + " x " + config.stagingBufferBytes() + " bytes pinned";
     }
 
     @Override
-    protected SlotMemory allocate(String modelId, long bytes) {
+    public String threadName() {
+        return "weightpub-cuda" + device.ordinal();
+    }
+
+    @Override
+    public long memoryBytes() {
+        return deviceBytes;
+    }
+
+    @Override
+    public String memoryName() {
+        return "CUDA device " + device.ordinal();
+    }
+
+    @Override
+    public SlotMemory allocate(String modelId, long bytes) {
         device.makeCurrent();
         DevicePointer pointer = new DevicePointer();
         CudaDevice.check(JCudaDriver.cuMemAlloc(pointer, Math.max(1, bytes)),
@@ -109,17 +147,18 @@ public final class CudaWeightStore extends SlotStore {
     }
 
     @Override
-    protected long pinnedBytes() {
-        return isClosed() ? 0 : ring.pinnedBytes() + (long) readbackCount * readbackBytes;
+    public long pinnedBytes() {
+        return closed ? 0 : ring.pinnedBytes() + (long) readbackCount * readbackBytes;
     }
 
     @Override
-    protected long pinnedAllocations() {
+    public long pinnedAllocations() {
         return pinnedAllocations.get();
     }
 
     @Override
-    protected void closeBackend() {
+    public void close() {
+        closed = true;
         try {
             ring.close();
         } finally {
@@ -127,6 +166,8 @@ public final class CudaWeightStore extends SlotStore {
                 PinnedBuffer buffer = borrow();
                 buffer.free();
             }
+            deviceHashing.shutdownNow();
+            treeDigest.close();
             device.close();
         }
     }
@@ -205,6 +246,18 @@ public final class CudaWeightStore extends SlotStore {
                 readback.add(buffer);
             }
             return digest.digest();
+        }
+
+        @Override
+        public CompletableFuture<byte[]> digest(long offset, long length, DigestScheme scheme, Executor pool,
+                int parts) {
+            if (!scheme.isTree()) {
+                return SlotMemory.super.digest(offset, length, scheme, pool, parts);
+            }
+            check(offset, length);
+            // Not the verify pool: these threads wait on the GPU, so more of them than CPU hashers pay.
+            return CompletableFuture.supplyAsync(
+                    () -> treeDigest.digest(pointer, offset, length, scheme.leafSize()), deviceHashing);
         }
 
         @Override

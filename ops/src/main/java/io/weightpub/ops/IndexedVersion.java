@@ -1,5 +1,7 @@
 package io.weightpub.ops;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.List;
 
 /**
@@ -13,7 +15,8 @@ import java.util.List;
  * @param evicted        the chunk ranges that are not (empty when retained), each saying why
  * @param keyId          id of the publisher key whose manifest signature the job verified; null when unsigned
  */
-public record VersionInfo(
+@PublicEvolving
+public record IndexedVersion(
         String modelId,
         long version,
         long contentVersion,
@@ -27,7 +30,7 @@ public record VersionInfo(
         List<String> evicted,
         String keyId) {
 
-    public VersionInfo {
+    public IndexedVersion {
         evicted = List.copyOf(evicted);
     }
 

@@ -1,14 +1,14 @@
-package io.weightpub.store.internal;
+package io.weightpub.schemas;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /** SHA-256 instances; every JVM has the algorithm, so its absence is a broken runtime. */
-public final class Sha256 {
+final class Sha256 {
 
     private Sha256() {}
 
-    public static MessageDigest newDigest() {
+    static MessageDigest newDigest() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

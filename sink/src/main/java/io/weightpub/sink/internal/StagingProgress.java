@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /** What a sink writer knows about one publish in flight on its worker. */
-final class Progress {
+final class StagingProgress {
     final String modelId;
     final String publishId;
     final long step;
@@ -42,7 +42,7 @@ final class Progress {
      */
     final Map<Integer, long[]> pendingBuckets = new TreeMap<>();
 
-    Progress(String modelId, String publishId, long step, long versionBytes, long stagedAtMillis) {
+    StagingProgress(String modelId, String publishId, long step, long versionBytes, long stagedAtMillis) {
         this.modelId = modelId;
         this.publishId = publishId;
         this.step = step;
@@ -50,8 +50,8 @@ final class Progress {
         this.stagedAtMillis = stagedAtMillis;
     }
 
-    static Progress restore(int worker, String modelId, WriterState.PublishState saved) {
-        Progress progress = new Progress(modelId, saved.publishId(), saved.step(), saved.versionBytes(),
+    static StagingProgress restore(int worker, String modelId, WriterState.PublishState saved) {
+        StagingProgress progress = new StagingProgress(modelId, saved.publishId(), saved.step(), saved.versionBytes(),
                 saved.stagedAtMillis());
         saved.stagedBytes().forEach(r -> progress.stagedBytes.add(r.start(), r.end()));
         saved.chunkOffsets().forEach(r -> progress.chunkOffsets

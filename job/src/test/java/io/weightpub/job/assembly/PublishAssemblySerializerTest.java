@@ -1,11 +1,15 @@
 package io.weightpub.job.assembly;
 
+import io.weightpub.job.internal.VersionedStateSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class PublishProgressSerializerTest {
+class PublishAssemblySerializerTest {
 
     @Test
     void stateOfFormatOneStillRestores() throws Exception {
@@ -36,8 +40,8 @@ class PublishProgressSerializerTest {
         out.writeLong(5);
         out.writeLong(9);
 
-        PublishProgress progress = PublishProgressSerializer.INSTANCE.deserialize(
-                PublishProgressSerializer.BITMAP_VERSION, out.getCopyOfBuffer());
+        PublishAssembly progress = PublishAssemblySerializer.INSTANCE.deserialize(
+                PublishAssemblySerializer.BITMAP_VERSION, out.getCopyOfBuffer());
 
         assertThat(progress.bucketCount).isEqualTo(3);
         assertThat(progress.buckets).containsOnlyKeys(1);
@@ -49,20 +53,37 @@ class PublishProgressSerializerTest {
 
     @Test
     void currentFormatRoundTrips() throws Exception {
-        PublishProgress progress = new PublishProgress("m", "p", 7, 3000, 3, 1);
-        PublishProgress.BucketProgress bucket = new PublishProgress.BucketProgress(1000, 2000, 2);
+        PublishAssembly progress = new PublishAssembly("m", "p", 7, 3000, 3, 1);
+        PublishAssembly.BucketProgress bucket = new PublishAssembly.BucketProgress(1000, 2000, 2);
         bucket.markSeen(1);
         progress.addBucket(1, bucket);
         progress.manifest = new byte[] {1, 2};
         progress.recordChunkOffset(0, 5);
 
-        PublishProgress copy = PublishProgressSerializer.INSTANCE.deserialize(
-                PublishProgressSerializer.INSTANCE.getVersion(), PublishProgressSerializer.INSTANCE.serialize(progress));
+        PublishAssembly copy = PublishAssemblySerializer.INSTANCE.deserialize(
+                PublishAssemblySerializer.INSTANCE.getVersion(), PublishAssemblySerializer.INSTANCE.serialize(progress));
 
         assertThat(copy.buckets).containsOnlyKeys(1);
         assertThat(copy.bucket(1).isSeen(1)).isTrue();
         assertThat(copy.bucket(1).seenCount()).isEqualTo(1);
         assertThat(copy.manifest).containsExactly(1, 2);
         assertThat(copy.chunkRanges().get(0)).containsExactly(5, 5);
+    }
+
+    @Test
+    void aSavepointWrittenBeforeTheFormatWasRenamedRestores() throws Exception {
+        // Savepoints name the format class; this one was io.weightpub.job.assembly.PublishProgressSerializer.
+        DataOutputSerializer out = new DataOutputSerializer(128);
+        out.writeUTF("io.weightpub.job.assembly.PublishProgressSerializer");
+        TypeSerializerSnapshot<PublishAssembly> old = new VersionedStateSerializer.Snapshot<>();
+        old.readSnapshot(old.getCurrentVersion(), new DataInputDeserializer(out.getCopyOfBuffer()),
+                getClass().getClassLoader());
+
+        TypeSerializer<PublishAssembly> current = new VersionedStateSerializer<>(PublishAssemblySerializer.class);
+        assertThat(current.snapshotConfiguration().resolveSchemaCompatibility(old).isCompatibleAsIs()).isTrue();
+        DataOutputSerializer value = new DataOutputSerializer(256);
+        current.serialize(new PublishAssembly("m", "p", 7, 3000, 3, 1), value);
+        PublishAssembly restored = old.restoreSerializer().deserialize(new DataInputDeserializer(value.getCopyOfBuffer()));
+        assertThat(restored.bucketCount).isEqualTo(3);
     }
 }

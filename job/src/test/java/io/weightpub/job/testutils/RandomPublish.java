@@ -15,13 +15,13 @@ import java.util.Random;
  * One publish made in memory from seeded random tensors: its chunk records, its manifest and the
  * bytes every worker must end up with.
  */
-public final class TestVersion {
+public final class RandomPublish {
 
     private final List<WeightChunk> chunks;
     private final VersionManifest manifest;
     private final byte[] expectedBytes;
 
-    private TestVersion(List<WeightChunk> chunks, VersionManifest manifest, byte[] expectedBytes) {
+    private RandomPublish(List<WeightChunk> chunks, VersionManifest manifest, byte[] expectedBytes) {
         this.chunks = chunks;
         this.manifest = manifest;
         this.expectedBytes = expectedBytes;
@@ -31,7 +31,7 @@ public final class TestVersion {
      * {@code tensorCount} tensors of mixed dtypes and sizes up to {@code maxTensorBytes}, bucketed at
      * {@code bucketSize} and chunked at {@code chunkSize}.
      */
-    public static TestVersion create(String modelId, long step, long seed, int tensorCount, int maxTensorBytes,
+    public static RandomPublish create(String modelId, long step, long seed, int tensorCount, int maxTensorBytes,
             long bucketSize, int chunkSize) {
         Random random = new Random(seed);
         List<TensorSource> tensors = new ArrayList<>();
@@ -58,7 +58,7 @@ public final class TestVersion {
             chunk.getPayload().duplicate().get(expected,
                     Math.toIntExact(chunk.getBucketOffset() + chunk.getChunkOffset()), chunk.getPayload().remaining());
         }
-        return new TestVersion(List.copyOf(chunks), encoder.manifest(), expected);
+        return new RandomPublish(List.copyOf(chunks), encoder.manifest(), expected);
     }
 
     public List<WeightChunk> chunks() {
