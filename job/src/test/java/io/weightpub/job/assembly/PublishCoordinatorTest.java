@@ -164,7 +164,7 @@ class PublishCoordinatorTest {
     @Test
     void aManifestClaimingATreeLeafSizeThatIsNoPowerOfTwoIsADeadLetterWithThatReasonAndNeverCommits()
             throws Exception {
-        TestVersion version = TestVersion.create(MODEL, 10, 9, 4, 2000, 8 * 1024, 1000);
+        RandomPublish version = RandomPublish.create(MODEL, 10, 9, 4, 2000, 8 * 1024, 1000);
         version.chunks().forEach(c -> receipt(c, 0));
         VersionManifest lying = VersionManifest.newBuilder(version.manifest())
                 .setDigestKind(DigestKind.SHA256_TREE).setLeafSize(100_000).build();
