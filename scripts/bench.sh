@@ -98,17 +98,21 @@ the host.
 
   mkdir -p /opt/w && tar xzf weightpub-gpu.tar.gz -C /opt/w
   /opt/w/jre/bin/java -Xmx8g -cp '/opt/w/lib/*' io.weightpub.bench.GpuBench OUT \
-      --sizes 4g,16g --parallelism 1,4,8,16 --runs 3 --latency-workers 1,2,4 --latency-sizes 4g \
-      --skip-staging --budget-s 540
+      --sizes 16g --parallelism 1,4,8,16 --runs 1 --latency-workers 1 --latency-sizes 1g \
+      --skip-staging --budget-s 400
 
 It runs (in OUT: raw CSVs, summary.csv, report.md, PNGs):
   1. without --skip-staging: the CUDA store's staging benchmark (about a minute);
-  2. bench e2e-gpu: a Kafka broker in the benchmark JVM (data on local disk under the temp dir); per
-     size one version published once; per run one ConsumerPerformance, N in one group (N = cores,
-     capped by partitions; --consumers N) and the job with one CUDA worker at each parallelism;
+  2. bench e2e-gpu: a standalone Kafka broker (kafka.Kafka in a child JVM of this runtime, 2 GiB heap,
+     data on local disk under the temp folder or --broker-dir, deleted at the end); per size one
+     version published once; per run one ConsumerPerformance, N in one group (N = cores, capped by
+     partitions; --consumers N), and at each parallelism the job cut after each stage (--stages
+     source,checker,network,job-host: the source alone, source + chunk checkers, their payload over
+     Flink's network to one subtask, the whole job with host stores) and the job with one CUDA worker;
   3. the time from the trainer's last record to active on every worker at 1, 2 and 4 workers (all
      sharing the one GPU), the job already running.
---budget-s S skips the points that would start after S seconds and lists them in report.md.
+--budget-s S skips the points that would start after S seconds and lists them in report.md (a point
+already started runs to its end: leave it a minute). Progress goes to stdout, one line per point.
 --host-stores runs without a GPU (host stores). Copy OUT's summary.csv, report.md, *.png and *.csv
 into results/gpu of the checkout.
 TXT

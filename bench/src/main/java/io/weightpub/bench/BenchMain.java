@@ -16,7 +16,8 @@ import java.util.Map;
  * BenchMain publisher [--sizes 1g] [--runs 3]                         publisher vs ProducerPerformance
  * BenchMain publish-parallel [--sizes 512m] [--producers 1,2,4,8] [--runs 1]  N producers vs N ProducerPerformance processes
  * BenchMain report                                                    report.md, summary.csv and plots from the CSVs
- * common: --out DIR (default results/latest), --bootstrap HOST:PORT (else an in-process broker),
+ * common: --out DIR (default results/latest), --bootstrap HOST:PORT (else --broker standalone, a broker
+ *         process this benchmark starts, or embedded, one in this JVM),
  *         --broker-desc TEXT, --quick (seconds-long smoke run), --mem-budget SIZE, --checkpoint-ms N
  * </pre>
  */
@@ -24,8 +25,9 @@ public final class BenchMain {
 
     private static final String[] OPTIONS = java.util.stream.Stream.concat(java.util.stream.Stream.of("out",
             "bootstrap", "broker-desc", "quick", "runs", "sizes", "workers", "mem-budget", "checkpoint-ms",
-            "fetch-size", "backend", "budget-s", "producers"), java.util.stream.Stream.of(EndToEndBench.Plan.OPTIONS))
-            .toArray(String[]::new);
+            "fetch-size", "backend", "budget-s", "producers"), java.util.stream.Stream.concat(
+                    java.util.stream.Stream.of(EndToEndBench.Plan.OPTIONS), java.util.stream.Stream.of(Broker.OPTIONS)))
+            .distinct().toArray(String[]::new);
 
     private BenchMain() {}
 
@@ -45,9 +47,7 @@ public final class BenchMain {
         long budget = args.bytes("mem-budget", Environment.memoryAvailable() > 0 ? Environment.memoryAvailable()
                 : Runtime.getRuntime().maxMemory());
         int checkpointMs = args.intValue("checkpoint-ms", 200);
-        try (Broker broker = args.get("bootstrap")
-                .map(b -> Broker.external(b, args.get("broker-desc", "external broker at " + b)))
-                .orElseGet(Broker::embedded)) {
+        try (Broker broker = Broker.open(args)) {
             Map<String, String> env = Environment.describe(broker.mode());
             env.put("quick", String.valueOf(quick));
             env.put("memory_budget", Table.size(budget));

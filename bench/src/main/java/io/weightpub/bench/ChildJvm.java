@@ -122,6 +122,20 @@ public final class ChildJvm {
             return new Outcome(process.exitValue(), lines());
         }
 
+        /** Asks the process to end (TERM), and kills it if it has not within {@code graceSeconds}. */
+        public void stop(long graceSeconds) {
+            process.destroy();
+            try {
+                if (!process.waitFor(graceSeconds, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    process.waitFor(30, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+
         @Override
         public void close() {
             if (process.isAlive()) {

@@ -125,8 +125,14 @@ final class CurveReport {
                 .append("`/proc/<pid>/stat` over that window divided by its length. Medians [min–max] over runs; ")
                 .append("ratios are per run.\n\n");
         md.append(curveTable(r, bench).markdown()).append('\n');
-        for (String p : plots) {
+        for (String p : plots.stream().filter(p -> !p.endsWith(StageReport.STAGES_PLOT)).toList()) {
             md.append("![").append(p).append("](").append(p).append(")\n\n");
+        }
+        if (StageReport.has(r, bench)) {
+            md.append(StageReport.markdown(r, bench));
+            for (String p : plots.stream().filter(p -> p.endsWith(StageReport.STAGES_PLOT)).toList()) {
+                md.append("![").append(p).append("](").append(p).append(")\n\n");
+            }
         }
         Table latency = latencyTable(r, bench);
         if (!latency.rows().isEmpty()) {
@@ -175,6 +181,9 @@ final class CurveReport {
                     "job parallelism", "GB/s (median)", x, series, Map.of(), "");
             drawn.add(name);
         }
+        if (StageReport.has(r, bench)) {
+            drawn.addAll(StageReport.plots(dir, r, bench));
+        }
         return drawn;
     }
 
@@ -213,6 +222,17 @@ final class CurveReport {
                     Table.num(r.median(bench, best, "parallel_consumer_gbps")),
                     Table.num(r.median(bench, best, "job_cores")), Table.num(r.median(bench, best, "broker_cores")),
                     Table.num(stream / 1000), Table.num(verify / 1000), Table.num(commit / 1000)));
+            StageReport.Drop drop = StageReport.largestDrop(r, bench, best);
+            if (drop != null && StageReport.has(r, bench)) {
+                sb.setLength(sb.length() - 1);
+                sb.append(String.format(java.util.Locale.ROOT, "- **Stage that holds it back at %s.** %s: %s of %s "
+                                + "(%s GB/s after %s GB/s); every stage: %s.%n%n", best, drop.stage().replace('_', ' '),
+                        Table.ratio(drop.ratio()), drop.from().replace('_', ' '),
+                        Table.num(r.median(bench, best, drop.stage() + "_gbps")),
+                        Table.num(r.median(bench, best, drop.from() + "_gbps")),
+                        String.join(", ", StageReport.measured(r, bench, best).entrySet().stream()
+                                .map(e2 -> e2.getKey().replace('_', ' ') + " " + Table.num(e2.getValue())).toList())));
+            }
         }
         return sb.toString();
     }

@@ -24,36 +24,60 @@ public final class EndToEndBench {
     static final long GIB = 1L << 30;
     /** Heaps of the broker, the job JVM and the tools, kept free on top of stores and page cache. */
     static final long JVM_RESERVE = 3 * GIB;
-    /** How long a member of the consumer group waits without records before it ends. */
-    static final long GROUP_IDLE_MS = 2000;
+    /**
+     * How long a member of the consumer group waits without records before it ends. ConsumerPerformance
+     * counts its group join into that wait: with 2 s, on this 2-core machine under load, both members
+     * of the group ended before their assignment (no record read, the ceiling NaN). The window is
+     * taken from the members' own last record, so a longer wait costs time but no accuracy.
+     */
+    static final long GROUP_IDLE_MS = 6000;
 
     /**
      * What to measure: backend ({@code host} or {@code cuda}), runs, the parallelism list, the
      * consumer-group size (0: the host's cores, capped by the partitions), the chunk partitions (0:
      * enough for the largest parallelism and group), the broker's pid (-1: unknown) and the
-     * step-latency settings.
+     * step-latency settings, and the stages timed apart at each point ({@link #STAGES}).
      */
     public record Plan(String bench, String backend, int runs, List<Integer> parallelisms, int consumers,
             int chunkPartitions, long brokerPid, long memoryBudget, int checkpointMs, List<Integer> latencyWorkers,
-            List<Long> latencySizes, int latencyParallelism) {
+            List<Long> latencySizes, int latencyParallelism, List<String> stages) {
 
         public Plan {
             parallelisms = List.copyOf(parallelisms);
             latencyWorkers = List.copyOf(latencyWorkers);
             latencySizes = List.copyOf(latencySizes);
+            stages = List.copyOf(stages);
+            for (String s : stages) {
+                if (!STAGES.contains(s)) {
+                    throw new IllegalArgumentException("--stages " + s + ": expected some of " + STAGES + " or none");
+                }
+            }
         }
+
+        /**
+         * The job cut after a stage ({@link StageJob}: source, checker, network), and {@code job-host}:
+         * the whole job with host stores where the benchmark's stores are CUDA.
+         */
+        static final List<String> STAGES = List.of("source", "checker", "network", "job-host");
 
         /** The options both BenchMain e2e and GpuBench take. */
         static final String[] OPTIONS = {"parallelism", "consumers", "chunk-partitions", "broker-pid",
-                "latency-workers", "latency-sizes", "latency-parallelism"};
+                "latency-workers", "latency-sizes", "latency-parallelism", "stages"};
 
         static Plan from(BenchArgs args, String bench, String backend, int runs, long memoryBudget,
                 int checkpointMs, List<Integer> defaultParallelism, List<Long> defaultLatencySizes) {
             List<Integer> ps = args.ints("parallelism", defaultParallelism);
+            String stages = args.get("stages", String.join(",", STAGES));
             return new Plan(bench, backend, runs, ps, args.intValue("consumers", 0),
                     args.intValue("chunk-partitions", 0), args.intValue("broker-pid", -1), memoryBudget, checkpointMs,
                     args.ints("latency-workers", List.of(1, 2, 4)), args.sizes("latency-sizes", defaultLatencySizes),
-                    args.intValue("latency-parallelism", ps.stream().mapToInt(Integer::intValue).max().orElse(1)));
+                    args.intValue("latency-parallelism", ps.stream().mapToInt(Integer::intValue).max().orElse(1)),
+                    stages.equals("none") ? List.of() : List.of(stages.split(",")));
+        }
+
+        /** The stages to time apart with this backend: job-host only where the job's stores are not host stores. */
+        List<String> stagesFor() {
+            return stages.stream().filter(s -> !s.equals("job-host") || !backend.equals("host")).toList();
         }
 
         /** Partitions of the chunks topic: the production count, or more for the largest parallelism / group. */
@@ -164,7 +188,12 @@ public final class EndToEndBench {
             if (!budget.allows(plan.bench() + " " + c + " run " + (run + 1))) {
                 continue;
             }
-            Map<String, String> job = job(prefix, 1, p);
+            for (String stage : plan.stagesFor()) {
+                if (budget.allows(plan.bench() + " " + c + " " + stage + " run " + (run + 1))) {
+                    measureStage(out, prefix, c, run, p, stage, parallelGbps);
+                }
+            }
+            Map<String, String> job = job(prefix, 1, p, plan.backend());
             double jobGbps = gbps(job, "dataplane_ms");
             out.add(new Measurement(plan.bench(), c, run, "job_gbps", jobGbps, "GB/s"));
             out.add(new Measurement(plan.bench(), c, run, "job_wall_gbps", gbps(job, "wall_ms"), "GB/s"));
@@ -185,15 +214,43 @@ public final class EndToEndBench {
         }
     }
 
-    private Map<String, String> job(String prefix, int workers, int parallelism) throws Exception {
-        List<String> args = List.of("--mode", "job", "--bootstrap", broker.bootstrap(), "--prefix", prefix,
+    /**
+     * One stage at one point: the job cut after it, or the whole job with host stores ({@code
+     * job-host}); its GB/s from first record to last, its cores and the broker's, as {@code <stage>_*}.
+     */
+    private void measureStage(List<Measurement> out, String prefix, String c, int run, int p, String stage,
+            double parallelGbps) throws Exception {
+        Map<String, String> r = stage.equals("job-host") ? job(prefix, 1, p, "host") : runner(prefix, stage, 1, p,
+                "host");
+        String m = stage.replace('-', '_');
+        double gbps = gbps(r, "dataplane_ms");
+        out.add(new Measurement(plan.bench(), c, run, m + "_gbps", gbps, "GB/s"));
+        out.add(new Measurement(plan.bench(), c, run, m + "_cores", num(r, "job_cores"), "cores"));
+        out.add(new Measurement(plan.bench(), c, run, m + "_broker_cores", num(r, "broker_cores"), "cores"));
+        out.add(new Measurement(plan.bench(), c, run, "ratio_" + m + "_parallel_consumer", gbps / parallelGbps, "x"));
+        System.out.printf("%s %s run %d: %s %.2f GB/s = %.2fx the group; %.1f cores, broker %.1f cores%n",
+                plan.bench(), c, run + 1, stage, gbps, gbps / parallelGbps, num(r, "job_cores"),
+                num(r, "broker_cores"));
+    }
+
+    private Map<String, String> job(String prefix, int workers, int parallelism, String backend) throws Exception {
+        return runner(prefix, "job", workers, parallelism, backend);
+    }
+
+    private long brokerPid() {
+        return plan.brokerPid() > 0 ? plan.brokerPid() : broker.pid();
+    }
+
+    private Map<String, String> runner(String prefix, String mode, int workers, int parallelism, String backend)
+            throws Exception {
+        List<String> args = List.of("--mode", mode, "--bootstrap", broker.bootstrap(), "--prefix", prefix,
                 "--workers", String.valueOf(workers), "--parallelism", String.valueOf(parallelism),
-                "--backend", plan.backend(), "--model", "bench", "--version", "1",
-                "--checkpoint-ms", String.valueOf(plan.checkpointMs()), "--broker-pid", String.valueOf(plan.brokerPid()));
+                "--backend", backend, "--model", "bench", "--version", "1",
+                "--checkpoint-ms", String.valueOf(plan.checkpointMs()), "--broker-pid", String.valueOf(brokerPid()));
         ChildJvm.Outcome outcome = ChildJvm.run(JobRunner.class.getName(), jobJvmArgs(parallelism), args, 1800, null);
         String line = outcome.last(JobRunner.RESULT).orElseThrow(() -> new IllegalStateException(
-                "the job run (" + workers + " workers, parallelism " + parallelism + ") printed no result, exit "
-                        + outcome.exitCode() + ":\n" + outcome.tail(40)));
+                "the " + mode + " run (" + workers + " workers, parallelism " + parallelism + ", " + backend
+                        + " stores) printed no result, exit " + outcome.exitCode() + ":\n" + outcome.tail(40)));
         return JobRunner.parseResult(line);
     }
 

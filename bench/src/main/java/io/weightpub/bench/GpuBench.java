@@ -14,16 +14,20 @@ import java.util.Map;
  *
  * <pre>/opt/w/jre/bin/java -cp '/opt/w/lib/*' io.weightpub.bench.GpuBench OUT [--sizes 4g,16g]
  *     [--parallelism 1,4,8,16] [--runs 3] [--latency-workers 1,2,4] [--latency-sizes 4g] [--consumers N]
- *     [--budget-s 540] [--skip-staging] [--skip-curve] [--host-stores] [--bootstrap HOST:PORT]
+ *     [--budget-s 540] [--skip-staging] [--skip-curve] [--stages source,checker,network,job-host|none]
+ *     [--host-stores] [--broker standalone|embedded] [--broker-heap 2g] [--broker-dir DIR] [--bootstrap HOST:PORT]
  *     [--version-mib 2048] [--rounds 3] [--flips 200] [--readers 4]</pre>
  *
  * <ol>
  *   <li>unless {@code --skip-staging}: the sink's {@link CudaStagingBenchmark} (pinned host → device
  *       bandwidth, the CUDA store's staging throughput against it, flip latency under readers);</li>
  *   <li>{@link EndToEndBench} as bench {@code e2e-gpu}: the job's parallelism curve with one CUDA worker
- *       against one and N {@code ConsumerPerformance} processes, then the time from the trainer's last
- *       record to active at 1, 2 and 4 workers (sharing the GPU), from a broker in this JVM (data on
- *       local disk) unless {@code --bootstrap} names one.</li>
+ *       against one and N {@code ConsumerPerformance} processes and, at each parallelism, the job cut
+ *       after each stage ({@code --stages}: source, checkers, network to one worker, the whole job
+ *       with host stores), then the time from the trainer's last record to active at 1, 2 and 4
+ *       workers (sharing the GPU), from a standalone broker this benchmark starts in a child JVM
+ *       (data under {@code --broker-dir}, default the temp folder; {@code --broker embedded}: Kafka's
+ *       test kit in this JVM) unless {@code --bootstrap} names one.</li>
  * </ol>
  * {@code --host-stores} runs the end-to-end part with host stores and needs no GPU (to test the bundle
  * anywhere). {@code --budget-s} skips the points that would start after that many seconds and says
@@ -33,8 +37,9 @@ public final class GpuBench {
 
     static final String USAGE = "usage: GpuBench OUT [--sizes 4g,16g] [--parallelism 1,4,8,16] [--runs 3] "
             + "[--latency-workers 1,2,4] [--latency-sizes 4g] [--consumers N] [--budget-s S] [--skip-staging] "
-            + "[--skip-curve] "
-            + "[--host-stores] [--bootstrap HOST:PORT] [--version-mib 2048] [--rounds 3] [--flips 200] [--readers 4]";
+            + "[--skip-curve] [--stages source,checker,network,job-host|none] "
+            + "[--host-stores] [--broker standalone|embedded] [--broker-heap 2g] [--broker-dir DIR] "
+            + "[--bootstrap HOST:PORT] [--version-mib 2048] [--rounds 3] [--flips 200] [--readers 4]";
 
     private GpuBench() {}
 
@@ -42,7 +47,8 @@ public final class GpuBench {
         BenchArgs args = BenchArgs.parse(argv).allow(java.util.stream.Stream.concat(java.util.stream.Stream.of(
                 "version-mib", "rounds", "flips", "readers", "sizes", "runs", "bootstrap", "skip-e2e",
                 "skip-staging", "skip-curve", "host-stores", "budget-s", "checkpoint-ms"),
-                java.util.stream.Stream.of(EndToEndBench.Plan.OPTIONS)).toArray(String[]::new));
+                java.util.stream.Stream.concat(java.util.stream.Stream.of(EndToEndBench.Plan.OPTIONS),
+                        java.util.stream.Stream.of(Broker.OPTIONS))).distinct().toArray(String[]::new));
         if (args.positional().size() != 1) {
             System.err.println(USAGE);
             System.exit(2);
@@ -70,18 +76,12 @@ public final class GpuBench {
         }
 
         if (!args.flag("skip-e2e")) {
-            try (Broker broker = args.get("bootstrap").map(b -> Broker.external(b, "external broker at " + b))
-                    .orElseGet(Broker::embedded)) {
+            try (Broker broker = Broker.open(args)) {
                 String bench = "e2e-gpu";
-                // an in-process broker's CPU is this JVM's, which only waits while the job runs
-                long brokerPid = args.get("bootstrap").isPresent() ? args.intValue("broker-pid", -1)
-                        : ProcessHandle.current().pid();
+                System.out.println("broker: " + broker.mode());
                 EndToEndBench.Plan plan = EndToEndBench.Plan.from(args, bench, hostStores ? "host" : "cuda",
                         args.intValue("runs", 3), hostStores ? memoryBudget() : Long.MAX_VALUE,
                         args.intValue("checkpoint-ms", 200), List.of(1, 4, 8, 16), List.of(4L << 30));
-                plan = new EndToEndBench.Plan(plan.bench(), plan.backend(), plan.runs(), plan.parallelisms(),
-                        plan.consumers(), plan.chunkPartitions(), brokerPid, plan.memoryBudget(),
-                        plan.checkpointMs(), plan.latencyWorkers(), plan.latencySizes(), plan.latencyParallelism());
                 List<Measurement> e2e = new EndToEndBench(broker, plan, budget)
                         .run(args.flag("skip-curve") ? List.of() : args.sizes("sizes", List.of(4L << 30, 16L << 30)));
                 Results.write(out, bench, e2e);

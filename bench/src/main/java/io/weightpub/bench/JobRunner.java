@@ -40,8 +40,9 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Runs one Flink job on a MiniCluster in this (fresh) JVM and prints one {@code RESULT key=value ...}
- * line. Two jobs over the same topics:
+ * line. Jobs over the same topics:
  * <ul>
+ *   <li>{@code source}, {@code checker}, {@code network}: the job cut after that stage ({@link StageJob});</li>
  *   <li>{@code floor}: a bounded KafkaSource of the chunks topic into a DiscardingSink, the least a
  *       Flink job reading those records can cost;</li>
  *   <li>{@code job}: {@link WeightPublishingJob} with {@code source.stop-at-latest}, N workers and
@@ -63,6 +64,8 @@ public final class JobRunner {
     static final String FLINK_SETTINGS_ENV = "WEIGHTPUB_BENCH_FLINK_SETTINGS";
     /** The job option that sets how many source readers and chunk checkers run (JobOptions.PARALLELISM). */
     static final String PARALLELISM_KEY = "parallelism";
+    /** Modes that run the job cut after a stage ({@link StageJob}). */
+    static final java.util.List<String> STAGES = java.util.List.of("source", "checker", "network");
 
     private JobRunner() {}
 
@@ -110,8 +113,13 @@ public final class JobRunner {
                     StoreBackend backend = StoreBackend.valueOf(args.get("backend", "host").toUpperCase(Locale.ROOT));
                     runJob(mini, bootstrap, prefix, workers, parallelism, brokerPid, backend, model, version,
                             checkpointMs, timeoutNanos, result);
+                } else if (STAGES.contains(mode)) {
+                    Configuration conf = jobConf(bootstrap, prefix, prefix + "-stage", workers, parallelism,
+                            StoreBackend.HOST, checkpointMs);
+                    StageJob.run(mini, conf, StageJob.Stage.of(mode), parallelism, checkpointMs, brokerPid,
+                            timeoutNanos, result);
                 } else {
-                    throw new IllegalArgumentException("--mode " + mode + ": expected floor or job");
+                    throw new IllegalArgumentException("--mode " + mode + ": expected floor, job or one of " + STAGES);
                 }
             }
             result.put("heap_max_used", String.valueOf(heap.maxUsed()));

@@ -10,7 +10,7 @@ class EndToEndBenchTest {
 
     private static EndToEndBench.Plan plan(List<Integer> parallelisms, int consumers, int chunkPartitions) {
         return new EndToEndBench.Plan("e2e", "host", 3, parallelisms, consumers, chunkPartitions, -1, Long.MAX_VALUE,
-                200, List.of(1, 2, 4), List.of(1L << 30), 1);
+                200, List.of(1, 2, 4), List.of(1L << 30), 1, List.of());
     }
 
     @Test
@@ -46,5 +46,30 @@ class EndToEndBenchTest {
         Thread.sleep(1100);
         assertThat(spent.allows("16GiB/1w/p8 run 2")).isFalse();
         assertThat(spent.skipped()).containsExactly("16GiB/1w/p8 run 2");
+    }
+
+    @Test
+    void everyStageIsTimedByDefaultAndTheWholeJobWithHostStoresOnlyWhereTheStoresAreCuda() {
+        BenchArgs none = BenchArgs.parse(new String[0]).allow(EndToEndBench.Plan.OPTIONS);
+        EndToEndBench.Plan cuda = EndToEndBench.Plan.from(none, "e2e-gpu", "cuda", 1, Long.MAX_VALUE, 200, List.of(1),
+                List.of(1L << 30));
+        assertThat(cuda.stagesFor()).containsExactly("source", "checker", "network", "job-host");
+        EndToEndBench.Plan host = EndToEndBench.Plan.from(none, "e2e", "host", 1, Long.MAX_VALUE, 200, List.of(1),
+                List.of(1L << 30));
+        assertThat(host.stagesFor()).containsExactly("source", "checker", "network");
+        BenchArgs off = BenchArgs.parse(new String[] {"--stages", "none"}).allow(EndToEndBench.Plan.OPTIONS);
+        assertThat(EndToEndBench.Plan.from(off, "e2e", "host", 1, Long.MAX_VALUE, 200, List.of(1), List.of(1L << 30))
+                .stagesFor()).isEmpty();
+        BenchArgs typo = BenchArgs.parse(new String[] {"--stages", "source,checkers"})
+                .allow(EndToEndBench.Plan.OPTIONS);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> EndToEndBench.Plan.from(typo, "e2e", "host", 1,
+                Long.MAX_VALUE, 200, List.of(1), List.of(1L << 30))).hasMessageContaining("--stages checkers");
+    }
+
+    @Test
+    void anUnknownBrokerKindIsRefusedByName() {
+        BenchArgs args = BenchArgs.parse(new String[] {"--broker", "inprocess"}).allow(Broker.OPTIONS);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Broker.open(args))
+                .hasMessageContaining("--broker inprocess: expected standalone or embedded");
     }
 }

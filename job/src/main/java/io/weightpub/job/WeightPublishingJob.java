@@ -98,51 +98,19 @@ public final class WeightPublishingJob {
      * version). Unaligned checkpoints would let a barrier overtake those stage events.
      */
     public static DataStream<WeightEvent> assemble(StreamExecutionEnvironment env, Configuration conf) {
-        String bootstrapServers = conf.getOptional(JobOptions.BOOTSTRAP_SERVERS).orElseThrow(() ->
-                new IllegalArgumentException("missing required option --" + JobOptions.BOOTSTRAP_SERVERS.key()));
         TopicNames topics = TopicNames.of(conf.get(JobOptions.TOPIC_PREFIX));
-        int parallelism = conf.get(JobOptions.PARALLELISM);
         int coordinators = conf.get(JobOptions.COORDINATOR_PARALLELISM);
-        if (parallelism < 1 || coordinators < 1) {
-            throw new IllegalArgumentException("--" + JobOptions.PARALLELISM.key() + " " + parallelism + " and --"
-                    + JobOptions.COORDINATOR_PARALLELISM.key() + " " + coordinators + " must be at least 1");
+        if (coordinators < 1) {
+            throw new IllegalArgumentException("--" + JobOptions.COORDINATOR_PARALLELISM.key() + " " + coordinators
+                    + " must be at least 1");
         }
         env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
         // See above: the sink's commit protocol needs aligned barriers.
         env.getCheckpointConfig().enableUnalignedCheckpoints(false);
-
-        KafkaSourceBuilder<InputRecord> sourceBuilder = KafkaSource.<InputRecord>builder()
-                .setBootstrapServers(bootstrapServers)
-                .setTopics(topics.inputs())
-                .setGroupId(conf.get(JobOptions.GROUP_ID))
-                .setStartingOffsets(startingOffsets(conf.get(JobOptions.STARTING_OFFSETS)))
-                .setDeserializer(new InputRecordDeserializer(topics))
-                // Chunk records are ~1 MiB: fetch big and keep a socket buffer as large as Kafka's own
-                // consumer tool does; kafka.-prefixed settings below override these.
-                .setProperty("receive.buffer.bytes", String.valueOf(2 << 20))
-                .setProperty("max.partition.fetch.bytes", String.valueOf(16 << 20))
-                .setProperty("fetch.max.bytes", String.valueOf(64 << 20))
-                .setProperties(kafkaProperties(conf))
-                // A transactional publish must never be seen half-written.
-                .setProperty("isolation.level", "read_committed")
-                .setProperty("commit.offsets.on.checkpoint", "true");
-        if (conf.get(JobOptions.STOP_AT_LATEST)) {
-            sourceBuilder.setBounded(OffsetsInitializer.latest());
-        }
-        KafkaSource<InputRecord> source = sourceBuilder.build();
-
-        DataStream<InputRecord> input = env.fromSource(source, WatermarkStrategy.noWatermarks(), "trainer topics")
-                .uid("trainer-topics")
-                .setParallelism(parallelism);
-
+        String bootstrapServers = conf.get(JobOptions.BOOTSTRAP_SERVERS);
         int deadLetterMaxRawBytes = conf.get(JobOptions.DEAD_LETTER_MAX_RAW_BYTES);
         PublishLimits limits = PublishLimits.fromConfig(conf);
-        // Chained to the source: the record's bytes are checked where they were read, never serialized.
-        SingleOutputStreamOperator<Either<ChunkReceipt, InputRecord>> checked = input
-                .process(new ChunkChecker(topics, deadLetterMaxRawBytes, limits), ChunkChecker.OUTPUT_TYPE)
-                .uid("chunk-checker")
-                .name("chunk checker")
-                .setParallelism(parallelism);
+        SingleOutputStreamOperator<Either<ChunkReceipt, InputRecord>> checked = checkChunks(readInputs(env, conf), conf);
 
         SingleOutputStreamOperator<WeightEvent> decided = checked
                 .keyBy(ChunkChecker.BY_MODEL, Types.STRING)
@@ -176,6 +144,67 @@ public final class WeightPublishingJob {
                 .name("status, version index, dead letters")
                 .setParallelism(coordinators);
         return checked.getSideOutput(ChunkChecker.STAGE).union(decided);
+    }
+
+    /**
+     * The job's first stage: the trainer topics read by {@link JobOptions#PARALLELISM} source readers,
+     * bounded at the latest offsets with {@link JobOptions#STOP_AT_LATEST}. Public so that the
+     * benchmark can time the stages of {@link #assemble} one by one.
+     */
+    public static DataStream<InputRecord> readInputs(StreamExecutionEnvironment env, Configuration conf) {
+        String bootstrapServers = conf.getOptional(JobOptions.BOOTSTRAP_SERVERS).orElseThrow(() ->
+                new IllegalArgumentException("missing required option --" + JobOptions.BOOTSTRAP_SERVERS.key()));
+        TopicNames topics = TopicNames.of(conf.get(JobOptions.TOPIC_PREFIX));
+        int parallelism = parallelism(conf);
+        KafkaSourceBuilder<InputRecord> sourceBuilder = KafkaSource.<InputRecord>builder()
+                .setBootstrapServers(bootstrapServers)
+                .setTopics(topics.inputs())
+                .setGroupId(conf.get(JobOptions.GROUP_ID))
+                .setStartingOffsets(startingOffsets(conf.get(JobOptions.STARTING_OFFSETS)))
+                .setDeserializer(new InputRecordDeserializer(topics))
+                // Chunk records are ~1 MiB: fetch big and keep a socket buffer as large as Kafka's own
+                // consumer tool does; kafka.-prefixed settings below override these.
+                .setProperty("receive.buffer.bytes", String.valueOf(2 << 20))
+                .setProperty("max.partition.fetch.bytes", String.valueOf(16 << 20))
+                .setProperty("fetch.max.bytes", String.valueOf(64 << 20))
+                .setProperties(kafkaProperties(conf))
+                // A transactional publish must never be seen half-written.
+                .setProperty("isolation.level", "read_committed")
+                .setProperty("commit.offsets.on.checkpoint", "true");
+        if (conf.get(JobOptions.STOP_AT_LATEST)) {
+            sourceBuilder.setBounded(OffsetsInitializer.latest());
+        }
+        return env.fromSource(sourceBuilder.build(), WatermarkStrategy.noWatermarks(), "trainer topics")
+                .uid("trainer-topics")
+                .setParallelism(parallelism);
+    }
+
+    /**
+     * The job's second stage, chained to the readers: the {@link ChunkChecker}s. Their main output (a
+     * receipt per chunk, manifests and control records) goes to the coordinators, their {@link
+     * ChunkChecker#STAGE} side output (checked payload) to the workers and their {@link
+     * OutboundRecord#TAG} side output (dead letters) to Kafka.
+     */
+    public static SingleOutputStreamOperator<Either<ChunkReceipt, InputRecord>> checkChunks(
+            DataStream<InputRecord> input, Configuration conf) {
+        TopicNames topics = TopicNames.of(conf.get(JobOptions.TOPIC_PREFIX));
+        int parallelism = parallelism(conf);
+        // Chained to the source: the record's bytes are checked where they were read, never serialized.
+        return input
+                .process(new ChunkChecker(topics, conf.get(JobOptions.DEAD_LETTER_MAX_RAW_BYTES),
+                        PublishLimits.fromConfig(conf)), ChunkChecker.OUTPUT_TYPE)
+                .uid("chunk-checker")
+                .name("chunk checker")
+                .setParallelism(parallelism);
+    }
+
+    private static int parallelism(Configuration conf) {
+        int parallelism = conf.get(JobOptions.PARALLELISM);
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("--" + JobOptions.PARALLELISM.key() + " " + parallelism
+                    + " must be at least 1");
+        }
+        return parallelism;
     }
 
     /** Kafka client properties passed through with the {@code kafka.} prefix (TLS, SASL, ...). */
