@@ -7,8 +7,19 @@
 
 from .errors import LayoutError, PublishError, TensorError, WeightpubError
 from .layout import DEFAULT_BUCKET_SIZE, DEFAULT_CHUNK_SIZE, TensorMeta, plan, plan_ranks
-from .publisher import Progress, PublishResult, Publisher, ShardResult
 from .tensors import meta as tensor_meta
+
+# The publisher needs avro; an engine process that imports only weightpub.engine (stdlib) must not.
+_PUBLISHER_NAMES = ("Progress", "PublishResult", "Publisher", "ShardResult")
+
+
+def __getattr__(name):
+    if name in _PUBLISHER_NAMES:
+        from . import publisher
+
+        return getattr(publisher, name)
+    raise AttributeError("module 'weightpub' has no attribute %r" % name)
+
 
 __all__ = ["Publisher", "PublishResult", "ShardResult", "Progress", "TensorMeta", "plan", "plan_ranks",
            "tensor_meta", "WeightpubError", "LayoutError", "TensorError", "PublishError",

@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * The job, its workers serving engines (docs/engine-protocol.md), and a publisher, driven over
@@ -51,13 +52,13 @@ public final class EngineServe {
     }
 
     private static void serve(String[] argv) throws Exception {
-        BenchArgs args = BenchArgs.parse(argv).allow("engine-socket", "backend", "workers", "bootstrap", "slots",
-                "lease-timeout-s", "checkpoint-ms");
+        BenchArgs args = BenchArgs.parse(argv).allow(Stream.concat(Stream.of("engine-socket", "backend", "workers",
+                "slots", "lease-timeout-s", "checkpoint-ms"), Stream.of(Broker.OPTIONS)).toArray(String[]::new));
         String socket = args.get("engine-socket").orElseThrow(() -> new IllegalArgumentException("--engine-socket"));
         int workers = args.intValue("workers", 1);
         StoreBackend backend = StoreBackend.valueOf(args.get("backend", "cuda").toUpperCase(Locale.ROOT));
-        try (Broker broker = args.get("bootstrap").map(b -> Broker.external(b, "external broker at " + b))
-                .orElseGet(Broker::embedded)) {
+        // The GPU bundle carries no Kafka test kit: a standalone broker unless --broker embedded.
+        try (Broker broker = Broker.open(args)) {
             String prefix = "engine-" + UUID.randomUUID().toString().substring(0, 8);
             Topics.bundled().create(broker.bootstrap(), prefix);
             String sinkName = prefix + "-sink";
