@@ -98,21 +98,32 @@ public final class EngineServe {
     private static void commands(WeightPublisher publisher, String bootstrap, String prefix) throws Exception {
         try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
             for (String line; (line = in.readLine()) != null && !line.trim().equals("STOP"); ) {
-                String[] w = line.trim().split("\\s+");
-                long start = System.nanoTime();
-                switch (w[0]) {
-                    case "FILE" -> {
-                        PublishResult r = publisher.publish(w[1], Long.parseLong(w[2]), Path.of(w[3]));
-                        say("DONE FILE " + w[1] + " " + w[2] + " bytes=" + r.bytes() + " ms=" + ms(start));
-                    }
-                    case "SYNTHETIC" -> {
-                        PublishResult r = SyntheticModel.publish(bootstrap, prefix, w[1], Long.parseLong(w[2]),
-                                Long.parseLong(w[3]));
-                        say("DONE SYNTHETIC " + w[1] + " " + w[2] + " bytes=" + r.bytes() + " ms=" + ms(start));
-                    }
-                    default -> say("ERROR unknown command " + line);
+                try {
+                    command(line, publisher, bootstrap, prefix);
+                } catch (Exception | LinkageError e) {
+                    // The driving script waits for DONE or ERROR: a failed publish must not leave it waiting.
+                    e.printStackTrace();
+                    say("ERROR " + line + ": " + e);
                 }
             }
+        }
+    }
+
+    private static void command(String line, WeightPublisher publisher, String bootstrap, String prefix)
+            throws Exception {
+        String[] w = line.trim().split("\\s+");
+        long start = System.nanoTime();
+        switch (w[0]) {
+            case "FILE" -> {
+                PublishResult r = publisher.publish(w[1], Long.parseLong(w[2]), Path.of(w[3]));
+                say("DONE FILE " + w[1] + " " + w[2] + " bytes=" + r.bytes() + " ms=" + ms(start));
+            }
+            case "SYNTHETIC" -> {
+                PublishResult r = SyntheticModel.publish(bootstrap, prefix, w[1], Long.parseLong(w[2]),
+                        Long.parseLong(w[3]));
+                say("DONE SYNTHETIC " + w[1] + " " + w[2] + " bytes=" + r.bytes() + " ms=" + ms(start));
+            }
+            default -> say("ERROR unknown command " + line);
         }
     }
 

@@ -126,11 +126,13 @@ public final class GpuBundle {
     }
 
     /**
-     * Jars pruned by package rather than by class: Kafka's. Which of their classes load depends on
-     * the path a consumer or the broker takes (a member that rejoins its group, a fetch that validates
-     * its position, a segment that rolls at 1 GiB), more than the trial can walk.
+     * Jars pruned by package rather than by class: Kafka's and Jackson's. Which of their classes load
+     * depends on the path a consumer or the broker takes (a member that rejoins its group, a fetch that
+     * validates its position, a segment that rolls at 1 GiB), or on the input a parser meets (a
+     * safetensors header with a repeated key needs a class that the trial's headers never did), more
+     * than the trial can walk.
      */
-    static final List<String> BY_PACKAGE = List.of("kafka");
+    static final List<String> BY_PACKAGE = List.of("kafka", "jackson-");
 
     /**
      * Whether a jar entry stays: directories and resources always (service files, configuration, native

@@ -63,6 +63,12 @@ class GpuBundleTest {
     }
 
     @Test
+    void jacksonsJarsArePrunedByPackageSinceAParserLoadsClassesByItsInput() {
+        assertThat(GpuBundle.BY_PACKAGE).anyMatch("jackson-core-2.18.2.jar"::startsWith)
+                .anyMatch("jackson-databind-2.19.2.jar"::startsWith);
+    }
+
+    @Test
     void jarsNothingWasLoadedFromAreLeftOutExceptTheCudaStoresAndOurs() {
         assertThat(GpuBundle.keep(Set.of("flink-runtime-2.2.1.jar"), List.of("flink-runtime-2.2.1.jar",
                 "testcontainers-1.21.4.jar", "jcuda-12.6.0.jar", "jcuda-natives-12.6.0-linux-x86_64.jar",
