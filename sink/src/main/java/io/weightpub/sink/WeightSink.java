@@ -12,7 +12,6 @@ import io.weightpub.sink.internal.WorkerRuntime;
 import io.weightpub.sink.internal.WorkerSettings;
 import io.weightpub.sink.internal.WriterState;
 import io.weightpub.sink.internal.WriterStateSerializer;
-import io.weightpub.store.StoreBackend;
 import io.weightpub.store.WeightStore;
 import io.weightpub.store.WeightStoreConfig;
 import org.apache.flink.annotation.Internal;
@@ -24,7 +23,6 @@ import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
-import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -33,7 +31,6 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
 
@@ -77,7 +74,7 @@ public final class WeightSink
     private final SignatureVerifier signatures;
     private final EngineServing engineServing;
 
-    private WeightSink(Builder b) {
+    WeightSink(WeightSinkBuilder b) {
         this.name = b.name;
         this.storeConfig = b.store.build();
         this.commitMode = b.commitMode;
@@ -102,51 +99,15 @@ public final class WeightSink
         }
     }
 
-    public static Builder builder() {
-        return new Builder();
+    public static WeightSinkBuilder builder() {
+        return new WeightSinkBuilder();
     }
 
     /** A builder preset from {@link SinkOptions}; status topic and Kafka client settings may still be added. */
-    public static Builder fromConfig(ReadableConfig config) {
-        Builder builder = builder()
-                .name(config.get(SinkOptions.NAME))
-                .backend(config.get(SinkOptions.BACKEND))
-                .commitMode(config.get(SinkOptions.COMMIT_MODE))
-                .slotsPerModel(config.get(SinkOptions.SLOTS_PER_MODEL))
-                .residentVersions(config.get(SinkOptions.RESIDENT_VERSIONS))
-                .replayFetch(bytes(config.get(SinkOptions.REPLAY_FETCH_MAX_BYTES)),
-                        bytes(config.get(SinkOptions.REPLAY_PARTITION_FETCH_MAX_BYTES)))
-                .replayStallTimeout(config.get(SinkOptions.REPLAY_STALL_TIMEOUT))
-                .workerHttp(config.get(SinkOptions.WORKER_HTTP))
-                .httpBasePort(config.get(SinkOptions.WORKER_HTTP_BASE_PORT))
-                .cudaDevice(config.get(SinkOptions.CUDA_DEVICE))
-                .stagingRing(config.get(SinkOptions.STAGING_BUFFERS),
-                        (int) Math.min(Integer.MAX_VALUE, config.get(SinkOptions.STAGING_BUFFER_SIZE).getBytes()))
-                .copyThreads(config.get(SinkOptions.COPY_THREADS))
-                .verifyThreads(config.get(SinkOptions.VERIFY_THREADS))
-                .leaseWaitTimeout(config.get(SinkOptions.LEASE_WAIT_TIMEOUT))
-                .memoryBudget(config.getOptional(SinkOptions.MEMORY_MAX_PER_MODEL).map(MemorySize::getBytes)
-                                .orElse(WeightStoreConfig.DERIVED_BUDGET),
-                        config.getOptional(SinkOptions.MEMORY_MAX_PER_WORKER).map(MemorySize::getBytes)
-                                .orElse(WeightStoreConfig.DERIVED_BUDGET),
-                        config.get(SinkOptions.MEMORY_FRACTION))
-                .signatures(SinkSecurityOptions.verifier(config));
-        config.getOptional(SinkOptions.ENGINE_SOCKET_PATH).ifPresent(path -> builder.engineServing(
-                new EngineServing(path, config.get(SinkOptions.ENGINE_SOCKET_PERMISSIONS),
-                        config.get(SinkOptions.ENGINE_LEASE_TIMEOUT))));
-        config.getOptional(SinkOptions.HOST_SHARED_MEMORY_DIRECTORY).ifPresent(builder::hostSharedMemoryDirectory);
-        config.getOptional(SinkOptions.BOOTSTRAP_SERVERS).ifPresent(builder::bootstrapServers);
-        config.getOptional(SinkOptions.REPLAY_CHUNKS_TOPIC).ifPresent(builder::chunksTopic);
-        Optional<String> topic = config.getOptional(SinkOptions.STATUS_TOPIC);
-        if (topic.isPresent()) {
-            builder.statusTopic(topic.get(), config.getOptional(SinkOptions.BOOTSTRAP_SERVERS).orElse(null));
-        }
-        return builder;
+    public static WeightSinkBuilder fromConfig(ReadableConfig config) {
+        return WeightSinkBuilder.fromConfig(config);
     }
 
-    private static int bytes(MemorySize size) {
-        return (int) Math.min(Integer.MAX_VALUE, size.getBytes());
-    }
 
     @Override
     public StatefulSinkWriter<WeightEvent, WriterState> createWriter(WriterInitContext context) {
@@ -278,198 +239,5 @@ public final class WeightSink
         return new WorkerSettings(name, commitMode, signatures, chunksTopic, storeConfig, statusTopic, bootstrapServers,
                 producerProperties(), workerHttp, httpBasePort, replayConsumerProperties(), replayStallTimeout,
                 engineServing().orElse(null));
-    }
-
-    /** Builder; {@link #build()} checks every setting. */
-    public static final class Builder {
-        private String name = SinkOptions.NAME.defaultValue();
-        private final WeightStoreConfig.Builder store = WeightStoreConfig.builder();
-        private CommitMode commitMode = CommitMode.ON_CHECKPOINT;
-        private String statusTopic;
-        private String bootstrapServers;
-        private final Properties producerProperties = new Properties();
-        private final Properties consumerProperties = new Properties();
-        private String chunksTopic;
-        private int replayFetchMaxBytes = bytes(SinkOptions.REPLAY_FETCH_MAX_BYTES.defaultValue());
-        private int replayPartitionFetchMaxBytes = bytes(SinkOptions.REPLAY_PARTITION_FETCH_MAX_BYTES.defaultValue());
-        private Duration replayStallTimeout = SinkOptions.REPLAY_STALL_TIMEOUT.defaultValue();
-        private boolean workerHttp;
-        private int httpBasePort;
-        private SignatureVerifier signatures = SignatureVerifier.acceptingAll();
-        private EngineServing engineServing;
-        private String hostSharedMemoryDirectory;
-
-        private Builder() {}
-
-        /** The keys a worker checks manifests against before committing (default: none, nothing checked). */
-        public Builder signatures(SignatureVerifier verifier) {
-            this.signatures = Objects.requireNonNull(verifier, "verifier");
-            return this;
-        }
-
-        public Builder name(String name) {
-            this.name = Objects.requireNonNull(name, "name");
-            return this;
-        }
-
-        public Builder backend(StoreBackend backend) {
-            store.backend(backend);
-            return this;
-        }
-
-        public Builder commitMode(CommitMode commitMode) {
-            this.commitMode = Objects.requireNonNull(commitMode, "commitMode");
-            return this;
-        }
-
-        public Builder slotsPerModel(int slots) {
-            store.slotsPerModel(slots);
-            return this;
-        }
-
-        /**
-         * Extra slots per model keeping retired versions resident (memory permitting), so that rollbacks
-         * to them are a flip alone.
-         */
-        public Builder residentVersions(int versions) {
-            store.residentVersions(versions);
-            return this;
-        }
-
-        /**
-         * Kafka at {@code bootstrapServers}: where versions are re-read from the chunks topic (rollbacks
-         * to versions no longer resident, recovery of lost bytes) and where status records go.
-         */
-        public Builder bootstrapServers(String bootstrapServers) {
-            this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
-            return this;
-        }
-
-        /** Extra Kafka consumer settings for re-reading versions (security, client id, ...). */
-        public Builder consumerProperties(Properties properties) {
-            this.consumerProperties.putAll(properties);
-            return this;
-        }
-
-        /** The chunks topic (where a restored writer re-reads lost chunks of publishes in flight). */
-        public Builder chunksTopic(String topic) {
-            this.chunksTopic = Objects.requireNonNull(topic, "topic");
-            return this;
-        }
-
-        /** {@code fetch.max.bytes} and {@code max.partition.fetch.bytes} of the re-reading consumer. */
-        public Builder replayFetch(int fetchMaxBytes, int maxPartitionFetchBytes) {
-            this.replayFetchMaxBytes = fetchMaxBytes;
-            this.replayPartitionFetchMaxBytes = maxPartitionFetchBytes;
-            return this;
-        }
-
-        public Builder replayStallTimeout(Duration timeout) {
-            this.replayStallTimeout = Objects.requireNonNull(timeout, "timeout");
-            return this;
-        }
-
-        /** Writes status records to {@code topic} through Kafka at {@code bootstrapServers}. */
-        public Builder statusTopic(String topic, String bootstrapServers) {
-            this.statusTopic = Objects.requireNonNull(topic, "topic");
-            if (bootstrapServers != null) {
-                this.bootstrapServers = bootstrapServers;
-            }
-            return this;
-        }
-
-        /** Extra Kafka producer settings for the status topic (security, client id, ...). */
-        public Builder producerProperties(Properties properties) {
-            this.producerProperties.putAll(properties);
-            return this;
-        }
-
-        public Builder workerHttp(boolean enabled) {
-            this.workerHttp = enabled;
-            return this;
-        }
-
-        /** Worker i's reference worker listens on {@code basePort + i}; 0 picks ephemeral ports. */
-        public Builder httpBasePort(int basePort) {
-            this.httpBasePort = basePort;
-            return this;
-        }
-
-        public Builder cudaDevice(int ordinal) {
-            store.cudaDevice(ordinal);
-            return this;
-        }
-
-        public Builder stagingRing(int buffers, int bufferBytes) {
-            store.stagingBuffers(buffers).stagingBufferBytes(bufferBytes);
-            return this;
-        }
-
-        public Builder copyThreads(int threads) {
-            store.copyThreads(threads);
-            return this;
-        }
-
-        public Builder verifyThreads(int threads) {
-            store.verifyThreads(threads);
-            return this;
-        }
-
-        public Builder leaseWaitTimeout(Duration timeout) {
-            store.leaseWaitTimeout(timeout);
-            return this;
-        }
-
-        /**
-         * Slot memory budgets per model and per worker in bytes ({@link WeightStoreConfig#DERIVED_BUDGET}:
-         * derived), and the share of the worker's memory a derived per-worker budget allows.
-         */
-        public Builder memoryBudget(long maxBytesPerModel, long maxBytesPerWorker, double memoryFraction) {
-            store.maxBytesPerModel(maxBytesPerModel).maxBytesPerWorker(maxBytesPerWorker)
-                    .memoryFraction(memoryFraction);
-            return this;
-        }
-
-        /** Serve each worker's active versions to local engine processes (docs/engine-protocol.md). */
-        public Builder engineServing(EngineServing serving) {
-            this.engineServing = serving;
-            return this;
-        }
-
-        /** Allocate HOST slots as files in this directory (a tmpfs), which engine processes map. */
-        public Builder hostSharedMemoryDirectory(String directory) {
-            this.hostSharedMemoryDirectory = directory;
-            return this;
-        }
-
-        public WeightSink build() {
-            if (name.isBlank()) {
-                throw new IllegalArgumentException("the sink name must not be blank");
-            }
-            if (statusTopic != null && (bootstrapServers == null || bootstrapServers.isBlank())) {
-                throw new IllegalArgumentException(
-                        "status topic " + statusTopic + " is set but no Kafka bootstrap servers are");
-            }
-            if (bootstrapServers != null && bootstrapServers.isBlank()) {
-                throw new IllegalArgumentException("Kafka bootstrap servers are blank");
-            }
-            if (replayFetchMaxBytes < 1 << 20 || replayPartitionFetchMaxBytes < 1 << 20) {
-                throw new IllegalArgumentException("replay fetch sizes " + replayFetchMaxBytes + " and "
-                        + replayPartitionFetchMaxBytes + " bytes must be at least 1 MiB (a chunk record's size)");
-            }
-            if (replayStallTimeout.isNegative() || replayStallTimeout.isZero()) {
-                throw new IllegalArgumentException("replay stall timeout " + replayStallTimeout + " must be positive");
-            }
-            if (httpBasePort < 0 || httpBasePort > 65535) {
-                throw new IllegalArgumentException("worker HTTP base port " + httpBasePort + " is not a port");
-            }
-            if (hostSharedMemoryDirectory != null) {
-                store.sharedMemoryDirectory(hostSharedMemoryDirectory);
-            } else if (engineServing != null) {
-                // Engines map HOST slots from files; where a CUDA store serves, the setting is unused.
-                store.sharedMemoryDirectory(DEFAULT_SHARED_MEMORY_DIRECTORY);
-            }
-            return new WeightSink(this);
-        }
     }
 }

@@ -79,7 +79,7 @@ class WeightSinkITCase {
         sinks.forEach(WeightSink::release);
     }
 
-    private WeightSink.Builder sink(String name, String statusTopic) {
+    private WeightSinkBuilder sink(String name, String statusTopic) {
         sinks.add(name);
         KAFKA.createTopic(statusTopic, 1, Map.of());
         return WeightSink.builder().name(name).backend(StoreBackend.HOST).statusTopic(statusTopic,
