@@ -136,16 +136,11 @@ public final class GpuBundle {
 
     /**
      * Whether a jar entry stays: directories and resources always (service files, configuration, native
-     * libraries except {@link #UNUSED_NATIVES}) but a test logging configuration, a class if {@code
-     * selection} keeps it (also under META-INF/versions/N/); nested jars are pruned in turn.
+     * libraries except {@link #UNUSED_NATIVES}), a class if {@code selection} keeps it (also under
+     * META-INF/versions/N/); nested jars are pruned in turn.
      */
     static boolean keepEntry(String name, Selection selection) {
         if (UNUSED_NATIVES.stream().anyMatch(name::startsWith)) {
-            return false;
-        }
-        if (name.startsWith("log4j2-test.")) {
-            // Log4j prefers it to the bench's log4j2.properties: flink-runtime's test jar turns every log off,
-            // which hid the job's warnings and errors on the GPU host.
             return false;
         }
         if (!name.endsWith(".class") || name.endsWith("module-info.class")) {

@@ -63,13 +63,6 @@ class GpuBundleTest {
     }
 
     @Test
-    void aTestLoggingConfigurationIsLeftOutSoTheBenchsOwnGoverns() {
-        GpuBundle.Selection none = GpuBundle.Selection.of(Set.of(), false);
-        assertThat(GpuBundle.keepEntry("log4j2-test.properties", none)).isFalse();
-        assertThat(GpuBundle.keepEntry("log4j2.properties", none)).isTrue();
-    }
-
-    @Test
     void jacksonsJarsArePrunedByPackageSinceAParserLoadsClassesByItsInput() {
         assertThat(GpuBundle.BY_PACKAGE).anyMatch("jackson-core-2.18.2.jar"::startsWith)
                 .anyMatch("jackson-databind-2.19.2.jar"::startsWith);
