@@ -6,6 +6,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +56,41 @@ public final class TopicAdmin {
                     throw new OpsException("interrupted while creating " + topic.name(), e);
                 }
             }
+            awaitVisible(admin, connection, creations);
         }
         return creations;
+    }
+
+    /**
+     * A created topic is committed by the controller before the broker that answers the next request
+     * knows it: wait until the broker describes every new topic, so that a check, a publish or a job
+     * started right after this call finds them (a check once reported them missing).
+     */
+    private static void awaitVisible(Admin admin, KafkaConnection connection, List<TopicCreation> creations) {
+        List<String> created = creations.stream().filter(TopicCreation::created).map(TopicCreation::topic).toList();
+        long deadline = System.nanoTime() + connection.timeout().toNanos();
+        while (!created.isEmpty()) {
+            try {
+                admin.describeTopics(created).allTopicNames().get(connection.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw new OpsException("created " + created + " but the broker does not describe them within "
+                            + connection.timeout() + ": " + e.getCause().getMessage(), e.getCause());
+                }
+            } catch (TimeoutException e) {
+                throw new OpsException("describing the created topics " + created + " got no answer within "
+                        + connection.timeout(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new OpsException("interrupted while waiting for " + created + " to be described", e);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new OpsException("interrupted while waiting for " + created + " to be described", e);
+            }
+        }
     }
 }
