@@ -70,9 +70,10 @@ class FakeWorker:
         self.subscribed.wait(5)
         _send(self.conn, message)
 
-    def await_request(self, kind, timeout=5):
+    def await_request(self, kind, timeout=5, count=1):
         with self.got:
-            assert self.got.wait_for(lambda: any(r["type"] == kind for r in self.requests), timeout), self.requests
+            assert self.got.wait_for(lambda: sum(r["type"] == kind for r in self.requests) >= count, timeout), \
+                self.requests
             return [r for r in self.requests if r["type"] == kind]
 
     def close(self):

@@ -61,3 +61,38 @@ def test_a_mapping_without_an_allocation_id_closes_with_its_last_version(exporte
     assert memory.is_warm(handle, None)
     mapping.close()
     assert not memory.is_warm(handle, None)
+
+
+def test_the_batched_copy_kernel_is_bit_exact_for_odd_sizes_and_misaligned_tensors():
+    from weightpub.engine.device_copy import CHUNK_BYTES, available, batched_copy
+
+    assert available(0), "batched_copy.ptx did not load (scripts/engine-ptx.py compiles it)"
+    g = torch.Generator(device="cuda").manual_seed(5)
+    pool = torch.randint(0, 256, (96 << 20,), dtype=torch.uint8, device="cuda", generator=g)
+    sizes = [1, 15, 16, 17, 4095, CHUNK_BYTES, CHUNK_BYTES + 3, 3 * CHUNK_BYTES - 16, 5 << 20, (33 << 20) - 7]
+    srcs, dsts, offset = [], [], 0
+    for index, size in enumerate(sizes):
+        skew = index % 3  # 0: aligned, 1 and 2: not aligned to 16 bytes, on the source or the destination
+        src = pool[offset + (skew == 1):offset + (skew == 1) + size]
+        dst = torch.zeros(size + 16, dtype=torch.uint8, device="cuda")[(skew == 2) * 5:(skew == 2) * 5 + size]
+        srcs.append(src)
+        dsts.append(dst)
+        offset += size + 64
+    srcs.append(pool[:0])
+    dsts.append(torch.empty(0, dtype=torch.uint8, device="cuda"))
+    halves = pool[1 << 20:(1 << 20) + 6000].view(torch.bfloat16).reshape(100, 30)
+    srcs.append(halves)
+    dsts.append(torch.empty(100, 30, dtype=torch.bfloat16, device="cuda"))
+    assert batched_copy(dsts, srcs)
+    torch.cuda.synchronize()
+    for src, dst in zip(srcs, dsts):
+        assert torch.equal(src, dst)
+
+
+def test_the_batched_copy_declines_pairs_it_cannot_copy_byte_for_byte():
+    from weightpub.engine.device_copy import batched_copy
+
+    a = torch.ones(8, device="cuda")
+    assert not batched_copy([torch.empty(8, device="cuda", dtype=torch.bfloat16)], [a])  # a conversion
+    assert not batched_copy([torch.empty(4, 2, device="cuda")[:, 0]], [a[:4]])  # not contiguous
+    assert not batched_copy([torch.empty(8)], [a.cpu()])  # host memory

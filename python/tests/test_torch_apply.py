@@ -56,3 +56,14 @@ def test_a_version_that_does_not_fit_leaves_the_module_as_it_was():
     with pytest.raises(KeyError):
         apply_to_module(block, tensors, fused=(QKV, GATE_UP))
     assert all(torch.equal(before[k], v) for k, v in block.state_dict().items())
+
+
+def test_tensors_in_host_memory_are_copied_without_the_device_kernel():
+    from weightpub.engine import copy_tensors
+    from weightpub.engine.device_copy import batched_copy
+
+    srcs = [torch.arange(6, dtype=torch.float32), torch.ones(2, 2, dtype=torch.float64)]
+    dsts = [torch.empty(6, dtype=torch.float32), torch.empty(2, 2, dtype=torch.float64)]
+    assert not batched_copy(dsts, srcs)
+    copy_tensors(dsts, srcs)
+    assert all(torch.equal(s, d) for s, d in zip(srcs, dsts))

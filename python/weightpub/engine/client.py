@@ -118,6 +118,32 @@ class EngineClient:
             newest = self._pending.popleft()
         return newest
 
+    def newest_offered(self, timeout=0.0):
+        """The number of the newest version offered and not yet taken, or None; takes nothing. For
+        engines of several processes (tensor-parallel ranks) that must all apply the same version."""
+        if not self._pending:
+            first = self.next_version(timeout)
+            if first is None:
+                return None
+            self._pending.appendleft(first)
+        self._drain()
+        return self._pending[-1].version
+
+    def take(self, number, timeout=None):
+        """Version ``number`` once it is offered (older offers are released), or None when it was not
+        offered within ``timeout`` seconds or a newer one came instead."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            while self._pending and self._pending[0].version < number:
+                self.release(self._pending.popleft())
+            if self._pending:
+                return self._pending.popleft() if self._pending[0].version == number else None
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            version = self.next_version(left)
+            if version is None:
+                return None
+            self._pending.appendleft(version)
+
     def _drain(self):
         while True:
             message = self._recv(0)

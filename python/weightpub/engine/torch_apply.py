@@ -22,14 +22,20 @@ def _fused_target(name, rules):
 
 
 def copy_tensors(dsts, srcs):
-    """Copies each of ``srcs`` into the matching one of ``dsts``: on CUDA in a few multi-tensor kernel
-    launches rather than one launch per tensor, which for a model of hundreds of tensors is most of the
-    time a copy takes."""
+    """Copies each of ``srcs`` into the matching one of ``dsts``, asynchronously on torch's current
+    stream. On one CUDA device: one kernel launch for all (weightpub.engine.device_copy) rather than
+    one per tensor, which for a model of hundreds of tensors is most of the time a copy takes;
+    otherwise torch's multi-tensor copy, or one copy per tensor."""
     import torch
 
+    from .device_copy import batched_copy
+
+    dsts, srcs = list(dsts), list(srcs)
+    if batched_copy(dsts, srcs):
+        return
     foreach = getattr(torch, "_foreach_copy_", None)
     if foreach is not None and dsts:
-        foreach(list(dsts), list(srcs), non_blocking=True)
+        foreach(dsts, srcs, non_blocking=True)
     else:
         for dst, src in zip(dsts, srcs):
             dst.copy_(src, non_blocking=True)

@@ -1,0 +1,100 @@
+"""Many tensors copied on a CUDA device in one kernel launch (cuda/batched_copy.cu, loaded as PTX
+through libcuda, queued on torch's current stream).
+
+An engine's parameters are hundreds of separate tensors; a launch per tensor costs ~10 us, which at
+1 GiB is more time than the bytes take. Where the kernel cannot run (no PTX this driver accepts,
+tensors on the host or on several devices, dtype conversions), ``batched_copy`` says so and the
+caller copies another way.
+"""
+
+import ctypes
+import os
+import threading
+
+from .memory import MappingError, _check, _libcuda
+
+PTX = os.path.join(os.path.dirname(__file__), "cuda", "batched_copy.ptx")
+KERNEL = b"weightpub_batched_copy"
+# Bytes per chunk: a multiple of 16 (chunks of aligned spans start aligned); 256 KiB keeps the chunk
+# table walk negligible and still gives a 1 GiB version 4096 chunks to spread over the SMs.
+CHUNK_BYTES = 256 << 10
+THREADS = 256
+BLOCKS_PER_SM = 8
+
+_lock = threading.Lock()
+_kernels = {}  # device ordinal -> (context, function), or None where the kernel cannot load
+
+
+def _kernel(ordinal):
+    with _lock:
+        if ordinal not in _kernels:
+            _kernels[ordinal] = _load(ordinal)
+        return _kernels[ordinal]
+
+
+def _load(ordinal):
+    try:
+        lib = _libcuda()
+        with open(PTX, "rb") as f:
+            image = f.read() + b"\0"
+        dev, ctx = ctypes.c_int(), ctypes.c_void_p()
+        _check(lib, lib.cuDeviceGet(ctypes.byref(dev), ordinal), "cuDeviceGet")
+        # The primary context: torch's, and the one IPC mappings of weightpub.engine.memory live in.
+        _check(lib, lib.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev), "cuDevicePrimaryCtxRetain")
+        _check(lib, lib.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
+        module, function = ctypes.c_void_p(), ctypes.c_void_p()
+        _check(lib, lib.cuModuleLoadData(ctypes.byref(module), image), "cuModuleLoadData(batched_copy.ptx)")
+        _check(lib, lib.cuModuleGetFunction(ctypes.byref(function), module, KERNEL), "cuModuleGetFunction")
+        return ctx, function
+    except (OSError, MappingError):
+        return None
+
+
+def available(ordinal=0):
+    """Whether the batched copy kernel loads on CUDA device ``ordinal``."""
+    return _kernel(ordinal) is not None
+
+
+def batched_copy(dsts, srcs):
+    """Copies each of ``srcs`` into the matching one of ``dsts`` in one launch on torch's current
+    stream (asynchronous, like ``copy_(non_blocking=True)``). Returns False, having copied nothing,
+    unless every pair is contiguous, of one dtype and size, on one CUDA device where the kernel loads."""
+    import torch
+
+    if not dsts:
+        return True
+    device = dsts[0].device
+    if device.type != "cuda" or len(dsts) != len(srcs):
+        return False
+    spans = []
+    for dst, src in zip(dsts, srcs):
+        if (dst.device != device or src.device != device or dst.dtype != src.dtype or dst.shape != src.shape
+                or not dst.is_contiguous() or not src.is_contiguous()):
+            return False
+        size = dst.numel() * dst.element_size()
+        if size:
+            spans.append((src.data_ptr(), dst.data_ptr(), size))
+    kernel = _kernel(device.index)
+    if kernel is None:
+        return False
+    if not spans:
+        return True
+    first, total = [], 0
+    for _, _, size in spans:
+        first.append(total)
+        total += (size + CHUNK_BYTES - 1) // CHUNK_BYTES
+    # Span table then chunk starts, in one small upload; freed after the launch, which is safe: the
+    # caching allocator hands its memory only to work queued behind the kernel on this stream.
+    table = torch.tensor([v for span in spans for v in span] + first, dtype=torch.int64).to(device)
+    grid = min(total, torch.cuda.get_device_properties(device).multi_processor_count * BLOCKS_PER_SM)
+    args = [ctypes.c_uint64(table.data_ptr()), ctypes.c_uint64(table.data_ptr() + 24 * len(spans)),
+            ctypes.c_int(len(spans)), ctypes.c_uint64(total), ctypes.c_uint64(CHUNK_BYTES)]
+    params = (ctypes.c_void_p * len(args))(*[ctypes.cast(ctypes.byref(a), ctypes.c_void_p) for a in args])
+    lib = _libcuda()
+    ctx, function = kernel
+    _check(lib, lib.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
+    stream = ctypes.c_void_p(torch.cuda.current_stream(device).cuda_stream)
+    _check(lib, lib.cuLaunchKernel(function, ctypes.c_uint(grid), ctypes.c_uint(1), ctypes.c_uint(1),
+                                   ctypes.c_uint(THREADS), ctypes.c_uint(1), ctypes.c_uint(1), ctypes.c_uint(0),
+                                   stream, params, None), "cuLaunchKernel(weightpub_batched_copy)")
+    return True
