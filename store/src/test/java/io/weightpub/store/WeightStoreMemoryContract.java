@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 import static io.weightpub.store.StagedTestVersions.stageInto;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -158,11 +159,14 @@ public abstract class WeightStoreMemoryContract extends WeightStoreContract {
         commitAs(store, TestVersion.of("a", 2, BUCKETS, BUCKET_BYTES));
         commitAs(store, TestVersion.of("b", 1, BUCKETS, BUCKET_BYTES));
         assertThat(store.memory().slotBytes()).isEqualTo(3 * S);
+        Set<String> aShared = store.sharedAllocations("a");
 
         TestVersion c1 = TestVersion.of("c", 1, BUCKETS, BUCKET_BYTES);
         commitAs(store, c1);
 
         assertThat(store.stageResident("a", a1.publishId())).as("a's retired version, evicted for c").isEmpty();
+        // Where slots are shared, the evicted slot's allocation is gone and that of a's active slot stays.
+        assertThat(store.sharedAllocations("a")).isSubsetOf(aShared).hasSize(aShared.isEmpty() ? 0 : 1);
         try (ActiveVersion lease = store.acquire("c").orElseThrow()) {
             assertThat(readAll(lease)).isEqualTo(c1.bytes());
         }
