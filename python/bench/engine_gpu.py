@@ -3,9 +3,9 @@ python3 engine process through CUDA IPC. Needs the bundle of `scripts/bench.sh g
 jlink'ed Java runtime and the jars; no Java on the host), torch, transformers and safetensors.
 
   # on a machine with Maven (heavy: under flock /tmp/weightpub-heavy.lock):
-  scripts/bench.sh gpu-prepare results/tmp/gpub            # results/tmp/gpub/weightpub-gpu.tar.gz
+  scripts/bench.sh gpu-prepare results/tmp/gpub            # results/tmp/gpub/weightpub-gpu.tar.xz
   # on the GPU host, from the checkout, with that file carried along:
-  mkdir -p /tmp/w && tar xzf results/tmp/gpub/weightpub-gpu.tar.gz -C /tmp/w
+  mkdir -p /tmp/w && tar xJf results/tmp/gpub/weightpub-gpu.tar.xz -C /tmp/w
   python3 python/bench/engine_gpu.py run --bundle /tmp/w --out OUT [--sizes 1,4,16] [--steps 3]
 
 1. Correctness: a transformers causal LM (Llama architecture, small config, random init, bf16, no
@@ -13,10 +13,14 @@ jlink'ed Java runtime and the jars; no Java on the host), torch, transformers an
    job; the engine process (this file, role `engine`) applies each through IPC into its own model
    (weightpub.engine: map, check every bucket's SHA-256, copy into the parameters), then compares its
    logits on a fixed prompt with a reference model loaded from the same file: bit-identical or fail.
-2. Measurement: per size (GiB) one synthetic bf16 version; the engine times apply = open the IPC
-   handle + copy every tensor into preallocated parameters, and the device-to-device copy of the same
-   bytes in the same process. Rows (bench engine-apply, case <N>GiB, metrics apply_gbps, d2d_gbps,
-   ratio_apply_d2d, apply_ms) go to OUT/engine-apply.csv (results/gpu/summary.csv columns).
+2. Measurement: per size (GiB) --versions synthetic bf16 versions of one model, the worker keeping
+   --slots slots per model, so later versions land in slots the engine has mapped before. The engine
+   times apply = map (open the slot's IPC handle, or find it open) + copy every tensor into its
+   preallocated parameters (weightpub.engine.copy_tensors), and the device-to-device copy of the same
+   bytes (one copy of the whole version into local memory) in the same process. apply_gbps is the
+   median over versions whose slot was mapped already (steady state), first_apply_gbps the version
+   that mapped a slot first. Rows (bench engine-apply, case <N>GiB) go to OUT/engine-apply.csv
+   (results/gpu/summary.csv columns).
 """
 
 import argparse
@@ -97,7 +101,10 @@ def run(a):
     sizes = [int(s) for s in a.sizes.split(",") if s]
     java = [os.path.join(a.bundle, "jre", "bin", "java"), "-Xmx%s" % a.java_heap, "-cp",
             os.path.join(a.bundle, "lib", "*"), "io.weightpub.bench.EngineServe", "--engine-socket", socket_template,
-            "--backend", a.backend, "--workers", "1", "--lease-timeout-s", "120"]
+            "--backend", a.backend, "--workers", "1", "--lease-timeout-s", "120", "--slots", str(a.slots)]
+    if a.broker_dir:
+        os.makedirs(a.broker_dir, exist_ok=True)
+        java += ["--broker-dir", a.broker_dir]
     job = subprocess.Popen(java, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     engine = None
     try:
@@ -140,14 +147,11 @@ def run(a):
         rows = []
         for size in sizes:
             model = "bench-%dg" % size
-            publish("SYNTHETIC %s 1 %d" % (model, size * GIB), 3600)
-            e = applied(model, 1, 3600)
-            case = "%dGiB" % size
-            rows += [("engine-apply", case, "apply_gbps", e["apply_gbps"], "GB/s"),
-                     ("engine-apply", case, "d2d_gbps", e["d2d_gbps"], "GB/s"),
-                     ("engine-apply", case, "ratio_apply_d2d", e["apply_gbps"] / e["d2d_gbps"], "ratio"),
-                     ("engine-apply", case, "apply_ms", e["apply_ms"], "ms"),
-                     ("engine-apply", case, "copy_only_gbps", e["copy_gbps"], "GB/s")]
+            events = []
+            for step in range(1, a.versions + 1):
+                publish("SYNTHETIC %s %d %d" % (model, step, size * GIB), 3600)
+                events.append(applied(model, step, 3600))
+            rows += size_rows("%dGiB" % size, events)
         with open(os.path.join(a.out, "engine-apply.csv"), "w") as f:
             f.write("bench,case,metric,median,min,max,n,unit\n")
             for bench, case, metric, value, unit in rows:
@@ -166,10 +170,31 @@ def run(a):
             job.kill()
 
 
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def size_rows(case, events):
+    """summary.csv rows of one size from the engine's events, one per version applied."""
+    warm = [e for e in events if e["warm"]] or events
+    fresh = [e for e in events if not e["warm"]] or events
+    total = events[0]["bytes"]
+    apply_s = median([e["apply_ms"] for e in warm]) / 1000
+    d2d = median([e["d2d_gbps"] for e in events])
+    rows = [("apply_gbps", total / apply_s / 1e9, "GB/s"), ("d2d_gbps", d2d, "GB/s"),
+            ("ratio_apply_d2d", total / apply_s / 1e9 / d2d, "ratio"), ("apply_ms", apply_s * 1000, "ms"),
+            ("first_apply_gbps", total / (fresh[0]["apply_ms"] / 1000) / 1e9, "GB/s"),
+            ("first_map_ms", fresh[0]["map_ms"], "ms"), ("warm_map_ms", median([e["map_ms"] for e in warm]), "ms"),
+            ("copy_only_gbps", median([e["copy_gbps"] for e in events]), "GB/s"),
+            ("versions_warm", float(sum(1 for e in events if e["warm"])), "count")]
+    return [("engine-apply", case, metric, value, unit) for metric, value, unit in rows]
+
+
 def engine_role(a):
     import torch
 
-    from weightpub.engine import EngineClient, apply_to_module, torch_dtype, torch_tensors
+    from weightpub.engine import EngineClient
 
     device = "cuda:0"
     clients = {m: EngineClient(a.socket, m, engine="engine-gpu-" + m, connect_timeout=300)
@@ -208,46 +233,59 @@ def apply_lm(client, version, model, work, device):
             "max_abs_diff": float((ours.float() - theirs.float()).abs().max())}
 
 
+class Measured:
+    """One synthetic model's engine-side parameters (allocated before any update, as an engine's are)
+    and a flat buffer for the device-to-device ceiling."""
+
+    def __init__(self, version, device):
+        import torch
+        from weightpub.engine import torch_dtype
+
+        self.names = sorted(version.tensors)
+        self.params = [torch.empty(version.tensors[n].shape, dtype=torch_dtype(version.tensors[n].dtype),
+                                   device=device) for n in self.names]
+        self.flat = torch.empty(version.size, dtype=torch.uint8, device=device)
+
+
+_measured = {}
+
+
 def measure(client, version, runs, device):
     import torch
-    from weightpub.engine import torch_dtype, torch_tensors
+    from weightpub.engine import copy_tensors, memory, torch_bytes, torch_tensors
 
-    # The engine's own parameters exist before an update comes: allocated outside the timing.
-    dst = {t.name: torch.empty(t.shape, dtype=torch_dtype(t.dtype), device=device) for t in version.tensors.values()}
+    own = _measured.get(version.model)
+    if own is None:
+        own = _measured[version.model] = Measured(version, device)
+    warm = memory.is_warm(version.memory["ipcHandle"], version.memory.get("allocation"))
     total = sum(t.size for t in version.tensors.values())
     torch.cuda.synchronize()
     start = time.perf_counter()
-    tensors = torch_tensors(version)  # cuIpcOpenMemHandle and the views
-    for name, src in tensors.items():
-        dst[name].copy_(src, non_blocking=True)
+    tensors = torch_tensors(version)  # the slot's mapping (opened now, or already open) and the views
+    mapped = time.perf_counter()
+    srcs = [tensors[n] for n in own.names]
+    copy_tensors(own.params, srcs)
     torch.cuda.synchronize()
-    apply_s = time.perf_counter() - start
+    end = time.perf_counter()
     copies = []
     for _ in range(runs):
-        torch.cuda.synchronize()
         t0 = time.perf_counter()
-        for name, src in tensors.items():
-            dst[name].copy_(src, non_blocking=True)
+        copy_tensors(own.params, srcs)
         torch.cuda.synchronize()
         copies.append(time.perf_counter() - t0)
-    del tensors
-    a_buf = torch.empty(total, dtype=torch.uint8, device=device)
-    b_buf = torch.empty(total, dtype=torch.uint8, device=device)
-    a_buf.fill_(1)
+    whole = torch_bytes(version)
     d2d = []
     for _ in range(runs):
-        torch.cuda.synchronize()
         t0 = time.perf_counter()
-        b_buf.copy_(a_buf)
+        own.flat.copy_(whole)
         torch.cuda.synchronize()
         d2d.append(time.perf_counter() - t0)
-    del a_buf, b_buf, dst
-    torch.cuda.empty_cache()
-    client.applied(version, apply_s * 1000)
-    d2d_s = sorted(d2d)[len(d2d) // 2]
-    copy_s = sorted(copies)[len(copies) // 2]
-    return {"event": "applied", "bytes": total, "apply_ms": apply_s * 1000, "apply_gbps": total / apply_s / 1e9,
-            "copy_gbps": total / copy_s / 1e9, "d2d_gbps": total / d2d_s / 1e9}
+    del tensors, srcs, whole
+    client.applied(version, (end - start) * 1000)
+    return {"event": "applied", "bytes": total, "warm": warm, "tensors": len(own.names),
+            "map_ms": (mapped - start) * 1000, "apply_ms": (end - start) * 1000,
+            "apply_gbps": total / (end - start) / 1e9, "copy_gbps": total / median(copies) / 1e9,
+            "d2d_gbps": version.size / median(d2d) / 1e9}
 
 
 def main():
@@ -258,7 +296,11 @@ def main():
     r.add_argument("--out", required=True)
     r.add_argument("--work", help="sockets and safetensors files (default OUT/work)")
     r.add_argument("--sizes", default="1,4,16", help="GiB per measured version")
-    r.add_argument("--steps", type=int, default=3)
+    r.add_argument("--steps", type=int, default=3, help="versions of the transformers model (correctness)")
+    r.add_argument("--versions", type=int, default=3, help="versions per measured size")
+    r.add_argument("--slots", type=int, default=2, help="the worker's slots per model")
+    r.add_argument("--broker-dir", help="the broker's data (default: the temp folder); the GPU host's disk is "
+                   "64 GiB, so /dev/shm for 3 x (1 + 4 + 16) GiB")
     r.add_argument("--runs", type=int, default=5)
     r.add_argument("--backend", default="cuda")
     r.add_argument("--java-heap", default="8g")

@@ -76,7 +76,9 @@ class FakeWorker:
             return [r for r in self.requests if r["type"] == kind]
 
     def close(self):
-        if self.conn:
+        if self.conn and self.conn.fileno() >= 0:
+            # shutdown first: close alone waits for the serving thread's recv, and the engine sees no end.
+            self.conn.shutdown(socket.SHUT_RDWR)
             self.conn.close()
         self.server.close()
 
@@ -235,3 +237,33 @@ def test_tree_digests_are_checked_leaf_by_leaf_as_the_manifest_declares(tmp_path
     message["buckets"][0]["sha256"] = hashlib.sha256(data.tobytes()).hexdigest()
     with Version(message) as version, pytest.raises(DigestMismatch, match="bucket 0"):
         version.verify()
+
+
+def test_a_worker_that_restarts_is_subscribed_to_again_and_the_leases_of_the_old_connection_are_dropped(tmp_path):
+    path = tmp_path / "w.sock"
+    first = FakeWorker(path)
+    client = EngineClient(first.path, "m", engine="e0", connect_timeout=5)
+    first.send(_version_message(tmp_path, 1, _tensors(1)))
+    held = client.next_version(timeout=5)
+    first.close()
+    os.unlink(path)
+    second = FakeWorker(path)
+    threading.Thread(target=lambda: second.send(_version_message(tmp_path, 2, _tensors(2)))).start()
+    offered = client.next_version(timeout=5)
+    assert offered is not None and offered.version == 2 and client.reconnects == 1
+    assert held.stale and "closed the connection" in held.revoked
+    client.applied(held, 1.0)  # its lease went with the old connection: nothing to acknowledge
+    client.applied(offered, 1.0)
+    assert [r["version"] for r in second.await_request("applied")] == [2]
+    assert [r["type"] for r in second.requests] == ["subscribe", "applied"]
+    client.close()
+    second.close()
+
+
+def test_without_reconnect_a_worker_that_goes_away_ends_the_client(worker, tmp_path):
+    client = EngineClient(worker.path, "m", engine="e0", reconnect=False)
+    worker.await_request("subscribe")
+    worker.close()
+    with pytest.raises(EOFError):
+        client.next_version(timeout=5)
+    client.close()

@@ -8,14 +8,14 @@ libcuda); numpy and torch helpers are imported when used. Protocol: docs/engine-
         client.poll(lambda v: apply_to_module(model, torch_tensors(v)), timeout=1.0)
 """
 
-from .arrays import numpy_arrays, torch_dtype, torch_tensors
+from .arrays import numpy_arrays, torch_bytes, torch_dtype, torch_tensors
 from .client import EngineClient, LeaseRevoked
 from .memory import CudaMapping, HostMapping, MappingError, device_uuid, open_memory
 from .protocol import Connection, EngineProtocolError
-from .torch_apply import GATE_UP, QKV, FusedParameter, WeightGate, apply_to_module
+from .torch_apply import GATE_UP, QKV, FusedParameter, WeightGate, apply_to_module, copy_tensors
 from .version import Bucket, DigestMismatch, Tensor, Version
 
 __all__ = ["EngineClient", "LeaseRevoked", "Version", "Tensor", "Bucket", "DigestMismatch", "Connection",
            "EngineProtocolError", "HostMapping", "CudaMapping", "MappingError", "open_memory", "device_uuid",
-           "numpy_arrays", "torch_tensors", "torch_dtype", "apply_to_module", "FusedParameter", "QKV", "GATE_UP",
+           "numpy_arrays", "torch_bytes", "torch_tensors", "torch_dtype", "apply_to_module", "copy_tensors", "FusedParameter", "QKV", "GATE_UP",
            "WeightGate"]

@@ -42,21 +42,27 @@ def torch_dtype(name):
     return getattr(torch, _TORCH[name])
 
 
+def torch_bytes(version):
+    """The whole version as one uint8 torch tensor viewing its memory (CPU or CUDA), without a copy."""
+    import torch
+
+    mapping = version.map()
+    if mapping.kind == "host":
+        if not mapping.size:
+            return torch.empty(0, dtype=torch.uint8)
+        with warnings.catch_warnings():
+            # The mapping is read-only on purpose: an engine must not write into the worker's slot.
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.frombuffer(mapping.buffer(), dtype=torch.uint8)
+    return torch.as_tensor(_DeviceBytes(mapping.pointer, mapping.size), device="cuda:%d" % mapping.device)
+
+
 def torch_tensors(version):
     """name -> torch tensor viewing the version's memory (CPU for host stores, CUDA for CUDA stores).
 
     Views, not copies: valid while the version's lease is held (copy mode: until acknowledged)."""
-    import torch
-
-    mapping = version.map()
+    whole = torch_bytes(version)
     out = {}
-    if mapping.kind == "host":
-        with warnings.catch_warnings():
-            # The mapping is read-only on purpose: an engine must not write into the worker's slot.
-            warnings.simplefilter("ignore", UserWarning)
-            whole = torch.frombuffer(mapping.buffer(), dtype=torch.uint8) if mapping.size else torch.empty(0, dtype=torch.uint8)
-    else:
-        whole = torch.as_tensor(_DeviceBytes(mapping.pointer, mapping.size), device="cuda:%d" % mapping.device)
     for t in version.tensors.values():
         raw = whole[t.offset:t.offset + t.size]
         out[t.name] = raw.view(torch_dtype(t.dtype)).reshape(t.shape)

@@ -10,6 +10,7 @@ import os
 import socket
 import time
 
+from . import memory
 from .protocol import Connection, EngineProtocolError
 from .version import Version
 
@@ -24,23 +25,38 @@ class EngineClient:
     ``mode`` "copy": the engine copies each version into its own parameters and acknowledges; the
     slot is free again from then on. "zero-copy": the engine computes on the mapped memory; the slot
     stays leased until the engine has applied a newer version (or the lease times out after the
-    newer one was offered)."""
+    newer one was offered).
 
-    def __init__(self, socket_path, model, engine=None, mode="copy", connect_timeout=30.0):
+    With ``reconnect`` (the default), a worker that goes away (a TaskManager restart or failover)
+    costs the engine nothing but its leases: the client connects again within ``connect_timeout``,
+    subscribes again, and the worker offers its active version anew. The engine keeps serving the
+    weights it has meanwhile."""
+
+    def __init__(self, socket_path, model, engine=None, mode="copy", connect_timeout=30.0, reconnect=True):
         if mode not in ("copy", "zero-copy"):
             raise ValueError("mode is copy or zero-copy, not %r" % mode)
         self.model = model
         self.engine = engine or "%s-%d" % (socket.gethostname(), os.getpid())
         self.mode = mode
         self.errors = []
+        self.reconnects = 0
+        self._path = socket_path
+        self._connect_timeout = connect_timeout
+        self._reconnect = reconnect
         self._pending = collections.deque()
         self._offered = {}
-        self._conn = self._connect(socket_path, connect_timeout)
-        self._conn.send({"type": "subscribe", "model": model, "engine": self.engine, "mode": mode})
-        reply = self._conn.recv(timeout=connect_timeout)
+        # Allocations this connection offered: their mappings stay open across versions until retired.
+        self._allocations = set()
+        self._conn = None
+        self._subscribe()
+
+    def _subscribe(self):
+        self._conn = self._connect(self._path, self._connect_timeout)
+        self._conn.send({"type": "subscribe", "model": self.model, "engine": self.engine, "mode": self.mode})
+        reply = self._conn.recv(timeout=self._connect_timeout)
         if reply is None or reply.get("type") != "subscribed":
             raise EngineProtocolError("worker at %s did not accept the subscription to %s: %r"
-                                      % (socket_path, model, reply))
+                                      % (self._path, self.model, reply))
         self.worker = reply.get("worker")
         self.lease_timeout_ms = reply.get("leaseTimeoutMs")
 
@@ -61,11 +77,34 @@ class EngineClient:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._pending:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            message = self._conn.recv(timeout=left)
+            message = self._recv(left)
             if message is None:
                 return None
             self._handle(message)
         return self._pending.popleft()
+
+    def _recv(self, timeout):
+        try:
+            return self._conn.recv(timeout=timeout)
+        except (EOFError, ConnectionError):
+            if not self._reconnect:
+                raise
+            self._lost("the worker at %s closed the connection" % self._path)
+            self._subscribe()
+            self.reconnects += 1
+            return self._recv(timeout)
+
+    def _lost(self, why):
+        """The worker took every lease of this connection with it: versions still held are revoked."""
+        self._conn.close()
+        for version in self._offered.values():
+            version.revoked = why
+            version.stale = True
+            version.close()
+        self._offered.clear()
+        self._pending.clear()
+        memory.retire(self._allocations)
+        self._allocations.clear()
 
     def latest_version(self, timeout=0.0):
         """Like next_version, but skips to the newest offered one; older offers are released."""
@@ -81,7 +120,7 @@ class EngineClient:
 
     def _drain(self):
         while True:
-            message = self._conn.recv(timeout=0)
+            message = self._recv(0)
             if message is None:
                 return
             self._handle(message)
@@ -92,6 +131,11 @@ class EngineClient:
             version = Version(message)
             self._offered[version.version] = version
             self._pending.append(version)
+            if version.memory.get("allocation"):
+                self._allocations.add(version.memory["allocation"])
+        elif kind == "retired":
+            self._allocations.discard(message.get("allocation"))
+            memory.retire([message.get("allocation")])
         elif kind == "revoked":
             version = self._offered.get(message.get("version"))
             if version is not None:
@@ -107,15 +151,21 @@ class EngineClient:
             raise LeaseRevoked(version.revoked)
 
     def applied(self, version, ms):
+        if version.stale:
+            return  # its connection is gone, and with it the lease: nothing to acknowledge
         self._conn.send({"type": "applied", "model": self.model, "version": version.version, "ms": ms})
         self._forget_older(version.version if self.mode == "zero-copy" else version.version + 1)
 
     def failed(self, version, ms, message):
+        if version.stale:
+            return
         self._conn.send({"type": "failed", "model": self.model, "version": version.version, "ms": ms,
                          "message": str(message)[:2000]})
         self._forget(version.version)
 
     def release(self, version):
+        if version.stale:
+            return
         self._conn.send({"type": "release", "model": self.model, "version": version.version})
         self._forget(version.version)
 
@@ -153,6 +203,8 @@ class EngineClient:
     def close(self):
         for number in list(self._offered):
             self._forget(number)
+        memory.retire(self._allocations)
+        self._allocations.clear()
         self._conn.close()
 
     def __enter__(self):

@@ -124,30 +124,69 @@ def device_ordinal(uuid):
     raise MappingError("no CUDA device %s visible to this process (CUDA_VISIBLE_DEVICES?)" % uuid)
 
 
-# A slot's allocation keeps its IPC handle across versions, and opening a handle twice in one process
-# is an error: opened handles are shared, counted, and closed with their last mapping.
+# Opened IPC handles of this process, by (handle bytes, allocation id). Opening a handle twice in one
+# process is an error, so versions in the same slot share one opening, counted. Opening and first
+# touching a slot's memory costs milliseconds per GiB, so a handle whose worker named its allocation
+# stays open ("warm") after its last version is closed, until the worker says the allocation was
+# retired (freed or replaced) or the engine disconnects: then every later version in that slot maps
+# for free. A handle without an allocation id (an older worker) closes with its last version.
 _opened = {}
 
 
-def _open_handle(lib, raw):
-    entry = _opened.get(raw)
+class _Opened:
+    __slots__ = ("base", "refs", "retired")
+
+    def __init__(self, base):
+        self.base, self.refs, self.retired = base, 0, False
+
+
+def _open_handle(lib, raw, allocation):
+    key = (raw, allocation)
+    entry = _opened.get(key)
     if entry is None:
+        for other in [k for k, e in _opened.items() if k[0] == raw and e.refs == 0]:
+            # The same handle bytes under another allocation: that one is gone, its mapping is stale.
+            _release(lib, other)
         handle = _IpcHandle()
         ctypes.memmove(ctypes.addressof(handle), raw, 64)
         base = ctypes.c_uint64()
         _check(lib, _fn(lib, "cuIpcOpenMemHandle_v2", "cuIpcOpenMemHandle")(
             ctypes.byref(base), handle, ctypes.c_uint(_CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS)), "cuIpcOpenMemHandle")
-        entry = _opened[raw] = [base.value, 0]
-    entry[1] += 1
-    return entry[0]
+        entry = _opened[key] = _Opened(base.value)
+    entry.refs += 1
+    return entry.base
 
 
-def _close_handle(lib, raw):
-    entry = _opened[raw]
-    entry[1] -= 1
-    if entry[1] == 0:
-        del _opened[raw]
-        lib.cuIpcCloseMemHandle(ctypes.c_uint64(entry[0]))
+def _close_handle(lib, key):
+    entry = _opened[key]
+    entry.refs -= 1
+    if entry.refs == 0 and (key[1] is None or entry.retired):
+        _release(lib, key)
+
+
+def _release(lib, key):
+    entry = _opened.pop(key)
+    lib.cuIpcCloseMemHandle(ctypes.c_uint64(entry.base))
+
+
+def is_warm(ipc_handle, allocation):
+    """Whether this process holds the mapping of ``allocation`` open already (mapping it costs nothing)."""
+    raw = base64.b64decode(ipc_handle) if isinstance(ipc_handle, str) else bytes(ipc_handle)
+    return (raw, allocation) in _opened
+
+
+def retire(allocations):
+    """Closes this process's mappings of ``allocations`` (worker-retired, or its worker is gone) once no
+    version maps them any more."""
+    wanted = set(allocations)
+    if not wanted or not _opened:
+        return
+    lib = _libcuda()
+    for key in [k for k in _opened if k[1] in wanted]:
+        entry = _opened[key]
+        entry.retired = True
+        if entry.refs == 0:
+            _release(lib, key)
 
 
 class CudaMapping:
@@ -158,7 +197,7 @@ class CudaMapping:
 
     kind = "cuda"
 
-    def __init__(self, device_uuid_, ipc_handle, offset, size):
+    def __init__(self, device_uuid_, ipc_handle, offset, size, allocation=None):
         lib = _libcuda()
         self.device = device_ordinal(device_uuid_)
         self.offset, self.size = int(offset), int(size)
@@ -171,8 +210,8 @@ class CudaMapping:
         raw = base64.b64decode(ipc_handle) if isinstance(ipc_handle, str) else bytes(ipc_handle)
         if len(raw) != 64:
             raise MappingError("a CUDA IPC handle has 64 bytes, this one %d" % len(raw))
-        self._raw = raw
-        self._base = _open_handle(lib, raw)
+        self._key = (raw, allocation)
+        self._base = _open_handle(lib, raw, allocation)
         self.pointer = self._base + self.offset
 
     def read(self, offset, size):
@@ -190,7 +229,7 @@ class CudaMapping:
         if self._base:
             lib = _libcuda()
             lib.cuCtxSetCurrent(self._ctx)
-            _close_handle(lib, self._raw)
+            _close_handle(lib, self._key)
             lib.cuDevicePrimaryCtxRelease(self._dev)
             self._base = 0
 
@@ -207,5 +246,6 @@ def open_memory(memory):
     if kind == "host":
         return HostMapping(memory["path"], memory.get("offset", 0), memory["size"])
     if kind == "cuda":
-        return CudaMapping(memory["deviceUuid"], memory["ipcHandle"], memory.get("offset", 0), memory["size"])
+        return CudaMapping(memory["deviceUuid"], memory["ipcHandle"], memory.get("offset", 0), memory["size"],
+                           memory.get("allocation"))
     raise MappingError("unknown memory kind %r" % kind)

@@ -43,6 +43,8 @@ class Version:
         self.buckets = [Bucket(int(b["index"]), int(b["offset"]), int(b["size"]), b["sha256"])
                         for b in message["buckets"]]
         self.revoked = None
+        # True once the connection that offered it is gone: nothing about it is acknowledged any more.
+        self.stale = False
         self._mapping = None
 
     def map(self):

@@ -50,8 +50,19 @@ public final class GpuBundle {
             "jdk.crypto.ec", "jdk.jfr", "jdk.localedata", "jdk.management", "jdk.management.jfr", "jdk.net",
             "jdk.unsupported", "jdk.zipfs");
 
-    /** Jars kept whole whether or not the trial (host stores, no GPU) loaded them: the CUDA store's and ours. */
-    static final List<String> ALWAYS = List.of("jcuda-", "weightpub-");
+    /**
+     * Jars kept whole whether or not the trial (host stores, no GPU) loaded them: the CUDA store's and
+     * ours; and Log4j's, since the trial runs with logging off (below) and so never loads the layout
+     * and message classes that the first warning on the GPU host needs.
+     */
+    static final List<String> ALWAYS = List.of("jcuda-", "weightpub-", "log4j-");
+
+    /**
+     * Logging configurations of test jars (flink-runtime's tests jar: root logger OFF). Log4j prefers
+     * a {@code log4j2-test} file to the bench's own {@code log4j2.properties}, which silenced every
+     * warning and error of the job on the GPU host.
+     */
+    static final List<String> TEST_LOG_CONFIGS = List.of("log4j2-test.");
 
     /**
      * Native libraries of JCuda the store never loads: it uses the driver API only (the PTX compiler
@@ -140,7 +151,7 @@ public final class GpuBundle {
      * META-INF/versions/N/); nested jars are pruned in turn.
      */
     static boolean keepEntry(String name, Selection selection) {
-        if (UNUSED_NATIVES.stream().anyMatch(name::startsWith)) {
+        if (UNUSED_NATIVES.stream().anyMatch(name::startsWith) || TEST_LOG_CONFIGS.stream().anyMatch(name::startsWith)) {
             return false;
         }
         if (!name.endsWith(".class") || name.endsWith("module-info.class")) {

@@ -118,8 +118,8 @@ final class ReportMarkdown {
             md.append(Report.metricTable(r, "gpu").markdown()).append('\n');
         } else {
             md.append("Pending: these run on a GPU host. `scripts/bench.sh gpu-prepare DIR` writes ")
-                    .append("`DIR/weightpub-gpu.tar.gz` (a jlink'ed runtime and the classes the benchmark loads); on ")
-                    .append("the GPU host `tar xzf weightpub-gpu.tar.gz -C /opt/w && /opt/w/jre/bin/java -cp ")
+                    .append("`DIR/weightpub-gpu.tar.xz` (a jlink'ed runtime and the classes the benchmark loads); on ")
+                    .append("the GPU host `tar xJf weightpub-gpu.tar.xz -C /opt/w && /opt/w/jre/bin/java -cp ")
                     .append("'/opt/w/lib/*' io.weightpub.bench.GpuBench OUT` measures pinned H2D bandwidth, staging ")
                     .append("throughput, flip latency under concurrent readers and the job end to end from a broker ")
                     .append("on that host (docs/benchmarks.md).\n\n");

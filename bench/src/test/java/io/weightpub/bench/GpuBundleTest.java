@@ -69,6 +69,20 @@ class GpuBundleTest {
     }
 
     @Test
+    void log4jsJarsStayWholeSinceTheTrialRunsWithLoggingOffAndNeverLoadsTheClassesAWarningNeeds() {
+        assertThat(GpuBundle.ALWAYS).anyMatch("log4j-core-2.24.3.jar"::startsWith)
+                .anyMatch("log4j-api-2.24.3.jar"::startsWith).anyMatch("log4j-slf4j2-impl-2.24.3.jar"::startsWith);
+    }
+
+    @Test
+    void testLoggingConfigurationsAreLeftOutSoTheBenchesOwnOneIsUsed() {
+        GpuBundle.Selection any = GpuBundle.Selection.of(Set.of(), false);
+        assertThat(GpuBundle.keepEntry("log4j2-test.properties", any)).isFalse();
+        assertThat(GpuBundle.keepEntry("log4j2-test.xml", any)).isFalse();
+        assertThat(GpuBundle.keepEntry("log4j2.properties", any)).isTrue();
+    }
+
+    @Test
     void jarsNothingWasLoadedFromAreLeftOutExceptTheCudaStoresAndOurs() {
         assertThat(GpuBundle.keep(Set.of("flink-runtime-2.2.1.jar"), List.of("flink-runtime-2.2.1.jar",
                 "testcontainers-1.21.4.jar", "jcuda-12.6.0.jar", "jcuda-natives-12.6.0-linux-x86_64.jar",
