@@ -118,6 +118,16 @@ public interface WeightStore extends AutoCloseable {
 
     Set<String> models();
 
+    /**
+     * The {@link SharedSlot#allocation()} ids of the model's slots whose memory is allocated now and
+     * may be shared with other processes (empty for private memory, an unknown model, and after
+     * {@link #close}). An id missing here was freed (evicted, replaced by a bigger slot, or freed at
+     * close) and never comes back. A slot under an open lease is never freed, so the id of a leased
+     * version's slot stays here until the lease is closed. Safe from any thread; never waits for
+     * staging or verification.
+     */
+    Set<String> sharedAllocations(String modelId);
+
     ModelStatus status(String modelId);
 
     /** Remembers the latest error about a model, shown by {@link #status} (e.g. by the reference worker). */

@@ -6,12 +6,16 @@ import io.weightpub.schemas.VersionManifest;
 import io.weightpub.testutils.TestVersion;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 
 import static io.weightpub.store.StagedTestVersions.stageInto;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * What every backend must do with memory it cannot or must not give, and with tensor metadata that
@@ -155,11 +159,14 @@ public abstract class WeightStoreMemoryContract extends WeightStoreContract {
         commitAs(store, TestVersion.of("a", 2, BUCKETS, BUCKET_BYTES));
         commitAs(store, TestVersion.of("b", 1, BUCKETS, BUCKET_BYTES));
         assertThat(store.memory().slotBytes()).isEqualTo(3 * S);
+        Set<String> aShared = store.sharedAllocations("a");
 
         TestVersion c1 = TestVersion.of("c", 1, BUCKETS, BUCKET_BYTES);
         commitAs(store, c1);
 
         assertThat(store.stageResident("a", a1.publishId())).as("a's retired version, evicted for c").isEmpty();
+        // Where slots are shared, the evicted slot's allocation is gone and that of a's active slot stays.
+        assertThat(store.sharedAllocations("a")).isSubsetOf(aShared).hasSize(aShared.isEmpty() ? 0 : 1);
         try (ActiveVersion lease = store.acquire("c").orElseThrow()) {
             assertThat(readAll(lease)).isEqualTo(c1.bytes());
         }
@@ -182,6 +189,48 @@ public abstract class WeightStoreMemoryContract extends WeightStoreContract {
         assertThat(result.ok()).as(result.describe()).isTrue();
         assertThat(store.commit(version.modelId(), version.publishId(), version.version(), version.version()))
                 .isEqualTo(CommitOutcome.FLIPPED);
+    }
+
+    @Test
+    void sharedAllocationsNameEveryShareableSlotsMemoryKeepItWhileLeasedAndDropItOnceFreed() throws Exception {
+        WeightStore store = store(WeightStoreConfig.builder().slotsPerModel(2).residentVersions(0)
+                .leaseWaitTimeout(Duration.ofMillis(200)));
+        assertThat(store.sharedAllocations(MODEL)).isEmpty();
+        commit(store, TestVersion.of(MODEL, 1, BUCKETS, BUCKET_BYTES));
+        Optional<SharedSlot> first;
+        try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
+            first = lease.shared();
+        }
+        assumeTrue(first.isPresent(), "this backend's slots are private");
+        String a1 = first.get().allocation();
+        commit(store, TestVersion.of(MODEL, 2, BUCKETS, BUCKET_BYTES));
+        TestVersion larger = TestVersion.of(MODEL, 4, BUCKETS, 2 * BUCKET_BYTES);
+        String a2;
+        try (ActiveVersion v2 = store.acquire(MODEL).orElseThrow()) {
+            a2 = v2.shared().orElseThrow().allocation();
+            assertThat(store.sharedAllocations(MODEL)).containsExactlyInAnyOrder(a1, a2);
+            // Version 3 reuses version 1's slot and with it that slot's allocation.
+            commit(store, TestVersion.of(MODEL, 3, BUCKETS, BUCKET_BYTES));
+            assertThat(activeAllocation(store)).isEqualTo(a1);
+            // The only free slot, version 2's, is too small; while leased it is neither reused nor freed.
+            assertThatThrownBy(() -> store.stage(MODEL, larger.publishId(), larger.step(), larger.size()))
+                    .hasMessageContaining("waited");
+            assertThat(store.sharedAllocations(MODEL)).containsExactlyInAnyOrder(a1, a2);
+        }
+        commit(store, larger);
+        String a4 = activeAllocation(store);
+        assertThat(a4).isNotIn(a1, a2);
+        assertThat(store.sharedAllocations(MODEL)).containsExactlyInAnyOrder(a1, a4);
+        assertThat(store.sharedAllocations("another")).isEmpty();
+
+        store.close();
+        assertThat(store.sharedAllocations(MODEL)).isEmpty();
+    }
+
+    private static String activeAllocation(WeightStore store) {
+        try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
+            return lease.shared().orElseThrow().allocation();
+        }
     }
 
     @Test

@@ -13,9 +13,11 @@ import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
@@ -46,6 +48,8 @@ final class EngineSession {
         long lastOffered = -1;
         /** Leased versions by number; the deadline is Long.MAX_VALUE while no timeout runs. */
         final TreeMap<Long, Held> held = new TreeMap<>();
+        /** Allocations of the versions offered whose freeing the engine has not been told of yet. */
+        final Set<String> allocations = new LinkedHashSet<>();
         /** Versions offered recently, for acknowledgements that arrive after their lease ended. */
         final Map<Long, VersionInfo> offered = new LinkedHashMap<>() {
             @Override
@@ -62,10 +66,12 @@ final class EngineSession {
 
     private static final class Held {
         final ActiveVersion lease;
+        final String allocation;
         long deadlineNanos;
 
-        Held(ActiveVersion lease, long deadlineNanos) {
+        Held(ActiveVersion lease, String allocation, long deadlineNanos) {
             this.lease = lease;
+            this.allocation = allocation;
             this.deadlineNanos = deadlineNanos;
         }
     }
@@ -98,7 +104,10 @@ final class EngineSession {
         }
     }
 
-    /** Offers a newly active version to each subscription and takes back expired leases. */
+    /**
+     * Offers a newly active version to each subscription, tells the engine of allocations it was
+     * offered that the store has freed since, and takes back expired leases.
+     */
     void tick() {
         List<Map<String, Object>> out = new ArrayList<>();
         List<Runnable> notices = new ArrayList<>();
@@ -108,7 +117,13 @@ final class EngineSession {
             }
             long now = System.nanoTime();
             for (Subscription sub : subscriptions.values()) {
-                offer(sub, now, out);
+                int beforeOffer = out.size();
+                String offered = offer(sub, now, out);
+                // After the acquire: memory freed before the offered version flipped shows as freed here.
+                out.addAll(beforeOffer, retire(sub));
+                if (offered != null) {
+                    sub.allocations.add(offered);
+                }
                 expire(sub, now, out, notices);
             }
         }
@@ -116,16 +131,17 @@ final class EngineSession {
         out.forEach(this::send);
     }
 
-    private void offer(Subscription sub, long now, List<Map<String, Object>> out) {
+    /** Offers the active version if it is new to the subscription; returns the allocation offered, or null. */
+    private String offer(Subscription sub, long now, List<Map<String, Object>> out) {
         Optional<ActiveVersion> acquired = store.acquire(sub.model);
         if (acquired.isEmpty()) {
-            return;
+            return null;
         }
         ActiveVersion lease = acquired.get();
         long version = lease.info().version();
         if (version <= sub.lastOffered) {
             lease.close();
-            return;
+            return null;
         }
         sub.lastOffered = version;
         sub.offered.put(version, lease.info());
@@ -134,16 +150,45 @@ final class EngineSession {
             lease.close();
             out.add(error(sub.model, version, "version " + version + " of model " + sub.model + " on worker " + worker
                     + " lives in memory no other process can map (a HOST store needs a shared-memory directory)"));
-            return;
+            return null;
         }
         long timeoutNanos = config.leaseTimeout().toNanos();
         if (sub.zeroCopy) {
             // The engine may keep computing on the older slots until it has moved; from now on it has the timeout to.
             sub.held.values().forEach(h -> h.deadlineNanos = Math.min(h.deadlineNanos, now + timeoutNanos));
         }
-        sub.held.put(version, new Held(lease, sub.zeroCopy ? Long.MAX_VALUE : now + timeoutNanos));
+        String allocation = slot.get().allocation();
+        sub.held.put(version, new Held(lease, allocation, sub.zeroCopy ? Long.MAX_VALUE : now + timeoutNanos));
         out.add(VersionOffer.message(lease, slot.get(), worker, config.leaseTimeout().toMillis(),
                 sub.zeroCopy ? "zero-copy" : "copy"));
+        return allocation;
+    }
+
+    /**
+     * A {@code retired} message for each allocation offered before whose memory the store no longer
+     * holds (evicted, replaced by a bigger slot, or freed at close), once each. The store never frees
+     * a leased slot, so an allocation this engine leases is not retired while the lease lasts: the
+     * engine may be reading it.
+     */
+    private List<Map<String, Object>> retire(Subscription sub) {
+        if (sub.allocations.isEmpty()) {
+            return List.of();
+        }
+        Set<String> live = store.sharedAllocations(sub.model);
+        List<Map<String, Object>> retired = new ArrayList<>();
+        for (Iterator<String> it = sub.allocations.iterator(); it.hasNext(); ) {
+            String allocation = it.next();
+            boolean leased = sub.held.values().stream().anyMatch(h -> h.allocation.equals(allocation));
+            if (!live.contains(allocation) && !leased) {
+                it.remove();
+                Map<String, Object> msg = new LinkedHashMap<>();
+                msg.put("type", "retired");
+                msg.put("model", sub.model);
+                msg.put("allocation", allocation);
+                retired.add(msg);
+            }
+        }
+        return retired;
     }
 
     private void expire(Subscription sub, long now, List<Map<String, Object>> out, List<Runnable> notices) {

@@ -67,10 +67,12 @@ final class VersionOffer {
         switch (slot.kind()) {
             case HOST -> {
                 memory.put("kind", "host");
+                memory.put("allocation", slot.allocation());
                 memory.put("path", slot.path().orElseThrow());
             }
             case CUDA -> {
                 memory.put("kind", "cuda");
+                memory.put("allocation", slot.allocation());
                 memory.put("deviceUuid", slot.deviceUuid().orElseThrow());
                 memory.put("ipcHandle", Base64.getEncoder().encodeToString(slot.ipcHandle()));
             }

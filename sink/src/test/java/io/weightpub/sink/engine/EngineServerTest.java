@@ -154,6 +154,57 @@ class EngineServerTest {
     }
 
     @Test
+    void theOfferNamesItsAllocationTheSameForVersionsThatReuseASlotAndAnotherForAnotherSlot() throws Exception {
+        WeightStore store = store(Duration.ofSeconds(5));
+        commit(store, 1);
+        server(store, Duration.ofSeconds(10));
+        Client engine = client("e0", "copy");
+        Map<String, Object> first = map(engine.await("version"), "memory");
+        engine.send(Map.of("type", "applied", "model", MODEL, "version", 1, "ms", 1));
+        commit(store, 2);
+        Map<String, Object> second = map(engine.await("version"), "memory");
+        engine.send(Map.of("type", "applied", "model", MODEL, "version", 2, "ms", 1));
+        // Two slots per model, none kept resident: version 3 lands in version 1's slot.
+        commit(store, 3);
+        Map<String, Object> third = map(engine.await("version"), "memory");
+
+        assertThat(str(first, "allocation")).matches("[0-9a-f]{16}");
+        assertThat(str(third, "allocation")).isEqualTo(str(first, "allocation"));
+        assertThat(str(third, "path")).isEqualTo(str(first, "path"));
+        assertThat(str(second, "allocation")).matches("[0-9a-f]{16}").isNotEqualTo(str(first, "allocation"));
+    }
+
+    @Test
+    void anEngineIsToldOnceThatAnAllocationItWasOfferedIsFreedBeforeTheVersionInItsReplacementIsOffered()
+            throws Exception {
+        WeightStore store = store(Duration.ofSeconds(5));
+        commit(store, 1);
+        server(store, Duration.ofSeconds(10));
+        Client engine = client("e0", "copy");
+        String a1 = str(map(engine.await("version"), "memory"), "allocation");
+        engine.send(Map.of("type", "applied", "model", MODEL, "version", 1, "ms", 1));
+        commit(store, 2);
+        String a2 = str(map(engine.await("version"), "memory"), "allocation");
+        engine.send(Map.of("type", "applied", "model", MODEL, "version", 2, "ms", 1));
+
+        // Four times larger: it takes version 1's retired slot, which is too small, so the store frees that memory.
+        commit(store, 3, 32768);
+        Map<String, Object> retired = engine.await("retired");
+        assertThat(retired).containsExactly(Map.entry("type", "retired"), Map.entry("model", MODEL),
+                Map.entry("allocation", a1));
+        Map<String, Object> third = engine.await("version");
+        assertThat(num(third, "version")).isEqualTo(3);
+        assertThat(str(map(third, "memory"), "allocation")).isNotIn(a1, a2);
+        engine.send(Map.of("type", "applied", "model", MODEL, "version", 3, "ms", 1));
+        commit(store, 4, 32768);
+        assertThat(str(engine.await("retired"), "allocation")).isEqualTo(a2);
+        assertThat(num(engine.await("version"), "version")).isEqualTo(4);
+
+        assertThat(engine.received).filteredOn(m -> str(m, "type").equals("retired"))
+                .extracting(m -> str(m, "allocation")).containsExactly(a1, a2);
+    }
+
+    @Test
     void theSocketHasTheConfiguredPermissionsAndIsRemovedOnClose() throws Exception {
         EngineServer server = server(store(Duration.ofSeconds(5)), Duration.ofSeconds(10));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(server.socketPath())))
@@ -190,7 +241,11 @@ class EngineServerTest {
     }
 
     private static TestVersion commit(WeightStore store, long version) throws Exception {
-        TestVersion v = TestVersion.of(MODEL, version, 2, 8192);
+        return commit(store, version, 8192);
+    }
+
+    private static TestVersion commit(WeightStore store, long version, int bucketBytes) throws Exception {
+        TestVersion v = TestVersion.of(MODEL, version, 2, bucketBytes);
         stageInto(store, v);
         assertThat(store.verify(MODEL, v.publishId(), v.manifest()).ok()).isTrue();
         assertThat(store.commit(MODEL, v.publishId(), version, version)).isEqualTo(CommitOutcome.FLIPPED);
@@ -241,6 +296,8 @@ class EngineServerTest {
     private static final class Client implements AutoCloseable {
         private final SocketChannel channel;
         private final ExecutorService reader = Executors.newSingleThreadExecutor();
+        /** Every message read so far, in order. */
+        final List<Map<String, Object>> received = new ArrayList<>();
 
         Client(Path socket) throws IOException {
             channel = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -256,6 +313,7 @@ class EngineServerTest {
             while (true) {
                 Map<String, Object> message = reader.submit(() -> EngineFrames.read(channel)).get(30, TimeUnit.SECONDS);
                 assertThat(message).as("a %s message before the stream ended", type).isNotNull();
+                received.add(message);
                 if (str(message, "type").equals(type)) {
                     return message;
                 }

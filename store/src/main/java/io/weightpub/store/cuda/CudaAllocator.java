@@ -199,7 +199,9 @@ public final class CudaAllocator implements MemoryAllocator {
     private final class DeviceMemory implements SlotMemory {
         private final DevicePointer pointer;
         private final long capacity;
-        private boolean freed;
+        private volatile boolean freed;
+        /** Names this allocation to engines, so they tell it from a later one at the same address or handle. */
+        private final String allocation = SharedSlot.newAllocationId();
         /** Made once per allocation, when an engine first asks for it. */
         private SharedSlot shared;
 
@@ -212,10 +214,15 @@ public final class CudaAllocator implements MemoryAllocator {
                 device.makeCurrent();
                 CUipcMemHandle handle = new CUipcMemHandle();
                 CudaDevice.check(JCudaDriver.cuIpcGetMemHandle(handle, pointer), "cuIpcGetMemHandle");
-                shared = SharedSlot.cudaIpc(device.uuid(), ipcHandleBytes(handle), 0, capacity);
+                shared = SharedSlot.cudaIpc(allocation, device.uuid(), ipcHandleBytes(handle), 0, capacity);
             }
-            return Optional.of(SharedSlot.cudaIpc(shared.deviceUuid().orElseThrow(), shared.ipcHandle(), 0,
+            return Optional.of(SharedSlot.cudaIpc(allocation, shared.deviceUuid().orElseThrow(), shared.ipcHandle(), 0,
                     versionBytes));
+        }
+
+        @Override
+        public Optional<String> sharedAllocation() {
+            return freed ? Optional.empty() : Optional.of(allocation);
         }
 
         DeviceMemory(DevicePointer pointer, long capacity) {

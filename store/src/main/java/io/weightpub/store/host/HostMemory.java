@@ -38,7 +38,9 @@ final class HostMemory implements SlotMemory {
     /** The mapping and its file when shared; null for private memory. */
     private final MappedByteBuffer mapping;
     private final Path file;
-    private boolean freed;
+    /** Names the shared file's memory to engines ({@link SharedSlot#allocation()}); null for private memory. */
+    private final String allocation;
+    private volatile boolean freed;
 
     HostMemory(long capacity) {
         checkCapacity(capacity);
@@ -47,12 +49,14 @@ final class HostMemory implements SlotMemory {
         this.address = UNSAFE.allocateMemory(Math.max(1, capacity));
         this.mapping = null;
         this.file = null;
+        this.allocation = null;
     }
 
     private HostMemory(long capacity, MappedByteBuffer mapping, Path file) {
         this.capacity = capacity;
         this.mapping = mapping;
         this.file = file;
+        this.allocation = SharedSlot.newAllocationId();
         this.address = UNSAFE.getLong(mapping, BUFFER_ADDRESS);
     }
 
@@ -98,7 +102,13 @@ final class HostMemory implements SlotMemory {
 
     @Override
     public Optional<SharedSlot> share(long versionBytes) {
-        return file == null ? Optional.empty() : Optional.of(SharedSlot.hostFile(file.toString(), 0, versionBytes));
+        return file == null ? Optional.empty()
+                : Optional.of(SharedSlot.hostFile(allocation, file.toString(), 0, versionBytes));
+    }
+
+    @Override
+    public Optional<String> sharedAllocation() {
+        return freed ? Optional.empty() : Optional.ofNullable(allocation);
     }
 
     @Override

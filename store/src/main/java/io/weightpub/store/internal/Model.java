@@ -2,16 +2,20 @@ package io.weightpub.store.internal;
 
 import io.weightpub.store.VersionInfo;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** One model's slots in a store: its active version and the publishes staged for it. */
 final class Model {
     final String id;
-    final List<Slot> slots = new ArrayList<>();
+    /**
+     * Changed under the model's lock; copy-on-write so that {@link SlotStore#sharedAllocations} reads
+     * it without that lock, which staging and verification hold for long. A model has a few slots.
+     */
+    final List<Slot> slots = new CopyOnWriteArrayList<>();
     final Map<String, Staged> staged = new LinkedHashMap<>();
     final AtomicReference<Active> active = new AtomicReference<>();
     /** Slots it may have; lowered when memory for a slot kept for resident versions runs out. */

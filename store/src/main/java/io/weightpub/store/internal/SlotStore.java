@@ -351,6 +351,20 @@ final class SlotStore implements WeightStore {
     }
 
     @Override
+    public Set<String> sharedAllocations(String modelId) {
+        Model model = models.get(modelId);
+        if (model == null || closed) {
+            return Set.of();
+        }
+        Set<String> ids = new HashSet<>();
+        // A slot leaves the list when freed; memory freed just before that already reports no allocation.
+        for (Slot slot : model.slots) {
+            slot.memory.sharedAllocation().ifPresent(ids::add);
+        }
+        return Set.copyOf(ids);
+    }
+
+    @Override
     public ModelStatus status(String modelId) {
         Model model = models.get(modelId);
         if (model == null) {

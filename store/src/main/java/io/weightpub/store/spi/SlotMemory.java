@@ -23,6 +23,14 @@ public interface SlotMemory {
         return Optional.empty();
     }
 
+    /**
+     * The {@link SharedSlot#allocation()} that {@link #share} names this memory by, while the memory
+     * is allocated and can be shared; empty once freed, and for memory no other process can map.
+     */
+    default Optional<String> sharedAllocation() {
+        return Optional.empty();
+    }
+
     /** Writes bytes at {@code offset}; may complete asynchronously until the store's writes are awaited. */
     void write(long offset, byte[] src, int from, int length);
 

@@ -69,6 +69,7 @@ class SharedHostWeightStoreTest extends WeightStoreMemoryContract {
         store.commit(MODEL, v1.publishId(), 1, 1);
         try (ActiveVersion lease = store.acquire(MODEL).orElseThrow()) {
             assertThat(lease.shared()).isEmpty();
+            assertThat(store.sharedAllocations(MODEL)).isEmpty();
         } finally {
             store.close();
         }
