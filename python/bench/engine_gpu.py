@@ -16,8 +16,9 @@ jlink'ed Java runtime and the jars; no Java on the host), torch, transformers an
 2. Measurement: per size (GiB) --versions synthetic bf16 versions of one model, the worker keeping
    --slots slots per model, so later versions land in slots the engine has mapped before. The engine
    times apply = map (open the slot's IPC handle, or find it open) + copy every tensor into its
-   preallocated parameters (weightpub.engine.copy_tensors), and the device-to-device copy of the same
-   bytes (one copy of the whole version into local memory) in the same process. apply_gbps is the
+   preallocated parameters (weightpub.engine.copy_tensors), and the device-to-device ceiling in the
+   same process: one copy of as many bytes between two of its own buffers (d2d_gbps), and from the
+   mapped slot into its own memory (d2d_from_slot_gbps). apply_gbps is the
    median over versions whose slot was mapped already (steady state), first_apply_gbps the version
    that mapped a slot first. Rows (bench engine-apply, case <N>GiB) go to OUT/engine-apply.csv
    (results/gpu/summary.csv columns).
@@ -187,6 +188,7 @@ def size_rows(case, events):
             ("first_apply_gbps", total / (fresh[0]["apply_ms"] / 1000) / 1e9, "GB/s"),
             ("first_map_ms", fresh[0]["map_ms"], "ms"), ("warm_map_ms", median([e["map_ms"] for e in warm]), "ms"),
             ("copy_only_gbps", median([e["copy_gbps"] for e in events]), "GB/s"),
+            ("d2d_from_slot_gbps", median([e["d2d_from_slot_gbps"] for e in events]), "GB/s"),
             ("versions_warm", float(sum(1 for e in events if e["warm"])), "count")]
     return [("engine-apply", case, metric, value, unit) for metric, value, unit in rows]
 
@@ -245,6 +247,7 @@ class Measured:
         self.params = [torch.empty(version.tensors[n].shape, dtype=torch_dtype(version.tensors[n].dtype),
                                    device=device) for n in self.names]
         self.flat = torch.empty(version.size, dtype=torch.uint8, device=device)
+        self.other = torch.ones(version.size, dtype=torch.uint8, device=device)
 
 
 _measured = {}
@@ -252,7 +255,7 @@ _measured = {}
 
 def measure(client, version, runs, device):
     import torch
-    from weightpub.engine import copy_tensors, memory, torch_bytes, torch_tensors
+    from weightpub.engine import copy_tensors, device_copy, memory, torch_bytes, torch_tensors
 
     own = _measured.get(version.model)
     if own is None:
@@ -274,18 +277,23 @@ def measure(client, version, runs, device):
         torch.cuda.synchronize()
         copies.append(time.perf_counter() - t0)
     whole = torch_bytes(version)
-    d2d = []
+    from_slot, d2d = [], []
     for _ in range(runs):
         t0 = time.perf_counter()
         own.flat.copy_(whole)
+        torch.cuda.synchronize()
+        from_slot.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        own.flat.copy_(own.other)
         torch.cuda.synchronize()
         d2d.append(time.perf_counter() - t0)
     del tensors, srcs, whole
     client.applied(version, (end - start) * 1000)
     return {"event": "applied", "bytes": total, "warm": warm, "tensors": len(own.names),
+            "one_launch_kernel": device_copy.available(torch.cuda.current_device()),
             "map_ms": (mapped - start) * 1000, "apply_ms": (end - start) * 1000,
             "apply_gbps": total / (end - start) / 1e9, "copy_gbps": total / median(copies) / 1e9,
-            "d2d_gbps": version.size / median(d2d) / 1e9}
+            "d2d_gbps": version.size / median(d2d) / 1e9, "d2d_from_slot_gbps": version.size / median(from_slot) / 1e9}
 
 
 def main():
