@@ -61,6 +61,22 @@ def torch_tensors(version):
     """name -> torch tensor viewing the version's memory (CPU for host stores, CUDA for CUDA stores).
 
     Views, not copies: valid while the version's lease is held (copy mode: until acknowledged)."""
+    mapping = version.map()
+    cache = getattr(mapping, "views", None)
+    if cache is not None:
+        # A slot mapped before, holding a version of the same layout: its views serve again (building
+        # a few hundred views costs milliseconds, as much as copying a GiB).
+        key = (mapping.offset, version.layout)
+        views = cache.get(key)
+        if views is None:
+            views = cache[key] = _views(version)
+        return dict(views)
+    return _views(version)
+
+
+def _views(version):
+    import torch
+
     whole = torch_bytes(version)
     out = {}
     for t in version.tensors.values():

@@ -134,10 +134,12 @@ _opened = {}
 
 
 class _Opened:
-    __slots__ = ("base", "refs", "retired")
+    __slots__ = ("base", "refs", "retired", "views")
 
     def __init__(self, base):
-        self.base, self.refs, self.retired = base, 0, False
+        # views: tensor views over this mapping by version layout (weightpub.engine.arrays), which go
+        # with the mapping when it closes.
+        self.base, self.refs, self.retired, self.views = base, 0, False, {}
 
 
 def _open_handle(lib, raw, allocation):
@@ -213,6 +215,8 @@ class CudaMapping:
         self._key = (raw, allocation)
         self._base = _open_handle(lib, raw, allocation)
         self.pointer = self._base + self.offset
+        # Kept across versions only where the mapping is (a named allocation).
+        self.views = _opened[self._key].views if allocation is not None else None
 
     def read(self, offset, size):
         """Copies bytes [offset, offset + size) of the version to the host (for digests)."""

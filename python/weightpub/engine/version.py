@@ -40,6 +40,8 @@ class Version:
         for t in message["tensors"]:
             self.tensors[t["name"]] = Tensor(t["name"], t["dtype"], tuple(int(d) for d in t["shape"]),
                                              int(t["offset"]), int(t["size"]))
+        # What a view of each tensor depends on: versions of one layout in one slot share their views.
+        self.layout = tuple(self.tensors.values())
         self.buckets = [Bucket(int(b["index"]), int(b["offset"]), int(b["size"]), b["sha256"])
                         for b in message["buckets"]]
         self.revoked = None

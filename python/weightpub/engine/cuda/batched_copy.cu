@@ -40,7 +40,20 @@ weightpub_batched_copy(const Span* __restrict__ spans, const unsigned long long*
         unsigned long long bytewise = begin;
         if (((span.src | span.dst) & 15ULL) == 0) {
             unsigned long long vectorEnd = begin + ((end - begin) & ~15ULL);
-            for (unsigned long long i = begin + 16ULL * threadIdx.x; i < vectorEnd; i += 16ULL * blockDim.x) {
+            const unsigned long long stride = 16ULL * blockDim.x;
+            unsigned long long i = begin + 16ULL * threadIdx.x;
+            // Four loads in flight per thread before their stores: one at a time leaves HBM idle.
+            for (; i + 3 * stride < vectorEnd; i += 4 * stride) {
+                Vec16 a = *reinterpret_cast<const Vec16*>(src + i);
+                Vec16 b = *reinterpret_cast<const Vec16*>(src + i + stride);
+                Vec16 c2 = *reinterpret_cast<const Vec16*>(src + i + 2 * stride);
+                Vec16 d = *reinterpret_cast<const Vec16*>(src + i + 3 * stride);
+                *reinterpret_cast<Vec16*>(dst + i) = a;
+                *reinterpret_cast<Vec16*>(dst + i + stride) = b;
+                *reinterpret_cast<Vec16*>(dst + i + 2 * stride) = c2;
+                *reinterpret_cast<Vec16*>(dst + i + 3 * stride) = d;
+            }
+            for (; i < vectorEnd; i += stride) {
                 *reinterpret_cast<Vec16*>(dst + i) = *reinterpret_cast<const Vec16*>(src + i);
             }
             bytewise = vectorEnd;
