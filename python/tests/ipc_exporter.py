@@ -22,7 +22,8 @@ def main(size, fill):
     _check(lib, lib.cuCtxSynchronize(), "cuCtxSynchronize")
     handle = _IpcHandle()
     _check(lib, lib.cuIpcGetMemHandle(ctypes.byref(handle), pointer), "cuIpcGetMemHandle")
-    print(device_uuid(0), base64.b64encode(bytes(handle.reserved)).decode(), flush=True)
+    # string_at, not handle.reserved: a c_char array reads as bytes only up to its first zero byte
+    print(device_uuid(0), base64.b64encode(ctypes.string_at(ctypes.addressof(handle), 64)).decode(), flush=True)
     sys.stdin.readline()
     _check(lib, lib.cuMemFree_v2(pointer), "cuMemFree")
 

@@ -7,6 +7,7 @@ tensors on the host or on several devices, dtype conversions), ``batched_copy`` 
 caller copies another way.
 """
 
+import collections
 import ctypes
 import os
 import threading
@@ -19,7 +20,8 @@ KERNEL = b"weightpub_batched_copy"
 # table walk negligible and still gives a 1 GiB version 4096 chunks to spread over the SMs.
 CHUNK_BYTES = 256 << 10
 THREADS = 256
-BLOCKS_PER_SM = 8
+# More blocks than fit at once (8 of 256 threads per SM): the last chunks spread over every SM.
+BLOCKS_PER_SM = 32
 
 _lock = threading.Lock()
 _kernels = {}  # device ordinal -> (context, function), or None where the kernel cannot load
@@ -55,46 +57,86 @@ def available(ordinal=0):
     return _kernel(ordinal) is not None
 
 
-def batched_copy(dsts, srcs):
-    """Copies each of ``srcs`` into the matching one of ``dsts`` in one launch on torch's current
-    stream (asynchronous, like ``copy_(non_blocking=True)``). Returns False, having copied nothing,
-    unless every pair is contiguous, of one dtype and size, on one CUDA device where the kernel loads."""
+class _Plan:
+    """A validated copy of one list of pairs: the device's span table, uploaded once. It holds the
+    tensors, so the ids it is found by cannot be reused while it lives."""
+
+    __slots__ = ("dsts", "srcs", "pointers", "table", "count", "total", "grid", "chunk", "device")
+
+    def __init__(self, dsts, srcs, pointers, table, count, total, grid, chunk, device):
+        self.dsts, self.srcs, self.pointers, self.table = dsts, srcs, pointers, table
+        self.count, self.total, self.grid, self.chunk, self.device = count, total, grid, chunk, device
+
+
+# The last few plans by the ids of their tensors: an engine copies the same views (a warm slot's)
+# into the same parameters version after version, and building a plan costs as much as copying
+# hundreds of MiB.
+_plans = collections.OrderedDict()
+PLANS_KEPT = 4
+
+
+def _pointers(dsts, srcs):
+    return tuple(t.data_ptr() for t in dsts) + tuple(t.data_ptr() for t in srcs)
+
+
+def _plan(dsts, srcs):
     import torch
 
-    if not dsts:
-        return True
     device = dsts[0].device
     if device.type != "cuda" or len(dsts) != len(srcs):
-        return False
+        return None
     spans = []
     for dst, src in zip(dsts, srcs):
         if (dst.device != device or src.device != device or dst.dtype != src.dtype or dst.shape != src.shape
                 or not dst.is_contiguous() or not src.is_contiguous()):
-            return False
+            return None
         size = dst.numel() * dst.element_size()
         if size:
             spans.append((src.data_ptr(), dst.data_ptr(), size))
-    kernel = _kernel(device.index)
-    if kernel is None:
-        return False
-    if not spans:
-        return True
     first, total = [], 0
     for _, _, size in spans:
         first.append(total)
         total += (size + CHUNK_BYTES - 1) // CHUNK_BYTES
-    # Span table then chunk starts, in one small upload; freed after the launch, which is safe: the
-    # caching allocator hands its memory only to work queued behind the kernel on this stream.
-    table = torch.tensor([v for span in spans for v in span] + first, dtype=torch.int64).to(device)
+    table = None
+    if spans:
+        # Span table, then chunk starts: one small upload per plan.
+        table = torch.tensor([v for span in spans for v in span] + first, dtype=torch.int64).to(device)
     grid = min(total, torch.cuda.get_device_properties(device).multi_processor_count * BLOCKS_PER_SM)
-    args = [ctypes.c_uint64(table.data_ptr()), ctypes.c_uint64(table.data_ptr() + 24 * len(spans)),
-            ctypes.c_int(len(spans)), ctypes.c_uint64(total), ctypes.c_uint64(CHUNK_BYTES)]
+    return _Plan(list(dsts), list(srcs), _pointers(dsts, srcs), table, len(spans), total, grid, CHUNK_BYTES, device)
+
+
+def batched_copy(dsts, srcs):
+    """Copies each of ``srcs`` into the matching one of ``dsts`` in one launch on torch's current
+    stream (asynchronous, like ``copy_(non_blocking=True)``). Returns False, having copied nothing,
+    unless every pair is contiguous, of one dtype and shape, on one CUDA device where the kernel loads."""
+    import torch
+
+    if not dsts:
+        return True
+    key = (tuple(map(id, dsts)), tuple(map(id, srcs)), CHUNK_BYTES, BLOCKS_PER_SM)
+    plan = _plans.get(key)
+    # A parameter given new storage (param.data = ...) keeps its id: the pointers must match too.
+    if plan is None or plan.pointers != _pointers(dsts, srcs):
+        plan = _plan(dsts, srcs)
+        if plan is None:
+            return False
+        _plans[key] = plan
+        while len(_plans) > PLANS_KEPT:
+            _plans.popitem(last=False)
+    _plans.move_to_end(key)
+    kernel = _kernel(plan.device.index)
+    if kernel is None:
+        return False
+    if not plan.count:
+        return True
+    args = [ctypes.c_uint64(plan.table.data_ptr()), ctypes.c_uint64(plan.table.data_ptr() + 24 * plan.count),
+            ctypes.c_int(plan.count), ctypes.c_uint64(plan.total), ctypes.c_uint64(plan.chunk)]
     params = (ctypes.c_void_p * len(args))(*[ctypes.cast(ctypes.byref(a), ctypes.c_void_p) for a in args])
     lib = _libcuda()
     ctx, function = kernel
     _check(lib, lib.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
-    stream = ctypes.c_void_p(torch.cuda.current_stream(device).cuda_stream)
-    _check(lib, lib.cuLaunchKernel(function, ctypes.c_uint(grid), ctypes.c_uint(1), ctypes.c_uint(1),
+    stream = ctypes.c_void_p(torch.cuda.current_stream(plan.device).cuda_stream)
+    _check(lib, lib.cuLaunchKernel(function, ctypes.c_uint(plan.grid), ctypes.c_uint(1), ctypes.c_uint(1),
                                    ctypes.c_uint(THREADS), ctypes.c_uint(1), ctypes.c_uint(1), ctypes.c_uint(0),
                                    stream, params, None), "cuLaunchKernel(weightpub_batched_copy)")
     return True

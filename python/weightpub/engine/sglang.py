@@ -74,7 +74,9 @@ def flattened_buckets(version, device="cuda", metadata_type=None):
 def serialize(payload):
     """``payload`` pickled with torch's reductions (CUDA tensors travel as IPC handles), base64 text:
     what SGLang's ``MultiprocessingSerializer`` reads back."""
-    from torch.multiprocessing.reductions import ForkingPickler
+    from multiprocessing.reduction import ForkingPickler
+
+    import torch.multiprocessing  # noqa: F401 (registers torch's reductions with ForkingPickler)
 
     out = io.BytesIO()
     ForkingPickler(out).dump(payload)
