@@ -115,8 +115,8 @@ def main():
             "foreach": lambda: torch._foreach_copy_(dsts, srcs, non_blocking=True),
             "one_launch": lambda: device_copy.batched_copy(dsts, srcs),
             "one_launch_8x256KiB": tuned(8, 256 << 10),
+            "one_launch_32x256KiB": tuned(32, 256 << 10),
             "one_launch_32x1MiB": tuned(32, MIB),
-            "one_launch_64x128KiB": tuned(64, 128 << 10),
             "split_8MiB": split(8 * MIB),
             "split_64MiB": split(64 * MIB),
             "split_foreach_8MiB": lambda: ([d.copy_(s, non_blocking=True) for d, s in zip(dsts, srcs)
@@ -158,6 +158,31 @@ def main():
                 way = metric[:-5]
                 ratio = [r[3] for r in rows if r[1] == case and r[2] == way + "_ratio_d2d"][0]
                 f.write("| %s | %s | %.0f | %.2f |\n" % (case, way, value, ratio))
+    plot(rows, os.path.join(a.out, "copy-ways.png"))
+
+
+def plot(rows, path):
+    """GB/s per way and size, the two ceilings as lines (skipped where matplotlib is missing)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    cases = sorted({r[1] for r in rows}, key=lambda c: int(c[:-3]))
+    ways = [r[2][:-5] for r in rows if r[1] == cases[0] and r[2].endswith("_gbps")]
+    fig, ax = plt.subplots(figsize=(11, 5))
+    width = 0.8 / len(ways)
+    for i, way in enumerate(ways):
+        values = [[r[3] for r in rows if r[1] == c and r[2] == way + "_gbps"][0] for c in cases]
+        ax.bar([x + i * width for x in range(len(cases))], values, width, label=way)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(cases))])
+    ax.set_xticklabels(cases)
+    ax.set_ylabel("GB/s")
+    ax.set_title("Copying a version out of an IPC-mapped slot into an engine's parameters")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def _bytes(mapping):

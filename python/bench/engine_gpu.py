@@ -159,6 +159,7 @@ def run(a):
                 f.write("%s,%s,%s,%.6g,%.6g,%.6g,1,%s\n" % (bench, case, metric, value, value, value, unit))
         with open(os.path.join(a.out, "engine-apply.json"), "w") as f:
             json.dump({"correctness": checks, "rows": rows, "device": torch.cuda.get_device_name(0)}, f, indent=1)
+        report(rows, a.out)
         print(open(os.path.join(a.out, "engine-apply.csv")).read(), flush=True)
     finally:
         if engine is not None:
@@ -169,6 +170,43 @@ def run(a):
             job.wait(timeout=120)
         except Exception:
             job.kill()
+
+
+def report(rows, out):
+    """engine-apply.md (a table per size) and engine-apply.png (skipped where matplotlib is missing)."""
+    cases = []
+    for r in rows:
+        if r[1] not in cases:
+            cases.append(r[1])
+    value = {(r[1], r[2]): r[3] for r in rows}
+    with open(os.path.join(out, "engine-apply.md"), "w") as f:
+        f.write("# Engine apply through CUDA IPC (weightpub.engine)\n\n"
+                "| size | apply, slot mapped before | / d2d | first apply (opens the slot) | copy only | "
+                "d2d local | d2d from slot |\n|---|---|---|---|---|---|---|\n")
+        for c in cases:
+            f.write("| %s | %.0f GB/s (%.2f ms) | %.2f | %.0f GB/s (open %.1f ms) | %.0f GB/s | %.0f GB/s | %.0f GB/s |\n"
+                    % (c, value[c, "apply_gbps"], value[c, "apply_ms"], value[c, "ratio_apply_d2d"],
+                       value[c, "first_apply_gbps"], value[c, "first_map_ms"], value[c, "copy_only_gbps"],
+                       value[c, "d2d_gbps"], value[c, "d2d_from_slot_gbps"]))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    series = [("apply_gbps", "apply (slot mapped before)"), ("first_apply_gbps", "first apply (opens the slot)"),
+              ("copy_only_gbps", "copy only"), ("d2d_from_slot_gbps", "d2d from slot"), ("d2d_gbps", "d2d local")]
+    width = 0.8 / len(series)
+    for i, (metric, label) in enumerate(series):
+        ax.bar([x + i * width for x in range(len(cases))], [value[c, metric] for c in cases], width, label=label)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(cases))])
+    ax.set_xticklabels(cases)
+    ax.set_ylabel("GB/s")
+    ax.set_title("Engine apply on the GPU host vs the device-to-device ceiling")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "engine-apply.png"), dpi=110)
 
 
 def median(values):

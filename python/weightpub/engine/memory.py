@@ -134,15 +134,17 @@ _opened = {}
 
 
 class _Opened:
-    __slots__ = ("base", "refs", "retired", "views")
+    __slots__ = ("base", "refs", "retired", "views", "dev", "ctx")
 
-    def __init__(self, base):
+    def __init__(self, base, dev, ctx):
         # views: tensor views over this mapping by version layout (weightpub.engine.arrays), which go
-        # with the mapping when it closes.
+        # with the mapping when it closes. dev/ctx: the primary context the mapping lives in, retained
+        # by the entry, since a context whose last user releases it takes its IPC mappings with it.
         self.base, self.refs, self.retired, self.views = base, 0, False, {}
+        self.dev, self.ctx = dev, ctx
 
 
-def _open_handle(lib, raw, allocation):
+def _open_handle(lib, raw, allocation, dev):
     key = (raw, allocation)
     entry = _opened.get(key)
     if entry is None:
@@ -151,10 +153,16 @@ def _open_handle(lib, raw, allocation):
             _release(lib, other)
         handle = _IpcHandle()
         ctypes.memmove(ctypes.addressof(handle), raw, 64)
+        ctx = ctypes.c_void_p()
+        _check(lib, lib.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev), "cuDevicePrimaryCtxRetain")
+        _check(lib, lib.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
         base = ctypes.c_uint64()
-        _check(lib, _fn(lib, "cuIpcOpenMemHandle_v2", "cuIpcOpenMemHandle")(
-            ctypes.byref(base), handle, ctypes.c_uint(_CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS)), "cuIpcOpenMemHandle")
-        entry = _opened[key] = _Opened(base.value)
+        status = _fn(lib, "cuIpcOpenMemHandle_v2", "cuIpcOpenMemHandle")(
+            ctypes.byref(base), handle, ctypes.c_uint(_CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS))
+        if status != 0:
+            lib.cuDevicePrimaryCtxRelease(dev)
+            _check(lib, status, "cuIpcOpenMemHandle")
+        entry = _opened[key] = _Opened(base.value, dev, ctx)
     entry.refs += 1
     return entry.base
 
@@ -168,7 +176,9 @@ def _close_handle(lib, key):
 
 def _release(lib, key):
     entry = _opened.pop(key)
+    lib.cuCtxSetCurrent(entry.ctx)
     lib.cuIpcCloseMemHandle(ctypes.c_uint64(entry.base))
+    lib.cuDevicePrimaryCtxRelease(entry.dev)
 
 
 def is_warm(ipc_handle, allocation):
@@ -213,7 +223,7 @@ class CudaMapping:
         if len(raw) != 64:
             raise MappingError("a CUDA IPC handle has 64 bytes, this one %d" % len(raw))
         self._key = (raw, allocation)
-        self._base = _open_handle(lib, raw, allocation)
+        self._base = _open_handle(lib, raw, allocation, dev)
         self.pointer = self._base + self.offset
         # Kept across versions only where the mapping is (a named allocation).
         self.views = _opened[self._key].views if allocation is not None else None
@@ -224,6 +234,7 @@ class CudaMapping:
             raise IndexError("bytes [%d, %d) outside the version's %d" % (offset, offset + size, self.size))
         lib = _libcuda()
         out = ctypes.create_string_buffer(size)
+        lib.cuCtxSetCurrent(self._ctx)  # the calling thread may not have made it current
         if size:
             _check(lib, _fn(lib, "cuMemcpyDtoH_v2", "cuMemcpyDtoH")(
                 out, ctypes.c_uint64(self.pointer + offset), ctypes.c_size_t(size)), "cuMemcpyDtoH")
