@@ -107,7 +107,7 @@ def run(a):
         os.makedirs(a.broker_dir, exist_ok=True)
         java += ["--broker-dir", a.broker_dir]
     job = subprocess.Popen(java, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    engine = None
+    engine = follower = None
     try:
         job_out = Lines(job, "job")
         job_out.wait_for(lambda l: l.startswith("READY"), 300)
@@ -118,6 +118,14 @@ def run(a):
                                   stdout=subprocess.PIPE, text=True)
         engine_out = Lines(engine, "engine")
         engine_out.wait_for(lambda l: '"ready"' in l, 300)
+        # The follower the demo starts per worker (python3 -m weightpub.engine): on a CUDA worker it maps
+        # each version through IPC and checks every bucket's digest.
+        env = dict(os.environ, PYTHONPATH=os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+        follower = subprocess.Popen([sys.executable, "-m", "weightpub.engine", "--socket",
+                                     socket_template.replace("{worker}", "0"), "--model", LM, "--engine",
+                                     "demo-follower", "--versions", str(a.steps)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        follower_out = Lines(follower, "follower")
 
         def publish(command, timeout):
             job.stdin.write(command + "\n")
@@ -144,6 +152,12 @@ def run(a):
                 raise RuntimeError("step %d: logits differ from the reference model: %s" % (step, event))
         print("correctness: %d versions applied through IPC, logits bit-identical to the reference each time"
               % len(checks), flush=True)
+        for step in range(1, a.steps + 1):
+            line = follower_out.wait_for(lambda l: "version %d " % step in l, 120)
+            if "FAILED" in line or "applied" not in line:
+                raise RuntimeError("the demo's follower could not apply version %d: %s" % (step, line))
+        print("follower: python3 -m weightpub.engine applied %d versions from CUDA IPC, every bucket's digest checked"
+              % a.steps, flush=True)
 
         rows = []
         for size in sizes:
@@ -162,8 +176,9 @@ def run(a):
         report(rows, a.out)
         print(open(os.path.join(a.out, "engine-apply.csv")).read(), flush=True)
     finally:
-        if engine is not None:
-            engine.kill()
+        for child in (engine, follower):
+            if child is not None and child.poll() is None:
+                child.kill()
         try:
             job.stdin.write("STOP\n")
             job.stdin.flush()
