@@ -8,6 +8,7 @@ import io.weightpub.store.StagedPublish;
 import io.weightpub.store.TensorRef;
 import io.weightpub.store.VersionInfo;
 import io.weightpub.store.WeightStore;
+import io.weightpub.sink.engine.Json;
 import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
@@ -25,6 +26,8 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import static io.weightpub.sink.engine.Json.quote;
 
 /**
  * A reference inference worker: serves reads of one worker's {@link WeightStore} over HTTP on
@@ -166,7 +169,7 @@ public final class ReferenceWorker implements AutoCloseable {
                         .append(",\"verified\":").append(staged.verified()).append('}');
                 stagedSep = ",";
             }
-            json.append("],\"lastError\":").append(status.lastError().map(ReferenceWorker::quote).orElse("null"))
+            json.append("],\"lastError\":").append(status.lastError().map(Json::quote).orElse("null"))
                     .append('}');
         }
         return json.append("}}").toString();
@@ -259,28 +262,6 @@ public final class ReferenceWorker implements AutoCloseable {
 
     private static String error(String message) {
         return "{\"error\":" + quote(message) + "}";
-    }
-
-    static String quote(String s) {
-        StringBuilder out = new StringBuilder(s.length() + 2).append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                case '\t' -> out.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-                }
-            }
-        }
-        return out.append('"').toString();
     }
 
     /** Stops serving; the store stays open (it belongs to whoever opened it). */

@@ -1,5 +1,7 @@
 package io.weightpub.sink.engine;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,7 +12,8 @@ import java.util.Map;
  * Jackson may be pruned away): values are {@code Map<String, Object>}, {@code List<Object>},
  * {@code String}, {@code Long}, {@code Double}, {@code Boolean} and {@code null}.
  */
-final class Json {
+@Internal
+public final class Json {
 
     /** Requests are flat; deeper nesting is a hostile peer, not something to recurse into. */
     private static final int MAX_DEPTH = 16;
@@ -69,6 +72,13 @@ final class Json {
         } else {
             throw new IllegalArgumentException("no JSON for a " + value.getClass().getName());
         }
+    }
+
+    /** {@code s} as a JSON string literal, quotes included (also for the reference worker's answers). */
+    public static String quote(String s) {
+        StringBuilder out = new StringBuilder(s.length() + 2);
+        quote(s, out);
+        return out.toString();
     }
 
     private static void quote(String s, StringBuilder out) {
