@@ -110,3 +110,19 @@ def test_a_parameter_given_new_storage_is_copied_into_its_new_storage():
         assert batched_copy([param], [src])
     torch.cuda.synchronize()
     assert torch.equal(fresh, src)
+
+
+def test_a_kept_copy_plan_does_not_keep_its_tensors_alive():
+    import gc
+    import weakref
+
+    from weightpub.engine.device_copy import batched_copy
+
+    src = torch.ones(1 << 20, device="cuda")
+    dst = torch.empty(1 << 20, device="cuda")
+    assert batched_copy([dst], [src])
+    torch.cuda.synchronize()
+    gone = weakref.ref(dst)
+    del dst
+    gc.collect()
+    assert gone() is None

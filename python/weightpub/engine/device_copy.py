@@ -11,6 +11,7 @@ import collections
 import ctypes
 import os
 import threading
+import weakref
 
 from .memory import MappingError, _check, _libcuda
 
@@ -60,14 +61,19 @@ def available(ordinal=0):
 
 
 class _Plan:
-    """A validated copy of one list of pairs: the device's span table, uploaded once. It holds the
-    tensors, so the ids it is found by cannot be reused while it lives."""
+    """A validated copy of one list of pairs: the device's span table, uploaded once. It holds its
+    tensors weakly: a plan must not keep a version's buffers alive, and a dead reference tells that
+    an id it is found by may now name another tensor."""
 
-    __slots__ = ("dsts", "srcs", "pointers", "table", "count", "total", "grid", "chunk", "device")
+    __slots__ = ("refs", "pointers", "table", "count", "total", "grid", "chunk", "device")
 
-    def __init__(self, dsts, srcs, pointers, table, count, total, grid, chunk, device):
-        self.dsts, self.srcs, self.pointers, self.table = dsts, srcs, pointers, table
+    def __init__(self, refs, pointers, table, count, total, grid, chunk, device):
+        self.refs, self.pointers, self.table = refs, pointers, table
         self.count, self.total, self.grid, self.chunk, self.device = count, total, grid, chunk, device
+
+    def holds(self, pointers):
+        # A parameter given new storage (param.data = ...) keeps its id: the pointers must match too.
+        return self.pointers == pointers and all(ref() is not None for ref in self.refs)
 
 
 # The last few plans by the ids of their tensors: an engine copies the same views (a warm slot's)
@@ -81,7 +87,7 @@ def _pointers(dsts, srcs):
     return tuple(t.data_ptr() for t in dsts) + tuple(t.data_ptr() for t in srcs)
 
 
-def _plan(dsts, srcs):
+def _plan(dsts, srcs, pointers):
     import torch
 
     device = dsts[0].device
@@ -104,7 +110,8 @@ def _plan(dsts, srcs):
         # Span table, then chunk starts: one small upload per plan.
         table = torch.tensor([v for span in spans for v in span] + first, dtype=torch.int64).to(device)
     grid = min(total, torch.cuda.get_device_properties(device).multi_processor_count * BLOCKS_PER_SM)
-    return _Plan(list(dsts), list(srcs), _pointers(dsts, srcs), table, len(spans), total, grid, CHUNK_BYTES, device)
+    refs = tuple(weakref.ref(t) for t in dsts) + tuple(weakref.ref(t) for t in srcs)
+    return _Plan(refs, pointers, table, len(spans), total, grid, CHUNK_BYTES, device)
 
 
 def batched_copy(dsts, srcs):
@@ -117,9 +124,9 @@ def batched_copy(dsts, srcs):
         return True
     key = (tuple(map(id, dsts)), tuple(map(id, srcs)), CHUNK_BYTES, BLOCKS_PER_SM)
     plan = _plans.get(key)
-    # A parameter given new storage (param.data = ...) keeps its id: the pointers must match too.
-    if plan is None or plan.pointers != _pointers(dsts, srcs):
-        plan = _plan(dsts, srcs)
+    pointers = _pointers(dsts, srcs)
+    if plan is None or not plan.holds(pointers):
+        plan = _plan(dsts, srcs, pointers)
         if plan is None:
             return False
         _plans[key] = plan
