@@ -17,23 +17,9 @@ import time
 import cupy as cp
 import numpy as np
 
-try:
-    from cupy_backends.cuda.libs import nvrtc
-except ImportError:  # older CuPy layouts
-    from cupy.cuda import nvrtc
+from nvrtc_ptx import compile_ptx, version as nvrtc_version
 
 GIB = 1 << 30
-
-
-def compile_ptx(source, arch):
-    prog = nvrtc.createProgram(source, "sha256_tree.cu", [], [])
-    try:
-        nvrtc.compileProgram(prog, ["--gpu-architecture=" + arch, "-std=c++11"])
-    except Exception as e:
-        raise RuntimeError("NVRTC %s failed: %s\n%s" % (arch, e, nvrtc.getProgramLog(prog)))
-    ptx = nvrtc.getPTX(prog)
-    nvrtc.destroyProgram(prog)
-    return ptx.decode() if isinstance(ptx, bytes) else ptx
 
 
 def tree_digest(data, leaf):
@@ -170,11 +156,11 @@ def main():
     src, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     source = open(src).read()
-    print("nvrtc", nvrtc.getVersion(), "device", cp.cuda.runtime.getDeviceProperties(0)["name"])
+    print("nvrtc", nvrtc_version(), "device", cp.cuda.runtime.getDeviceProperties(0)["name"])
     paths = []
     for arch in ("compute_90", "compute_70", "compute_75"):
         try:
-            ptx = compile_ptx(source, arch)
+            ptx = compile_ptx(source, "sha256_tree.cu", arch)
         except Exception as e:
             print("skipping", arch, str(e).splitlines()[0])
             continue

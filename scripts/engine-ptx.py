@@ -11,10 +11,7 @@ checked against torch copies by python/tests/test_engine_cuda.py.
 import os
 import sys
 
-try:
-    from cupy_backends.cuda.libs import nvrtc
-except ImportError:  # older CuPy layouts
-    from cupy.cuda import nvrtc
+from nvrtc_ptx import compile_ptx
 
 ARCH = "compute_75"
 
@@ -24,15 +21,7 @@ def main():
     source_path = os.path.join(here, "batched_copy.cu")
     with open(source_path) as f:
         source = f.read()
-    prog = nvrtc.createProgram(source, "batched_copy.cu", [], [])
-    try:
-        nvrtc.compileProgram(prog, ["--gpu-architecture=" + ARCH, "-std=c++11"])
-    except Exception as e:
-        raise SystemExit("NVRTC %s failed: %s\n%s" % (ARCH, e, nvrtc.getProgramLog(prog)))
-    ptx = nvrtc.getPTX(prog)
-    nvrtc.destroyProgram(prog)
-    ptx = ptx.decode() if isinstance(ptx, bytes) else ptx
-    ptx = ptx.rstrip("\0")
+    ptx = compile_ptx(source, "batched_copy.cu", ARCH)
     targets = [os.path.join(here, "batched_copy.ptx")]
     if len(sys.argv) > 1:
         os.makedirs(sys.argv[1], exist_ok=True)

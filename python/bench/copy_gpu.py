@@ -24,6 +24,8 @@ import time
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
+from benchplots import bar_chart, median  # noqa: E402
+
 GIB = 1 << 30
 MIB = 1 << 20
 
@@ -57,7 +59,7 @@ def timed(fn, runs):
         fn()
         torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+    return median(times)
 
 
 def main():
@@ -162,27 +164,11 @@ def main():
 
 
 def plot(rows, path):
-    """GB/s per way and size, the two ceilings as lines (skipped where matplotlib is missing)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
     cases = sorted({r[1] for r in rows}, key=lambda c: int(c[:-3]))
     ways = [r[2][:-5] for r in rows if r[1] == cases[0] and r[2].endswith("_gbps")]
-    fig, ax = plt.subplots(figsize=(11, 5))
-    width = 0.8 / len(ways)
-    for i, way in enumerate(ways):
-        values = [[r[3] for r in rows if r[1] == c and r[2] == way + "_gbps"][0] for c in cases]
-        ax.bar([x + i * width for x in range(len(cases))], values, width, label=way)
-    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(cases))])
-    ax.set_xticklabels(cases)
-    ax.set_ylabel("GB/s")
-    ax.set_title("Copying a version out of an IPC-mapped slot into an engine's parameters")
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    value = {(r[1], r[2]): r[3] for r in rows}
+    bar_chart(path, cases, [(way, [value[c, way + "_gbps"] for c in cases]) for way in ways],
+              "Copying a version out of an IPC-mapped slot into an engine's parameters", figsize=(11, 5))
 
 
 def _bytes(mapping):

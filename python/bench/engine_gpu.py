@@ -35,6 +35,8 @@ import time
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
+from benchplots import bar_chart, median  # noqa: E402
+
 GIB = 1 << 30
 LM = "lm"
 
@@ -203,30 +205,11 @@ def report(rows, out):
                     % (c, value[c, "apply_gbps"], value[c, "apply_ms"], value[c, "ratio_apply_d2d"],
                        value[c, "first_apply_gbps"], value[c, "first_map_ms"], value[c, "copy_only_gbps"],
                        value[c, "d2d_gbps"], value[c, "d2d_from_slot_gbps"]))
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, ax = plt.subplots(figsize=(8, 4.5))
     series = [("apply_gbps", "apply (slot mapped before)"), ("first_apply_gbps", "first apply (opens the slot)"),
               ("copy_only_gbps", "copy only"), ("d2d_from_slot_gbps", "d2d from slot"), ("d2d_gbps", "d2d local")]
-    width = 0.8 / len(series)
-    for i, (metric, label) in enumerate(series):
-        ax.bar([x + i * width for x in range(len(cases))], [value[c, metric] for c in cases], width, label=label)
-    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(cases))])
-    ax.set_xticklabels(cases)
-    ax.set_ylabel("GB/s")
-    ax.set_title("Engine apply on the GPU host vs the device-to-device ceiling")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "engine-apply.png"), dpi=110)
-
-
-def median(values):
-    values = sorted(values)
-    return values[len(values) // 2]
+    bar_chart(os.path.join(out, "engine-apply.png"), cases,
+              [(label, [value[c, metric] for c in cases]) for metric, label in series],
+              "Engine apply on the GPU host vs the device-to-device ceiling")
 
 
 def size_rows(case, events):

@@ -84,15 +84,15 @@ class EngineClient:
         return self._pending.popleft()
 
     def _recv(self, timeout):
-        try:
-            return self._conn.recv(timeout=timeout)
-        except (EOFError, ConnectionError):
-            if not self._reconnect:
-                raise
-            self._lost("the worker at %s closed the connection" % self._path)
-            self._subscribe()
-            self.reconnects += 1
-            return self._recv(timeout)
+        while True:
+            try:
+                return self._conn.recv(timeout=timeout)
+            except (EOFError, ConnectionError):
+                if not self._reconnect:
+                    raise
+                self._lost("the worker at %s closed the connection" % self._path)
+                self._subscribe()
+                self.reconnects += 1
 
     def _lost(self, why):
         """The worker took every lease of this connection with it: versions still held are revoked."""
